@@ -1,0 +1,269 @@
+"""The command line: ``tfgrad run``, ``explain``, ``check``, ``schema``.
+
+Input: argv and graph files. Output: text on stdout/stderr and the exit
+status — 0 success, 1 a check failed, 2 invalid input or command line, 3 an
+internal error. This is the only module that prints or exits; heavy imports
+(SymPy, NumPy) happen inside the commands that need them, so ``--help`` and
+``--version`` stay instant.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Callable
+
+import click
+
+from . import __version__
+
+if TYPE_CHECKING:
+    from .graph import GraphError
+    from .parse import Overrides
+    from .symbolic import Derivation
+
+EXIT_INVALID = 2
+EXIT_INTERNAL = 3
+
+
+def read_source(path: str) -> tuple[str, str]:
+    """(text, display name) of a graph file or ``-`` (stdin)."""
+    from .graph import GraphError
+
+    try:
+        if path == "-":
+            return sys.stdin.read(), "<stdin>"
+        with open(path, encoding="utf-8") as f:
+            return f.read(), path
+    except UnicodeDecodeError as e:
+        raise GraphError(f"the file is not UTF-8 text (byte {e.start}: {e.reason})") from None
+    except OSError as e:
+        raise GraphError(f"cannot read the file: {e.strerror}") from None
+
+
+def fail(err: "GraphError", filename: str) -> None:
+    click.echo(err.format(filename), err=True)
+    sys.exit(EXIT_INVALID)
+
+
+def _names(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Repeated and/or comma-separated names (``--xs w1,w2 --xs b``)."""
+    if not values:
+        return None
+    return tuple(n.strip() for v in values for n in v.split(",") if n.strip())
+
+
+def override_options(f: Callable) -> Callable:
+    """The quick-experiment flags shared by ``run`` and ``explain``."""
+    options = [
+        click.option("--set", "set_", multiple=True, metavar="NAME=VALUE",
+                     help="Replace a variable's or constant's value (VALUE is YAML, e.g. '[[1, 2]]')."),
+        click.option("--ys", multiple=True, metavar="NAMES", help="Replace ys (comma-separated names)."),
+        click.option("--xs", multiple=True, metavar="NAMES", help="Replace xs (comma-separated names)."),
+        click.option("--stop", multiple=True, metavar="NAMES",
+                     help="Replace stop_gradients (comma-separated names)."),
+        click.option("--unconnected", type=click.Choice(["none", "zero"]), default=None,
+                     help="Replace unconnected_gradients."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def make_overrides(set_: tuple[str, ...], ys, xs, stop, unconnected) -> "Overrides":
+    from .parse import Overrides
+
+    pairs = []
+    for item in set_:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip():
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
+        pairs.append((name.strip(), value))
+    return Overrides(set=tuple(pairs), ys=_names(ys), xs=_names(xs), stop=_names(stop),
+                     unconnected=unconnected)
+
+
+def load(path: str, overrides: "Overrides | None") -> tuple["Derivation", str]:
+    """Parse and derive a file, or print its error and exit 2."""
+    from .graph import GraphError
+
+    name = "<stdin>" if path == "-" else path
+    try:
+        text, name = read_source(path)
+        from .parse import parse_graph
+        from .symbolic import derive
+
+        return derive(parse_graph(text, name, overrides)), name
+    except GraphError as e:
+        fail(e, name)
+        raise AssertionError("unreachable")
+
+
+class Group(click.Group):
+    """Turns an unexpected exception into one line and exit 3, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+            raise
+        except RecursionError:
+            click.echo("tfgrad: error: the graph is nested too deeply to process", err=True)
+            sys.exit(EXIT_INVALID)
+        except Exception as e:  # noqa: BLE001 - the last line of defence
+            if os.environ.get("TFGRAD_DEBUG"):
+                raise
+            click.echo(f"tfgrad: internal error: {type(e).__name__}: {e} "
+                       "(set TFGRAD_DEBUG=1 for the traceback, and please report it)", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="tfgrad")
+def cli() -> None:
+    """TensorFlow-exact gradients of YAML graph files.
+
+    tfgrad computes what tf.gradients(ys, xs, grad_ys, stop_gradients)
+    returns for the graph a file describes, derived symbolically with SymPy
+    and evaluated with NumPy.
+    """
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--precision", type=click.IntRange(1, 17), default=None,
+              help="Significant digits of non-integer numbers (default: shortest exact).")
+@override_options
+def run(file: str, fmt: str, precision: int | None, set_, ys, xs, stop, unconnected) -> None:
+    """Print the gradient of the ys with respect to each x (FILE may be -)."""
+    from .evaluate import evaluate
+    from .render import run_json, run_text
+
+    d, _ = load(file, make_overrides(set_, ys, xs, stop, unconnected))
+    ev = evaluate(d)
+    names = [x.name for x in d.graph.xs]
+    shapes = [d.shapes[n] for n in names]
+    if fmt == "json":
+        click.echo(run_json(names, shapes, ev.gradients, ev.integral, precision))
+    else:
+        click.echo(run_text(names, shapes, ev.gradients, ev.integral, precision))
+
+
+def main() -> None:
+    cli(prog_name="tfgrad")
+
+
+# ---------------------------------------------------------------------------
+# tfgrad check / tfgrad schema (check.py and schema.py do the work; this
+# block only parses flags, shows progress, prints and exits).
+
+PROGRESS_MIN_FILES = 5
+
+
+def _code_prefixes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
+    from .check import parse_code_prefixes
+
+    try:
+        return parse_code_prefixes(values)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx=ctx, param=param) from None
+
+
+@cli.command("check")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "junit"]),
+              default=None,
+              help="Report format [default: github when GITHUB_ACTIONS=true, else text].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the report to this file (atomically) instead of stdout.")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Skip files and directories whose path relative to the directory given, "
+                   "or whose base name, matches GLOB (repeatable).")
+@click.option("--select", multiple=True, metavar="CODES", callback=_code_prefixes,
+              help="Report only these codes or prefixes (TG3 = TG3xx; comma-separated, repeatable).")
+@click.option("--ignore", multiple=True, metavar="CODES", callback=_code_prefixes,
+              help="Never report these codes or prefixes.")
+@click.option("--require-expect", is_flag=True,
+              help="Fail (TG303) for an x that has no entry in expect.")
+@click.option("--no-gradcheck", is_flag=True, help="Skip the finite-difference check.")
+@click.option("--fd-step", type=click.FloatRange(min=0, min_open=True), default=1e-6,
+              show_default=True, help="Finite-difference step, scaled by max(1, |x|).")
+@click.option("--fd-rtol", type=click.FloatRange(min=0), default=1e-5, show_default=True,
+              help="Relative tolerance of the finite-difference check (the file's, if looser).")
+@click.option("--fd-atol", type=click.FloatRange(min=0), default=1e-7, show_default=True,
+              help="Absolute tolerance of the finite-difference check (the file's, if looser).")
+@click.option("--fd-max-elements", type=click.IntRange(min=0), default=64, show_default=True,
+              help="Check at most N elements of each x, spread evenly (0: all).")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Check files in N processes (0: one per CPU); the output is the same.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors and the summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Print every check, passed ones too.")
+@click.option("--stdin-filename", default="<stdin>", show_default=True, metavar="NAME",
+              help="The name reported for -.")
+@click.option("--no-expected-problems", is_flag=True,
+              help="Ignore '# tfgrad: expected-problem' comments: every problem fails.")
+@click.pass_context
+def check_command(ctx: click.Context, paths, fmt, output, exclude, select, ignore,
+                  require_expect, no_gradcheck, fd_step, fd_rtol, fd_atol, fd_max_elements,
+                  jobs, quiet, verbose, stdin_filename, no_expected_problems) -> None:
+    """Validate graph files, compare their expect blocks and check every
+    gradient against central finite differences.
+
+    PATHS are files, directories (searched recursively for *.yaml and *.yml,
+    hidden ones skipped) or - for standard input. Each problem is reported
+    as FILE:LINE:COL: CODE message. Exit status: 0 all passed, 1 a check
+    failed, 2 a usage error.
+    """
+    from . import check
+
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose exclude each other")
+    stdin = click.get_text_stream("stdin")
+    try:
+        targets = check.collect_targets(paths, exclude, read_stdin=stdin.read,
+                                        stdin_name=stdin_filename)
+    except check.PathError as e:
+        raise click.UsageError(str(e)) from None
+    options = check.Options(
+        gradcheck=not no_gradcheck, fd_step=fd_step, fd_rtol=fd_rtol, fd_atol=fd_atol,
+        fd_max_elements=fd_max_elements, require_expect=require_expect, select=select,
+        ignore=ignore, directives=not no_expected_problems,
+    )
+    if fmt is None:
+        fmt = check.default_format(os.environ) if output is None else "text"
+    reports = []
+    results = check.run_checks(targets, options, jobs)
+    if sys.stderr.isatty() and len(targets) >= PROGRESS_MIN_FILES:
+        with click.progressbar(results, length=len(targets), label="checking",
+                               file=sys.stderr) as bar:
+            reports = list(bar)
+    else:
+        reports = list(results)
+    color = fmt == "text" and output is None and check.color_enabled(
+        sys.stdout.isatty(), os.environ)
+    text = check.render(reports, fmt, verbose=verbose, quiet=quiet, color=color)
+    if output is None:
+        click.echo(text, nl=False, color=color)
+    else:
+        try:
+            check.write_atomic(output, text)
+        except OSError as e:
+            click.echo(f"tfgrad: error: cannot write {output}: {e.strerror or e}", err=True)
+            ctx.exit(EXIT_INVALID)
+    ctx.exit(check.exit_status(reports))
+
+
+@cli.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema (draft 2020-12) of graph files.
+
+    For completion and validation in editors with the YAML language server,
+    save it and start a graph file with
+    '# yaml-language-server: $schema=PATH/OR/URL/schema.json'.
+    """
+    from .schema import schema_text
+
+    click.echo(schema_text(), nl=False)

@@ -1,0 +1,101 @@
+"""Formatting of results for people and for tools.
+
+Input: an ``Evaluation`` (or plain arrays). Output: strings — the text
+listing of ``tfgrad run``, its JSON document, and the number formatting
+(integers exact, floats round-tripping, non-finite values as ``nan``/``inf``)
+that every other output reuses.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from .graph import Shape
+
+
+def fmt_shape(shape: Shape) -> str:
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def fmt_number(v: float, integral: bool = False, precision: int | None = None) -> str:
+    """One number: exact integers, shortest round-trip floats, or N significant digits."""
+    v = float(v)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if integral:
+        return str(int(v))
+    if precision is not None:
+        return f"{v:.{precision}g}"
+    return repr(v)
+
+
+def json_number(v: float, integral: bool = False, precision: int | None = None) -> Any:
+    """A JSON-safe number: ints stay ints, non-finite values become strings."""
+    v = float(v)
+    if not math.isfinite(v):
+        return fmt_number(v)
+    if integral:
+        return int(v)
+    if precision is not None:
+        return float(f"{v:.{precision}g}")
+    return v
+
+
+def to_nested(a: np.ndarray, integral: bool = False, precision: int | None = None) -> Any:
+    """An array as nested lists of JSON-safe numbers (a bare number for rank 0)."""
+    if a.ndim == 0:
+        return json_number(a, integral, precision)
+    return [to_nested(r, integral, precision) for r in a]
+
+
+def fmt_array(a: np.ndarray, integral: bool = False, precision: int | None = None) -> list[str]:
+    """Lines of a value in the graph file's own list syntax, columns aligned."""
+    if a.ndim == 0:
+        return [fmt_number(a, integral, precision)]
+    if a.ndim == 1:
+        return ["[" + ", ".join(fmt_number(v, integral, precision) for v in a) + "]"]
+    cells = [[fmt_number(v, integral, precision) for v in row] for row in a]
+    width = [max(len(r[j]) for r in cells) for j in range(a.shape[1])] if cells else []
+    rows = ["[" + ", ".join(c.rjust(w) for c, w in zip(r, width)) + "]" for r in cells]
+    if len(rows) <= 1:
+        return ["[" + "".join(rows) + "]"]
+    return ["[" + rows[0] + ","] + [" " + r + "," for r in rows[1:-1]] + [" " + rows[-1] + "]"]
+
+
+def run_text(names: list[str], shapes: list[Shape], grads: list[np.ndarray | None],
+             integral: list[bool], precision: int | None = None) -> str:
+    """``tfgrad run``'s listing: each x's name, shape and gradient (or None)."""
+    out = []
+    width = max((len(n) for n in names), default=0)
+    for name, shape, g, whole in zip(names, shapes, grads, integral):
+        head = f"{name.ljust(width)}  {fmt_shape(shape)}"
+        if g is None:
+            out.append(f"{head} = None")
+            continue
+        lines = fmt_array(g, whole, precision)
+        if len(lines) == 1:
+            out.append(f"{head} = {lines[0]}")
+        else:
+            out.append(f"{head} =")
+            out.extend("  " + line for line in lines)
+    return "\n".join(out)
+
+
+def run_json(names: list[str], shapes: list[Shape], grads: list[np.ndarray | None],
+             integral: list[bool], precision: int | None = None, **extra: Any) -> str:
+    doc = {
+        "xs": names,
+        "gradients": [None if g is None else to_nested(g, i, precision)
+                      for g, i in zip(grads, integral)],
+        "shapes": [list(s) for s in shapes],
+        **extra,
+    }
+    return json.dumps(doc, allow_nan=False)

@@ -1,0 +1,221 @@
+"""Symbolic reverse mode: what ``tf.gradients`` computes, as matrix expressions.
+
+Input: a parsed ``Graph``. Output: a ``Derivation`` — every node's shape and
+forward expression, one gradient expression (or None) per entry of ``xs``,
+and the backward pass as a list of ``Step`` records for ``explain --steps``.
+
+The sweep is TF's: seeds (``g1``, ``g2``... standing for grad_ys or ones)
+enter at the ys, each op's VJP rule (``ops.py``) runs once in reverse
+topological order on the sum of its output's cotangents, elementwise
+cotangents are summed back to their input's shape here and nowhere else,
+``stop_gradients`` nodes and ``stop_gradient`` ops receive but do not pass
+on, and an x that no cotangent reaches is unconnected (None, or zeros).
+Nothing is simplified: the expression DAG shares every forward node the
+rules reuse, which is what keeps evaluation linear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sympy import Basic, Float
+from sympy.matrices.expressions import MatrixSymbol
+
+from . import mexpr as m
+from .graph import Graph, GraphError, GradY, Node, Shape
+from .ops import OPS, Call, _fmt, to2
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """A cotangent sent from an op to one of its inputs."""
+
+    arg: str
+    expr: Basic
+    summed: bool  # broadcasting was undone (summed back to the input's shape)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One op of the backward pass, in the order the sweep ran it."""
+
+    node: str
+    op: str
+    rule: str
+    cotangent: Basic
+    contributions: tuple[Contribution, ...]
+    stopped: str | None = None  # why nothing flowed on: "stop_gradients" / "stop_gradient op"
+
+
+@dataclass(frozen=True, eq=False)
+class Seed:
+    """The cotangent entering at ``ys[index]``: ``symbol`` stands for ones,
+    a literal value or another node's value."""
+
+    index: int
+    y: str
+    symbol: MatrixSymbol
+    grad_y: GradY | None
+
+
+@dataclass(eq=False)
+class Derivation:
+    graph: Graph
+    shapes: dict[str, Shape]
+    forward: dict[str, Basic]
+    calls: dict[str, Call]
+    leaf_values: dict[str, np.ndarray]  # symbol name -> 2-D value
+    leaf_names: dict[str, str]  # symbol name -> node name (variables, constants, literals)
+    seeds: list[Seed]
+    gradients: list[Basic | None]
+    steps: list[Step] = field(default_factory=list)
+    integral: bool = False  # every input written as an integer
+
+    def shape2(self, name: str) -> m.Shape2:
+        return to2(self.shapes[name])
+
+
+def _fresh(prefix: str, taken: set[str]):
+    i = 0
+    while True:
+        i += 1
+        name = f"{prefix}{i}"
+        if name not in taken:
+            taken.add(name)
+            yield name
+
+
+def _leaf(node: Node, name: str, literal_names) -> tuple[Basic, str | None]:
+    """The expression of a leaf and the symbol its value is bound to."""
+    value = node.value
+    assert value is not None
+    if node.kind == "literal" and value.array.ndim == 0:
+        v = float(value.array)
+        return (m.num(v) if value.integral else Float(v)), None
+    sym = name if node.kind != "literal" else next(literal_names)
+    r, c = to2(value.shape)
+    return MatrixSymbol(sym, r, c), sym
+
+
+def derive(graph: Graph) -> Derivation:
+    """Shapes, forward expressions and the reverse sweep of ``tf.gradients``."""
+    taken = set(graph.nodes)
+    literal_names = _fresh("c", taken)
+    seed_names = _fresh("g", taken)
+
+    shapes: dict[str, Shape] = {}
+    forward: dict[str, Basic] = {}
+    calls: dict[str, Call] = {}
+    leaf_values: dict[str, np.ndarray] = {}
+    leaf_names: dict[str, str] = {}
+    integral = True
+    for name in graph.order:
+        node = graph.nodes[name]
+        if node.kind != "op":
+            assert node.value is not None
+            shapes[name] = node.value.shape
+            expr, sym = _leaf(node, name, literal_names)
+            forward[name] = expr
+            integral = integral and node.value.integral
+            if sym is not None:
+                leaf_values[sym] = node.value.array.reshape(to2(node.value.shape))
+                leaf_names[sym] = name
+            continue
+        op = OPS[node.op]
+        call = Call(node, [forward[a] for a in node.args], [shapes[a] for a in node.args],
+                    attrs=node.attrs)
+        call.out_shape = op.shape(call)
+        out = op.forward(call)
+        # A node must be an object of its own: evaluation replaces values by
+        # identity (finite differences, held stop nodes).
+        if any(out is a for a in call.args):
+            out = m.ident(out)
+        call.out = out
+        shapes[name] = call.out_shape
+        forward[name] = out
+        calls[name] = call
+
+    seeds = _seeds(graph, shapes, seed_names)
+    for s in seeds:
+        if s.grad_y is not None and s.grad_y.value is not None:
+            leaf_values[s.symbol.name] = s.grad_y.value.array.reshape(to2(shapes[s.y]))
+            integral = integral and s.grad_y.value.integral
+
+    gradients, steps = _sweep(graph, shapes, calls, seeds)
+    return Derivation(graph, shapes, forward, calls, leaf_values, leaf_names, seeds,
+                      gradients, steps, integral)
+
+
+def _seeds(graph: Graph, shapes: dict[str, Shape], names) -> list[Seed]:
+    seeds = []
+    for i, y in enumerate(graph.ys):
+        gy = graph.grad_ys[i] if graph.grad_ys is not None else None
+        if gy is not None and (gy.value is not None or gy.ref is not None):
+            got = gy.value.shape if gy.value is not None else shapes[gy.ref]
+            if got != shapes[y.name]:
+                what = f"'{gy.ref}' has" if gy.ref else "has"
+                raise GraphError(
+                    f"grad_ys[{i}] {what} shape {_fmt(got)} but ys[{i}] '{y.name}' has "
+                    f"shape {_fmt(shapes[y.name])}; each grad_ys entry must have its y's shape",
+                    gy.pos,
+                )
+        if gy is not None and gy.value is None and gy.ref is None:
+            gy = None
+        r, c = to2(shapes[y.name])
+        seeds.append(Seed(i, y.name, MatrixSymbol(next(names), r, c), gy))
+    return seeds
+
+
+def _sweep(graph: Graph, shapes, calls, seeds) -> tuple[list[Basic | None], list[Step]]:
+    xs = {x.name for x in graph.xs}
+    stops = {s.name for s in graph.stop_gradients}
+    # Only nodes with an x at or above them need cotangents.
+    reaches: dict[str, bool] = {}
+    for name in graph.order:
+        node = graph.nodes[name]
+        reaches[name] = name in xs or any(reaches[a] for a in node.args)
+
+    pending: dict[str, list[Basic]] = {}
+    for s in seeds:
+        pending.setdefault(s.y, []).append(s.symbol)
+
+    totals: dict[str, Basic] = {}
+    steps: list[Step] = []
+    for name in reversed(graph.order):
+        parts = pending.pop(name, None)
+        if not parts or not reaches[name]:
+            continue
+        g = m.add(*parts)
+        if name in xs:
+            totals[name] = g
+        node = graph.nodes[name]
+        if node.kind != "op":
+            continue
+        op = OPS[node.op]
+        if name in stops or op.vjp is None:
+            why = "stop_gradients" if name in stops else "stop_gradient op"
+            steps.append(Step(name, node.op, op.rule, g, (), why))
+            continue
+        call = calls[name]
+        sent = []
+        for i, arg in enumerate(node.args):
+            if not reaches[arg]:
+                continue
+            ct = op.vjp(call, g, i)
+            summed = False
+            if op.elementwise:
+                to = to2(shapes[arg])
+                summed = to != call.out2
+                ct = m.sum_to(ct, call.out2, to)
+            pending.setdefault(arg, []).append(ct)
+            sent.append(Contribution(arg, ct, summed))
+        steps.append(Step(name, node.op, op.rule, g, tuple(sent)))
+
+    gradients: list[Basic | None] = []
+    for x in graph.xs:
+        g = totals.get(x.name)
+        if g is None and graph.unconnected_gradients == "zero":
+            g = m.zeros(to2(shapes[x.name]))
+        gradients.append(g)
+    return gradients, steps
