@@ -34,6 +34,7 @@ from sympy.matrices.immutable import ImmutableDenseMatrix
 
 from .graph import Shape
 from .mexpr import Elementwise, Ident
+from .mexpr import is_neg as _is_neg
 from .symbolic import Derivation
 
 
@@ -74,10 +75,6 @@ ELEMENTWISE: dict[str, Callable[..., np.ndarray]] = {
     "le": _mask(np.less_equal),
     "lt": _mask(np.less),
 }
-
-
-def _is_neg(t: Basic) -> bool:
-    return isinstance(t, MatMul) and len(t.args) == 2 and t.args[0] == -1
 
 
 def _children(e: Basic) -> tuple[Basic, ...]:
@@ -168,10 +165,14 @@ def _compute(e: Basic, vals: list, env: dict[str, np.ndarray]) -> np.ndarray:
 class Evaluator:
     """A memo over one set of leaf values; ``run`` evaluates roots iteratively."""
 
-    def __init__(self, env: dict[str, np.ndarray], memo: dict[int, np.ndarray] | None = None):
+    def __init__(self, env: dict[str, np.ndarray], memo: dict[int, np.ndarray] | None = None,
+                 compute: Callable = _compute):
         self.env = env
         self.memo: dict[int, np.ndarray] = memo if memo is not None else {}
         self.computed = 0  # node evaluations, for the visits-each-node-once test
+        # The per-node backend: NumPy here; ``explain`` passes a SymPy one
+        # (explicit matrices of scalar symbols) to the same walk.
+        self.compute = compute
 
     def run(self, root: Basic) -> np.ndarray:
         memo = self.memo
@@ -186,7 +187,7 @@ class Evaluator:
                     continue
                 kids = _children(e)
                 if ready or not kids:
-                    memo[k] = _compute(e, [memo[id(c)] for c in kids], self.env)
+                    memo[k] = self.compute(e, [memo[id(c)] for c in kids], self.env)
                     self.computed += 1
                     continue
                 stack.append((e, True))

@@ -94,6 +94,11 @@ def is_num(e: Basic) -> bool:
     return isinstance(e, Number)
 
 
+def is_neg(e: Basic) -> bool:
+    """``(−1)⋅B``: the evaluator computes ``A + (−1)⋅B`` as ``A − B``."""
+    return isinstance(e, MatMul) and len(e.args) == 2 and e.args[0] == -1
+
+
 def num(value: float | int) -> Number:
     if float(value).is_integer() and abs(value) < 2**53:
         return Integer(int(value))

@@ -127,9 +127,10 @@ def derive(graph: Graph) -> Derivation:
                     attrs=node.attrs)
         call.out_shape = op.shape(call)
         out = op.forward(call)
-        # A node must be an object of its own: evaluation replaces values by
-        # identity (finite differences, held stop nodes).
-        if any(out is a for a in call.args):
+        # A node must be an object of its own, and one the evaluator visits
+        # (it folds ``A + (−1)⋅B`` into ``A − B``): values are replaced by
+        # identity for finite differences and held stop nodes.
+        if m.is_neg(out) or any(out is a for a in call.args):
             out = m.ident(out)
         call.out = out
         shapes[name] = call.out_shape
