@@ -1,0 +1,1782 @@
+"""Graph files (YAML text) -> ``graph.Graph``.
+
+Input: the text of a graph file in format 1 (``shared/graph-format.md``), the
+file name used in messages, and optional command-line ``Overrides``.
+Output: a ``graph.Graph`` whose names are resolved, whose ops have checked
+arities and attributes (defaults filled in), and whose ``order`` is
+topological. Shapes are not checked here; ``symbolic`` infers them.
+
+Every invalid input raises ``graph.GraphError`` with the 1-based position of
+the offending YAML node, or of the token inside an expression string; no
+other exception type escapes. Nothing in a file is ever executed: the YAML is
+read as parser events and only core-schema tags are accepted (no Python
+objects are ever constructed), and expressions are read with ``ast`` and
+checked against a whitelist, never evaluated.
+
+Node naming: user names are the keys of ``variables``, ``constants`` and
+``ops``. Sub-ops written inside an expression get ``OWNER/OP_K`` (e.g.
+``res2a/matmul_1``) and inline literals ``OWNER/literal_K``, numbered per
+owner in source order; '/' cannot occur in a user name, so they never clash.
+"""
+
+from __future__ import annotations
+
+import ast
+import gc
+import graphlib
+import heapq
+import io
+import keyword
+import math
+import re
+import tokenize
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, NoReturn
+
+import numpy as np
+import yaml
+from yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+
+from .graph import (
+    Expectation,
+    Graph,
+    GraphError,
+    GradY,
+    Node,
+    Pos,
+    Ref,
+    Value,
+    did_you_mean,
+)
+from .opspec import AXES, BINARY_OPERATORS, SPECS
+
+__all__ = ["Overrides", "parse_graph"]
+
+# Limits: each turns a hostile or runaway input into a clean error instead of
+# a hang, a MemoryError or a crashed C stack.
+MAX_TEXT_CHARS = 20_000_000
+# Nodes that aliases may add beyond the ones written out; an alias bomb
+# ("billion laughs") trips this while the document is still a few KB.
+MAX_ALIAS_EXPANSION = 1_000_000
+# libyaml's scanner is quadratic in flow nesting ('[' * 100_000 takes 10 s).
+MAX_YAML_DEPTH = 1000
+MAX_EXPR_CHARS = 100_000
+# Nesting of an expression, not counting left-associative chains
+# (a + b + c + ... is depth 1), so long flat sums stay legal.
+MAX_EXPR_DEPTH = 200
+EXACT_INT_LIMIT = 2**53
+
+TOP_KEYS = (
+    "variables",
+    "constants",
+    "ops",
+    "ys",
+    "xs",
+    "grad_ys",
+    "stop_gradients",
+    "unconnected_gradients",
+    "expect",
+    "tolerance",
+    "name",
+    "description",
+)
+UNCONNECTED = ("none", "zero")
+TOLERANCE_DEFAULTS = {"rtol": 1e-7, "atol": 1e-9}
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_RESOLVER = yaml.resolver.Resolver()
+
+_T = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT, _BOOL, _NULL = _T + "str", _T + "int", _T + "float", _T + "bool", _T + "null"
+_SEQ, _MAP, _MERGE = _T + "seq", _T + "map", _T + "merge"
+_SCALAR_TAGS = {_STR, _INT, _FLOAT, _BOOL, _NULL}
+
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# YAML 1.2 core-schema numbers that PyYAML's 1.1 resolver leaves as strings
+# (1e-7, 1.5e3, 0o17): the contract's own example writes ``rtol: 1e-7``.
+_CORE_FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_CORE_OCT_RE = re.compile(r"[-+]?0o[0-7]+\Z")
+# YAML 1.1 booleans that the 1.2 core schema reads as strings; accepted as
+# names so that a node called ``on`` or ``no`` keeps working.
+_YAML11_ONLY_BOOLS = {"yes", "no", "on", "off"}
+_BAD_CHAR_RE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_BRACKETS = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
+
+_EXPR_RULE = "expressions may use names, numbers, lists, + - * / @ ** and calls of ops"
+_VALUE_RULE = "a number, a list of numbers or a list of equal-length lists of numbers"
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Command-line overrides for quick experiments, applied before validation."""
+
+    set: tuple[tuple[str, str], ...] = ()  # (NAME, YAML text of the new value) of a variable/constant
+    ys: tuple[str, ...] | None = None  # replace ys
+    xs: tuple[str, ...] | None = None  # replace xs
+    stop: tuple[str, ...] | None = None  # replace stop_gradients
+    unconnected: str | None = None  # 'none' | 'zero'
+
+
+def parse_graph(text: str, filename: str = "<stdin>", overrides: Overrides | None = None) -> Graph:
+    """Parse and name-check a graph file; raise ``GraphError`` for any invalid input."""
+    if not isinstance(text, str):
+        raise GraphError(f"expected the text of a graph file; found {type(text).__name__}", Pos(1, 1))
+    # Parsing allocates many small acyclic objects; the cyclic collector's
+    # passes over them cost 20-40% of the time on 10,000-op files.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        # ast.parse warns (SyntaxWarning: invalid decimal literal, ...) on
+        # stderr; every problem here is reported as a GraphError instead.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            root = _compose(text, None)
+            return _Builder(filename, overrides or Overrides()).build(root)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _fail(message: str, pos: Pos | None) -> NoReturn:
+    raise GraphError(message, pos)
+
+
+def _plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {words or word + 's'}"
+
+
+def _clip(s: str, n: int = 40) -> str:
+    return s if len(s) <= n else s[: n - 3] + "..."
+
+
+# ---------------------------------------------------------------------------
+# YAML: events -> light nodes with positions
+#
+# We compose nodes ourselves from parser events rather than with
+# yaml.compose: the C composer recurses on the C stack (a deep file could
+# crash the process), and events tell an explicit tag (``!!int '3'``) from a
+# resolved one, which the tag whitelist needs. Aliases share node objects, as
+# in PyYAML; each node records its expanded size so that alias bombs are
+# caught in linear time.
+# ---------------------------------------------------------------------------
+
+
+class _Doc:
+    __slots__ = ("text", "source")
+
+    def __init__(self, text: str, source: str | None) -> None:
+        self.text = text
+        self.source = source
+
+
+class _YNode:
+    __slots__ = ("doc", "line", "col", "index", "size")
+
+    def __init__(self, doc: _Doc, mark: Any) -> None:
+        self.doc = doc
+        self.line = mark.line
+        self.col = mark.column
+        self.index = mark.index
+        self.size = 1
+
+    @property
+    def pos(self) -> Pos:
+        return Pos(self.line + 1, self.col + 1, self.doc.source)
+
+
+class _YScalar(_YNode):
+    __slots__ = ("tag", "value", "style", "explicit", "end_line", "end_col", "end_index")
+
+    @property
+    def plain(self) -> bool:
+        return not self.style
+
+    @property
+    def quoted(self) -> bool:
+        return self.style in ("'", '"')
+
+
+class _YSeq(_YNode):
+    __slots__ = ("items", "flow")
+
+
+class _YMap(_YNode):
+    __slots__ = ("pairs", "flow", "pending")
+
+
+def _show_tag(tag: str) -> str:
+    return "!!" + tag[len(_T) :] if tag.startswith(_T) else tag
+
+
+def _pos_of_index(text: str, i: int, source: str | None) -> Pos:
+    line_start = text.rfind("\n", 0, i) + 1
+    return Pos(text.count("\n", 0, i) + 1, i - line_start + 1, source)
+
+
+def _compose(text: str, source: str | None) -> _YNode | None:
+    """Compose the single YAML document of ``text`` (None when empty)."""
+    if len(text) > MAX_TEXT_CHARS:
+        _fail(
+            f"input has {len(text):,} characters; graph files are limited to {MAX_TEXT_CHARS:,}",
+            Pos(1, 1, source),
+        )
+    bad = _BAD_CHAR_RE.search(text)
+    if bad:
+        _fail(
+            f"character U+{ord(bad.group()):04X} is not allowed in YAML (control characters "
+            "and unpaired surrogates are not text)",
+            _pos_of_index(text, bad.start(), source),
+        )
+    doc = _Doc(text, source)
+    loader = _Loader(text)
+    try:
+        return _compose_events(doc, loader)
+    except yaml.YAMLError as e:
+        raise _yaml_error(e, doc) from None
+    except (ValueError, UnicodeError, MemoryError, RecursionError) as e:  # pragma: no cover - defensive
+        raise GraphError(f"unreadable YAML: {e}", Pos(1, 1, source)) from None
+    finally:
+        loader.dispose()
+
+
+def _compose_events(doc: _Doc, loader: Any) -> _YNode | None:
+    root: _YNode | None = None
+    stack: list[Any] = []  # open sequences/mappings
+    anchors: dict[str, _YNode] = {}
+    open_ids: set[int] = set()
+    distinct = expanded = 0
+    documents = 0
+    no_key = _YMap  # sentinel for "mapping waits for a key"
+
+    def attach(node: _YNode) -> None:
+        nonlocal root
+        if not stack:
+            root = node
+            return
+        parent = stack[-1]
+        parent.size += node.size
+        if type(parent) is _YSeq:
+            parent.items.append(node)
+        elif parent.pending is no_key:
+            parent.pending = node
+        else:
+            parent.pairs.append((parent.pending, node))
+            parent.pending = no_key
+
+    while loader.check_event():
+        ev = loader.get_event()
+        cls = type(ev)
+        if cls is ScalarEvent:
+            node = _YScalar(doc, ev.start_mark)
+            node.value = ev.value
+            node.style = ev.style
+            node.end_line = ev.end_mark.line
+            node.end_col = ev.end_mark.column
+            node.end_index = ev.end_mark.index
+            tag = ev.tag
+            node.explicit = tag is not None and tag != "!"
+            if node.explicit:
+                if tag not in _SCALAR_TAGS:
+                    _fail(_tag_message(tag), node.pos)
+            else:
+                tag = _RESOLVER.resolve(yaml.ScalarNode, ev.value, ev.implicit)
+            node.tag = tag
+            distinct += 1
+            expanded += 1
+            if ev.anchor is not None:
+                anchors[ev.anchor] = node
+            attach(node)
+        elif cls is SequenceStartEvent or cls is MappingStartEvent:
+            is_seq = cls is SequenceStartEvent
+            node = _YSeq(doc, ev.start_mark) if is_seq else _YMap(doc, ev.start_mark)
+            tag = ev.tag
+            if tag is not None and tag != "!" and tag != (_SEQ if is_seq else _MAP):
+                _fail(_tag_message(tag), node.pos)
+            if len(stack) >= MAX_YAML_DEPTH:
+                _fail(f"YAML nested more than {MAX_YAML_DEPTH} levels deep", node.pos)
+            node.flow = bool(ev.flow_style)
+            if is_seq:
+                node.items = []
+            else:
+                node.pairs = []
+                node.pending = no_key
+            distinct += 1
+            expanded += 1
+            if ev.anchor is not None:
+                anchors[ev.anchor] = node
+            open_ids.add(id(node))
+            stack.append(node)
+        elif cls is SequenceEndEvent or cls is MappingEndEvent:
+            node = stack.pop()
+            open_ids.discard(id(node))
+            attach(node)
+        elif cls is AliasEvent:
+            here = Pos(ev.start_mark.line + 1, ev.start_mark.column + 1, doc.source)
+            target = anchors.get(ev.anchor)
+            if target is None:
+                _fail(f"unknown alias *{ev.anchor}: no anchor &{ev.anchor} before it", here)
+            if id(target) in open_ids:
+                _fail(f"alias *{ev.anchor} is inside the node &{ev.anchor} it names (a recursive structure)", here)
+            expanded += target.size
+            if expanded - distinct > MAX_ALIAS_EXPANSION:
+                _fail(
+                    f"document expands to more than {distinct + MAX_ALIAS_EXPANSION:,} nodes; "
+                    "YAML aliases (&/*) may be nested too deep",
+                    here,
+                )
+            attach(target)
+        elif cls is DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                _fail(
+                    "found a second YAML document; a graph file holds one document (remove the '---')",
+                    Pos(ev.start_mark.line + 1, ev.start_mark.column + 1, doc.source),
+                )
+    return root
+
+
+def _tag_message(tag: str) -> str:
+    return (
+        f"YAML tag '{_show_tag(tag)}' is not allowed; graph files use plain YAML "
+        "(strings, numbers, true/false, null, lists and mappings)"
+    )
+
+
+def _yaml_error(e: yaml.YAMLError, doc: _Doc) -> GraphError:
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    problem = getattr(e, "problem", None)
+    if problem is None:
+        problem = str(e).split("\n")[0]
+    message = f"invalid YAML: {problem}"
+    context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
+    if context and context_mark is not None:
+        message += f" ({context} at line {context_mark.line + 1}, column {context_mark.column + 1})"
+    elif context:
+        message += f" ({context})"
+    line_text = ""
+    if mark is not None:
+        lines = doc.text.splitlines()
+        if 0 <= mark.line < len(lines):
+            line_text = lines[mark.line]
+    if "mapping values are not allowed" in problem:
+        message += "; a ': ' inside a plain value starts a mapping: quote the value"
+    elif "'\\t'" in problem or "\t" in line_text[: (mark.column + 1) if mark else 0]:
+        message += "; YAML indentation uses spaces, not tabs"
+    elif context and "flow" in context and "(" in line_text:
+        message += (
+            "; inside a YAML flow collection {...} or [...] a comma or bracket ends a plain value: "
+            "write ops in block style (c: matmul(a, b)) or quote them"
+        )
+    if mark is None:
+        return GraphError(message, Pos(1, 1, doc.source))
+    rows = doc.text.split("\n")
+    if mark.line >= len(rows):  # libyaml places end-of-input errors past the last line
+        return GraphError(message, Pos(len(rows), len(rows[-1]) + 1, doc.source))
+    return GraphError(message, Pos(mark.line + 1, mark.column + 1, doc.source))
+
+
+# ---------------------------------------------------------------------------
+# Scalars and values
+# ---------------------------------------------------------------------------
+
+
+def _yaml_int(text: str) -> int | None:
+    """PyYAML's int rules (0b, 0x, 0o, leading-0 octal, 1_000, 1:30), None if not an int."""
+    v = text.replace("_", "")
+    sign = 1
+    if v[:1] in ("-", "+"):
+        sign = -1 if v[0] == "-" else 1
+        v = v[1:]
+    try:
+        if v == "0":
+            return 0
+        if v.startswith(("0b", "0B")):
+            return sign * int(v[2:], 2)
+        if v.startswith(("0x", "0X")):
+            return sign * int(v[2:], 16)
+        if v.startswith(("0o", "0O")):
+            return sign * int(v[2:], 8)
+        if ":" in v:
+            n = 0
+            for part in v.split(":"):
+                n = n * 60 + int(part)
+            return sign * n
+        if v.startswith("0"):
+            return sign * int(v, 8)
+        if len(v) > 4000 and v.isdigit():
+            return sign * 10**4000  # beyond int-from-str limits; only "too large" matters
+        return sign * int(v)
+    except ValueError:
+        return None
+
+
+def _yaml_float(text: str) -> float | None:
+    v = text.replace("_", "").lower()
+    sign = 1.0
+    if v[:1] in ("-", "+"):
+        sign = -1.0 if v[0] == "-" else 1.0
+        v = v[1:]
+    try:
+        if v == ".inf":
+            return sign * math.inf
+        if v == ".nan":
+            return math.nan
+        if ":" in v:
+            n = 0.0
+            for part in v.split(":"):
+                n = n * 60 + float(part)
+            return sign * n
+        return sign * float(v)
+    except ValueError:
+        return None
+
+
+def _scalar(node: _YScalar) -> tuple[str, Any]:
+    """(kind, value): kind is 'int', 'float', 'bool', 'null' or 'str'."""
+    tag, v = node.tag, node.value
+    if tag == _INT:
+        n = _yaml_int(v)
+        if n is None:
+            _fail(f"'{_clip(v)}' is tagged !!int but is not an integer", node.pos)
+        return "int", n
+    if tag == _FLOAT:
+        x = _yaml_float(v)
+        if x is None:
+            _fail(f"'{_clip(v)}' is tagged !!float but is not a number", node.pos)
+        return "float", x
+    if tag == _BOOL:
+        low = v.lower()
+        if low in ("true", "yes", "on"):
+            return "bool", True
+        if low in ("false", "no", "off"):
+            return "bool", False
+        _fail(f"'{_clip(v)}' is tagged !!bool but is not true or false", node.pos)
+    if tag == _NULL:
+        return "null", None
+    if not node.explicit and node.plain:
+        if _CORE_OCT_RE.match(v):
+            return "int", _yaml_int(v)
+        if _CORE_FLOAT_RE.match(v):
+            return "float", float(v)
+    # str, and implicit timestamps/merge/value, which the YAML 1.2 core schema reads as strings
+    return "str", v
+
+
+def _describe(node: _YNode) -> str:
+    if isinstance(node, _YSeq):
+        return "a list" if node.items else "an empty list"
+    if isinstance(node, _YMap):
+        return "a mapping"
+    kind, v = _scalar(node)  # type: ignore[arg-type]
+    if kind in ("int", "float"):
+        return f"a number ({_clip(node.value)})"
+    if kind == "bool":
+        return f"a boolean ({node.value})"
+    if kind == "null":
+        return "null" if node.value else "nothing (null)"
+    return f"a string '{_clip(v)}'"
+
+
+def _name_text(node: _YNode) -> str | None:
+    """The text of a scalar usable as a name (validity not checked), else None."""
+    if not isinstance(node, _YScalar):
+        return None
+    kind, _ = _scalar(node)
+    if kind == "str":
+        return node.value
+    if kind == "bool" and node.plain and not node.explicit and node.value.lower() in _YAML11_ONLY_BOOLS:
+        return node.value
+    return None
+
+
+# A leaf view used by _make_value so that YAML nodes and ast list literals
+# share one set of shape rules: ('num', (number, is_int, text)), ('list', items)
+# or ('bad', description), each with a position.
+_Leaf = tuple[str, Any, Pos]
+
+
+def _yaml_leaf(node: _YNode) -> _Leaf:
+    if isinstance(node, _YSeq):
+        return "list", node.items, node.pos
+    if isinstance(node, _YScalar):
+        kind, v = _scalar(node)
+        if kind in ("int", "float"):
+            return "num", (v, kind == "int", node.value), node.pos
+    return "bad", _describe(node), node.pos
+
+
+def _make_value(root: Any, leaf: Callable[[Any], _Leaf], what: str) -> Value:
+    """Check rank (0-2), equal row lengths, finiteness and exactness; build a Value."""
+    all_int = True
+
+    def number(h: Any, where: str) -> float:
+        nonlocal all_int
+        kind, payload, pos = leaf(h)
+        if kind == "list":
+            _fail(f"{where} is a list; {what} must be {_VALUE_RULE} (rank 0, 1 or 2)", pos)
+        if kind == "bad":
+            _fail(f"{where} is {payload}; expected a number", pos)
+        v, is_int, text = payload
+        if is_int:
+            if abs(v) > EXACT_INT_LIMIT:
+                _fail(
+                    f"integer {_clip(str(text))} in {what} is too large to be exact in float64 "
+                    "(beyond 2**53); write it as a float",
+                    pos,
+                )
+            return float(v)
+        all_int = False
+        if not math.isfinite(v):
+            _fail(f"{what} contains {_clip(str(text))}; values must be finite numbers", pos)
+        return v
+
+    kind, payload, pos = leaf(root)
+    if kind == "bad":
+        _fail(f"{what} must be {_VALUE_RULE}; found {payload}", pos)
+    if kind == "num":
+        x = number(root, what)
+        return Value(np.array(x, dtype=np.float64), all_int)
+    items = payload
+    if not items:
+        _fail(f"{what} is an empty list; a value needs at least one number", pos)
+    first_kind, first_payload, _ = leaf(items[0])
+    if first_kind != "list":
+        flat = []
+        for i, h in enumerate(items, 1):
+            k, p, ipos = leaf(h)
+            if k == "list":
+                _fail(
+                    f"entry {i} of {what} is a list but entry 1 is a number; "
+                    f"{what} must be {_VALUE_RULE}",
+                    ipos,
+                )
+            flat.append(number(h, f"entry {i} of {what}"))
+        return Value(np.array(flat, dtype=np.float64), all_int)
+    rows = []
+    width = len(first_payload)
+    for i, h in enumerate(items, 1):
+        k, row, rpos = leaf(h)
+        if k != "list":
+            _fail(
+                f"row {i} of {what} is {row if k == 'bad' else 'a number'}; "
+                f"expected a list of numbers like row 1",
+                rpos,
+            )
+        if not row:
+            _fail(f"row {i} of {what} is an empty list; rows need at least one number", rpos)
+        if len(row) != width:
+            _fail(
+                f"row {i} of {what} has {_plural(len(row), 'entry', 'entries')}, "
+                f"row 1 has {width}; rows must have equal lengths",
+                rpos,
+            )
+        out = []
+        for j, e in enumerate(row, 1):
+            ek, _, epos = leaf(e)
+            if ek == "list":
+                _fail(
+                    f"{what} is nested 3 or more lists deep (rank 3+); values have rank 0, 1 or 2",
+                    epos,
+                )
+            out.append(number(e, f"entry {j} of row {i} of {what}"))
+        rows.append(out)
+    return Value(np.array(rows, dtype=np.float64), all_int)
+
+
+# ---------------------------------------------------------------------------
+# Expression strings: positions
+# ---------------------------------------------------------------------------
+
+
+class _Locator:
+    """Maps a character offset within a scalar's value to a file position:
+    exact for one-line scalars, best effort (greedy alignment with the
+    source text) for multi-line ones."""
+
+    def __init__(self, node: _YScalar) -> None:
+        self.node = node
+        self.table: list[tuple[int, int]] | None = None
+        self.start_col = node.col
+        if node.line == node.end_line:
+            if node.plain:
+                self.start_col = max(node.col, node.end_col - len(node.value))
+            else:
+                raw = node.doc.text[node.index : node.end_index]
+                k = raw.find(node.style) if node.style else -1
+                self.start_col = node.col + (k + 1 if k >= 0 else 0)
+
+    def pos(self, offset: int) -> Pos:
+        node = self.node
+        offset = max(0, offset)
+        if node.line == node.end_line:
+            return Pos(node.line + 1, self.start_col + offset + 1, node.doc.source)
+        if self.table is None:
+            self.table = self._align()
+        if not self.table:
+            return node.pos
+        line, col = self.table[min(offset, len(self.table) - 1)]
+        if offset >= len(self.table):
+            col += offset - len(self.table) + 1
+        return Pos(line + 1, col + 1, node.doc.source)
+
+    def _align(self) -> list[tuple[int, int]]:
+        node = self.node
+        raw = node.doc.text[node.index : node.end_index]
+        line, col, p = node.line, node.col, 0
+
+        def advance() -> None:
+            nonlocal p, line, col
+            ch = raw[p]
+            if ch == "\n" or (ch == "\r" and raw[p + 1 : p + 2] != "\n"):
+                line, col = line + 1, 0
+            else:
+                col += 1
+            p += 1
+
+        # skip properties and indicators before the content
+        if node.style in ("|", ">"):
+            while p < len(raw) and raw[p] not in "\r\n":
+                advance()
+        elif node.quoted:
+            while p < len(raw) and raw[p] != node.style:
+                advance()
+            if p < len(raw):
+                advance()
+        table: list[tuple[int, int]] = []
+        for ch in node.value:
+            while p < len(raw):
+                r = raw[p]
+                if r == ch or (ch in " \n" and r in " \r\n"):
+                    break
+                advance()
+            if p >= len(raw):
+                break
+            table.append((line, col))
+            advance()
+        return table
+
+
+# ---------------------------------------------------------------------------
+# Expression strings: parsing with a whitelist
+# ---------------------------------------------------------------------------
+
+_AST_WHAT: dict[type, str] = {
+    ast.Attribute: "attribute access",
+    ast.Subscript: "indexing",
+    ast.Slice: "a slice",
+    ast.Lambda: "a lambda",
+    ast.ListComp: "a list comprehension",
+    ast.SetComp: "a set comprehension",
+    ast.DictComp: "a dict comprehension",
+    ast.GeneratorExp: "a generator expression",
+    ast.Compare: "a comparison",
+    ast.BoolOp: "'and'/'or'",
+    ast.IfExp: "a conditional expression",
+    ast.Starred: "a starred expression",
+    ast.JoinedStr: "an f-string",
+    ast.FormattedValue: "an f-string",
+    ast.Tuple: "a tuple",
+    ast.Dict: "a dict",
+    ast.Set: "a set",
+    ast.NamedExpr: "an assignment expression",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+}
+_OPERATOR_TEXT = {
+    "Add": "+",
+    "Sub": "-",
+    "Mult": "*",
+    "Div": "/",
+    "MatMult": "@",
+    "Pow": "**",
+    "FloorDiv": "//",
+    "Mod": "%",
+    "LShift": "<<",
+    "RShift": ">>",
+    "BitOr": "|",
+    "BitXor": "^",
+    "BitAnd": "&",
+    "Not": "not",
+    "Invert": "~",
+}
+_CHAIN_LEVELS = ({"+", "-"}, {"*", "/", "@"})
+_OPERAND_END = {tokenize.NAME, tokenize.NUMBER, tokenize.STRING}
+
+
+def _fold_number(n: ast.AST) -> tuple[float | int, bool] | None:
+    """-3, +2.5, - -1 as (number, is_int); None if n is not a signed numeric constant."""
+    sign = 1
+    while isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.UAdd)):
+        if isinstance(n.op, ast.USub):
+            sign = -sign
+        n = n.operand
+    if isinstance(n, ast.Constant) and type(n.value) in (int, float):
+        return sign * n.value, type(n.value) is int
+    return None
+
+
+def _strip_uadd(n: ast.AST) -> ast.AST:
+    while isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.UAdd) and _fold_number(n) is None:
+        n = n.operand
+    return n
+
+
+def _is_operation(n: ast.AST) -> bool:
+    if isinstance(n, (ast.BinOp, ast.Call)):
+        return True
+    return isinstance(n, ast.UnaryOp) and _fold_number(n) is None
+
+
+class _Expression:
+    """One expression string -> op and literal nodes, via an explicit stack."""
+
+    def __init__(self, builder: _Builder, owner: str, node: _YScalar) -> None:
+        self.b = builder
+        self.owner = owner
+        self.node = node
+        self.loc = _Locator(node)
+        s = node.value
+        if len(s) > MAX_EXPR_CHARS:
+            _fail(
+                f"expression of op '{owner}' has {len(s):,} characters; the limit is {MAX_EXPR_CHARS:,}",
+                node.pos,
+            )
+        # Newlines (block scalars) would end a Python eval expression: blank
+        # comments, then turn line breaks into spaces, keeping offsets.
+        if "\n" in s or "\r" in s:
+            s = _blank_comments(s).replace("\r", " ").replace("\n", " ")
+        self.lead = len(s) - len(s.lstrip())
+        self.src = s.lstrip()
+        self.b2c: list[int] | None = None
+        self.c2b: list[int] | None = None
+
+    # positions -------------------------------------------------------------
+    def at_char(self, c: int) -> Pos:
+        return self.loc.pos(self.lead + c)
+
+    def char_of(self, byte_offset: int) -> int:
+        if self.src.isascii():
+            return byte_offset
+        if self.b2c is None:
+            self.b2c = []
+            for i, ch in enumerate(self.src):
+                self.b2c.extend([i] * len(ch.encode("utf-8", "surrogatepass")))
+            self.b2c.append(len(self.src))
+        return self.b2c[min(byte_offset, len(self.b2c) - 1)]
+
+    def at(self, n: ast.AST) -> Pos:
+        return self.at_char(self.char_of(getattr(n, "col_offset", 0)))
+
+    def segment(self, n: ast.AST) -> str:
+        a = self.char_of(getattr(n, "col_offset", 0))
+        e = self.char_of(getattr(n, "end_col_offset", None) or getattr(n, "col_offset", 0))
+        return _clip(self.src[a:e] or self.src)
+
+    def operator_pos(self, n: ast.BinOp) -> Pos:
+        a = self.char_of(n.left.end_col_offset or n.left.col_offset)
+        e = self.char_of(n.right.col_offset)
+        for i in range(a, e):
+            if self.src[i] not in " \t()":
+                return self.at_char(i)
+        return self.at(n)
+
+    # parsing ---------------------------------------------------------------
+    def parse(self) -> ast.AST:
+        s = self.src
+        if not s.strip():
+            _fail(f"op '{self.owner}' is an empty expression", self.node.pos)
+        try:
+            return ast.parse(s, mode="eval").body
+        except SyntaxError as e:
+            self.syntax_error(e, 0)
+        except (RecursionError, MemoryError):
+            return self.parse_chain(s)
+        except ValueError as e:
+            _fail(f"invalid expression: {e}", self.at_char(0))
+
+    def syntax_error(self, e: SyntaxError, base: int) -> NoReturn:
+        msg = e.msg or "invalid syntax"
+        if "null bytes" in msg:
+            msg = "an expression cannot contain NUL characters"
+        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", self.src))
+        hint = ""
+        for w in sorted(words):
+            if keyword.iskeyword(w) and w in self.b.declared:
+                hint = (
+                    f"; '{w}' is a Python keyword, so an expression cannot refer to it: "
+                    f"use the mapping form {{op: ..., args: [{w}, ...]}} or rename it"
+                )
+                break
+        offset = (e.offset or 1) - 1 if (e.lineno or 1) == 1 else 0
+        _fail(f"invalid expression: {msg}{hint}", self.at_char(base + max(0, offset)))
+
+    def parse_chain(self, s: str) -> ast.AST:
+        """Python's parser gives up on very long flat chains (a + a + ... with
+        thousands of terms: RecursionError while building the ast). Split at
+        the top level of the additive, then multiplicative, operators, unwrap
+        signs, parentheses and calls around operands, and leave each
+        remaining operand to Python's parser. Every construct that binds more
+        loosely than + and - is outside the whitelist, so splitting never
+        changes the meaning of a valid expression (a property test checks
+        that the result equals Python's parse wherever that one works)."""
+        try:
+            toks = [
+                t
+                for t in tokenize.generate_tokens(io.StringIO(s).readline)
+                if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.ENDMARKER)
+            ]
+        except (tokenize.TokenError, SyntaxError):
+            self.too_deep(0)
+        # (the source is one line, so a token's start[1]/end[1] are character offsets)
+        return self.parse_level(s, toks, 0, len(toks), 0)
+
+    def too_deep(self, c: int) -> NoReturn:
+        _fail(
+            f"expression of op '{self.owner}' is nested too deeply to parse; "
+            f"split it into several ops",
+            self.at_char(c),
+        )
+
+    def parse_level(self, s: str, toks: list, lo: int, hi: int, level: int, nest: int = 0) -> ast.AST:
+        if level == len(_CHAIN_LEVELS):
+            return self.parse_operand(s, toks, lo, hi, nest)
+        cuts = []
+        depth = 0
+        for i in range(lo, hi):
+            t = toks[i]
+            if t.type == tokenize.OP and t.string in "([{":
+                depth += 1
+            elif t.type == tokenize.OP and t.string in ")]}":
+                depth -= 1
+            elif depth == 0 and t.type == tokenize.OP and t.string in _CHAIN_LEVELS[level] and i > lo:
+                prev = toks[i - 1]
+                if prev.type in _OPERAND_END or (prev.type == tokenize.OP and prev.string in ")]}"):
+                    cuts.append(i)
+        if not cuts:
+            return self.parse_level(s, toks, lo, hi, level + 1, nest)
+        bounds = [lo] + [c + 1 for c in cuts]
+        ends = cuts + [hi]
+        tree: ast.AST | None = None
+        for a, e, cut in zip(bounds, ends, [None] + cuts):
+            if a >= e:
+                self.syntax_error(SyntaxError("invalid syntax"), toks[min(a, hi - 1)].start[1])
+            piece = self.parse_level(s, toks, a, e, level + 1, nest)
+            if tree is None:
+                tree = piece
+            else:
+                op = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "@": ast.MatMult}[
+                    toks[cut].string
+                ]()
+                # like Python's, the span covers parentheses around operands
+                tree = self.synthetic(ast.BinOp(left=tree, op=op, right=piece), toks[lo].start[1], toks[e - 1].end[1])
+        assert tree is not None
+        return tree
+
+    def parse_operand(self, s: str, toks: list, lo: int, hi: int, nest: int) -> ast.AST:
+        """An operand of a long chain: a sign, parentheses or a call around
+        a further chain are unwrapped here (so that ``exp(a + a + ...)``
+        parses too); anything else goes to Python's parser."""
+        if lo >= hi:
+            self.syntax_error(SyntaxError("invalid syntax"), toks[min(lo, len(toks) - 1)].start[1] if toks else 0)
+        first = toks[lo]
+        if nest > MAX_EXPR_DEPTH:
+            self.too_deep(first.start[1])
+        if first.type == tokenize.OP and first.string in "+-" and hi - lo > 1:
+            inner = self.parse_operand(s, toks, lo + 1, hi, nest + 1)
+            op = ast.USub() if first.string == "-" else ast.UAdd()
+            return self.synthetic(ast.UnaryOp(op=op, operand=inner), first.start[1], toks[hi - 1].end[1])
+        if first.type == tokenize.OP and first.string == "(" and _closing(toks, lo) == hi - 1:
+            return self.parse_level(s, toks, lo + 1, hi - 1, 0, nest + 1)
+        if (
+            first.type == tokenize.NAME
+            and hi - lo > 2
+            and toks[lo + 1].string == "("
+            and _closing(toks, lo + 1) == hi - 1
+        ):
+            args, keywords = [], []
+            depth, a = 0, lo + 2
+            for i in range(lo + 2, hi):
+                t = toks[i]
+                if t.type == tokenize.OP and t.string in "([{":
+                    depth += 1
+                elif t.type == tokenize.OP and t.string in ")]}":
+                    depth -= 1
+                if i == hi - 1 or (depth == 0 and t.type == tokenize.OP and t.string == ","):
+                    if a == i and i == hi - 1 and (args or keywords):
+                        break  # a trailing comma
+                    if toks[a].type == tokenize.NAME and a + 1 < i and toks[a + 1].string == "=":
+                        value = self.parse_level(s, toks, a + 2, i, 0, nest + 1)
+                        kw = ast.keyword(arg=toks[a].string, value=value)
+                        keywords.append(self.synthetic(kw, toks[a].start[1], toks[i - 1].end[1]))
+                    elif a < i:
+                        args.append(self.parse_level(s, toks, a, i, 0, nest + 1))
+                    elif i != hi - 1 or args or keywords:
+                        self.syntax_error(SyntaxError("invalid syntax"), t.start[1])
+                    a = i + 1
+            func = ast.Name(id=first.string, ctx=ast.Load())
+            self.synthetic(func, first.start[1], first.end[1])
+            call = ast.Call(func=func, args=args, keywords=keywords)
+            return self.synthetic(call, first.start[1], toks[hi - 1].end[1])
+        return self.parse_piece(s[first.start[1] : toks[hi - 1].end[1]], first.start[1])
+
+    def synthetic(self, n: Any, start: int, end: int) -> Any:
+        """Give a node built by the chain splitter ast-style positions (bytes)."""
+        n.lineno = n.end_lineno = 1
+        n.col_offset = self.byte_of(start)
+        n.end_col_offset = self.byte_of(end)
+        return n
+
+    def byte_of(self, c: int) -> int:
+        if self.src.isascii():
+            return c
+        if self.c2b is None:
+            self.c2b = [0]
+            for ch in self.src:
+                self.c2b.append(self.c2b[-1] + len(ch.encode("utf-8", "surrogatepass")))
+        return self.c2b[c]
+
+    def parse_piece(self, piece: str, start: int) -> ast.AST:
+        stripped = piece.lstrip()
+        start += len(piece) - len(stripped)
+        try:
+            tree = ast.parse(stripped, mode="eval").body
+        except SyntaxError as e:
+            self.syntax_error(e, start)
+        except (RecursionError, MemoryError, ValueError):
+            self.too_deep(start)
+        shift = self.byte_of(start)
+        for n in ast.walk(tree):
+            if hasattr(n, "col_offset"):
+                n.col_offset += shift
+                if n.end_col_offset is not None:
+                    n.end_col_offset += shift
+        return tree
+
+    # building --------------------------------------------------------------
+    def build(self) -> None:
+        root = _strip_uadd(self.parse())
+        if not _is_operation(root):
+            ref, pos = self.operand(root)
+            self.b.add_op(self.owner, self.owner, "identity", pos, (ref,), (pos,), {}, {}, True)
+            return
+        results: dict[int, tuple[str, Pos]] = {}
+        stack: list[tuple[ast.AST, int, list | None]] = [(root, 1, None)]
+        while stack:
+            n, depth, children = stack.pop()
+            if children is not None:
+                self.emit(n, children, results, n is root)
+                continue
+            if depth > MAX_EXPR_DEPTH:
+                _fail(
+                    f"expression of op '{self.owner}' is nested more than {MAX_EXPR_DEPTH} levels deep; "
+                    "split it into several ops",
+                    self.at(n),
+                )
+            if not _is_operation(n):
+                results[id(n)] = self.operand(n)
+                continue
+            kids = [(_strip_uadd(c), d) for c, d in self.children(n, depth)]
+            stack.append((n, depth, [c for c, _ in kids]))
+            for c, d in reversed(kids):
+                stack.append((c, d, None))
+
+    def children(self, n: ast.AST, depth: int) -> list[tuple[ast.AST, int]]:
+        """Validate an operation node; its operands with their depths."""
+        if isinstance(n, ast.BinOp):
+            opname = type(n.op).__name__
+            if opname not in BINARY_OPERATORS:
+                hint = " (a power is written **)" if opname == "BitXor" else ""
+                _fail(
+                    f"operator '{_OPERATOR_TEXT.get(opname, opname)}' is not supported{hint}; {_EXPR_RULE}",
+                    self.operator_pos(n),
+                )
+            # a left operand continues the chain: a + b + c is flat
+            return [(n.left, depth), (n.right, depth + 1)]
+        if isinstance(n, ast.UnaryOp):
+            if not isinstance(n.op, ast.USub):
+                opname = type(n.op).__name__
+                _fail(
+                    f"operator '{_OPERATOR_TEXT.get(opname, opname)}' is not supported; {_EXPR_RULE}",
+                    self.at(n),
+                )
+            return [(n.operand, depth + 1)]
+        assert isinstance(n, ast.Call)
+        op = self.call_op(n)
+        for a in n.args:
+            if isinstance(a, ast.Starred):
+                _fail(f"a starred argument '{self.segment(a)}' is not allowed; {_EXPR_RULE}", self.at(a))
+        self.b.check_arity(op, len(n.args), self.at(n))
+        return [(a, depth + 1) for a in n.args]
+
+    def call_op(self, n: ast.Call) -> str:
+        f = n.func
+        if not isinstance(f, ast.Name):
+            what = _AST_WHAT.get(type(f), "a call of an expression")
+            _fail(f"{what} '{self.segment(f)}' is not allowed; {_EXPR_RULE}", self.at(f))
+        if f.id in SPECS:
+            return f.id
+        kind = self.b.declared.get(f.id)
+        if kind is not None:
+            _fail(
+                f"'{f.id}' is a {kind[0]}, not an op; only ops can be called, e.g. matmul(a, b)",
+                self.at(f),
+            )
+        _fail(
+            f"'{f.id}' is not an op{did_you_mean(f.id, SPECS)}; ops: {', '.join(SPECS)}",
+            self.at(f),
+        )
+
+    def operand(self, n: ast.AST) -> tuple[str, Pos]:
+        """A leaf operand: a name, or a literal node made for a number or list."""
+        pos = self.at(n)
+        if isinstance(n, ast.Name):
+            return self.b.resolve(n.id, pos, f"in op '{self.owner}'", expression=True), pos
+        folded = _fold_number(n)
+        if folded is not None or isinstance(n, ast.List):
+            value = _make_value(n, self.literal_leaf, f"the literal {self.segment(n)}")
+            return self.b.add_literal(self.owner, value, pos), pos
+        if isinstance(n, ast.Constant):
+            v = n.value
+            if v is None or type(v) is bool:
+                if str(v) in self.b.declared:
+                    return self.b.resolve(str(v), pos, "", expression=True), pos
+                _fail(
+                    f"'{v}' is only allowed as an attribute value (e.g. transpose_a=True); {_EXPR_RULE}",
+                    pos,
+                )
+            if isinstance(v, str):
+                what = f"a string {self.segment(n)}"
+            elif isinstance(v, bytes):
+                what = f"a bytes literal {self.segment(n)}"
+            elif isinstance(v, complex):
+                what = f"a complex number '{self.segment(n)}'"
+            else:
+                what = f"'{self.segment(n)}'"
+            _fail(f"{what} is not allowed; {_EXPR_RULE}", pos)
+        what = _AST_WHAT.get(type(n), f"'{type(n).__name__}'")
+        _fail(f"{what} '{self.segment(n)}' is not allowed; {_EXPR_RULE}", pos)
+
+    def literal_leaf(self, n: ast.AST) -> _Leaf:
+        pos = self.at(n)
+        if isinstance(n, ast.List):
+            return "list", n.elts, pos
+        folded = _fold_number(n)
+        if folded is not None:
+            v, is_int = folded
+            return "num", (v, is_int, self.segment(n)), pos
+        if isinstance(n, ast.Name):
+            return "bad", f"the name '{n.id}' (a list literal holds numbers only)", pos
+        if isinstance(n, ast.Constant) and isinstance(n.value, str):
+            return "bad", f"a string {self.segment(n)}", pos
+        return "bad", f"'{self.segment(n)}'", pos
+
+    def attr_value(self, n: ast.AST) -> tuple[Any, str]:
+        folded = _fold_number(n)
+        if folded is not None:
+            return folded[0], self.segment(n)
+        if isinstance(n, ast.Constant) and (n.value is None or type(n.value) is bool):
+            return n.value, repr(n.value)
+        if isinstance(n, ast.Name) and n.id in ("true", "false", "null"):
+            return {"true": True, "false": False, "null": None}[n.id], n.id
+        if isinstance(n, ast.List):
+            return _LIST, f"a list {self.segment(n)}"
+        _fail(
+            f"attribute value '{self.segment(n)}' must be a number, true, false, null or a list",
+            self.at(n),
+        )
+
+    def emit(self, n: ast.AST, children: list, results: dict, is_root: bool) -> None:
+        args = tuple(results[id(c)][0] for c in children)
+        arg_pos = tuple(results[id(c)][1] for c in children)
+        attrs: dict[str, Any] = {}
+        attr_pos: dict[str, Pos] = {}
+        if isinstance(n, ast.BinOp):
+            op = BINARY_OPERATORS[type(n.op).__name__]
+            pos = self.operator_pos(n)
+        elif isinstance(n, ast.UnaryOp):
+            op, pos = "negative", self.at(n)
+        else:
+            assert isinstance(n, ast.Call)
+            op, pos = n.func.id, self.at(n)  # type: ignore[attr-defined]
+            given = []
+            seen: set[str] = set()
+            for kw in n.keywords:
+                if kw.arg is None:
+                    _fail(f"'**' arguments are not allowed; {_EXPR_RULE}", self.at(kw))
+                if kw.arg in seen:
+                    _fail(f"attribute '{kw.arg}' of {op} is given twice", self.at(kw))
+                seen.add(kw.arg)
+                self.b.check_attr_name(op, kw.arg, self.at(kw))
+                value, desc = self.attr_value(kw.value)
+                given.append((kw.arg, value, desc, self.at(kw), self.at(kw.value)))
+            attrs, attr_pos = self.b.check_attrs(op, given)
+        name = self.owner if is_root else self.b.internal_name(self.owner, op)
+        self.b.add_op(name, self.owner, op, pos, args, arg_pos, attrs, attr_pos, is_root)
+        results[id(n)] = (name, self.at(n))
+
+
+_LIST = object()  # an attribute written as a list (no attribute accepts one)
+
+
+def _blank_comments(s: str) -> str:
+    """Replace '# ...' comments with spaces of the same length. Strings are
+    not allowed in expressions, so a '#' can only start a comment in a valid
+    one (and an invalid one still fails)."""
+    if "#" not in s:
+        return s
+    return re.sub(r"#[^\r\n]*", lambda m: " " * len(m.group()), s)
+
+
+def _closing(toks: list, i: int) -> int:
+    """Index of the token closing the bracket at toks[i] (-1 if none or mismatched)."""
+    stack: list[str] = []
+    for j in range(i, len(toks)):
+        t = toks[j]
+        if t.type == tokenize.OP and t.string in "([{":
+            stack.append(")]}"["([{".index(t.string)])
+        elif t.type == tokenize.OP and t.string in ")]}":
+            if not stack or stack.pop() != t.string:
+                return -1
+            if not stack:
+                return j
+    return -1
+
+
+def _paren_balance(s: str) -> int:
+    return sum(_BRACKETS.get(ch, 0) for ch in s)
+
+
+# ---------------------------------------------------------------------------
+# The builder: top-level keys -> Graph
+# ---------------------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self, filename: str, overrides: Overrides) -> None:
+        self.filename = filename
+        self.ov = overrides
+        self.declared: dict[str, tuple[str, Pos]] = {}  # user name -> (kind, pos)
+        self.nodes: dict[str, Node] = {}
+        self.sort_key: dict[str, tuple] = {}
+        self.owner_key: dict[str, tuple[int, int]] = {}
+        self.seq = 0
+        self.counters: dict[tuple[str, str], int] = {}
+
+    # mappings --------------------------------------------------------------
+    def entries(self, m: _YMap, what: str, names: bool) -> list[tuple[str, _YScalar, _YNode]]:
+        """(key, key node, value node) of a mapping: string keys (valid names
+        when ``names``), no duplicates, YAML merge keys (<<) flattened."""
+        seen: dict[str, Pos] = {}
+        out: list[tuple[str, _YScalar, _YNode]] = []
+        merges: list[tuple[_YNode, _YNode]] = []
+
+        def take(k: _YNode, v: _YNode, explicit: bool) -> None:
+            text = self.key_text(k, what, names)
+            if text in seen:
+                if explicit:
+                    first = seen[text]
+                    where = f"line {first.line}" if first.source == k.pos.source else f"{first.source}"
+                    _fail(f"duplicate key '{text}' in {what} (first at {where})", k.pos)
+                return
+            seen[text] = k.pos
+            out.append((text, k, v))  # type: ignore[arg-type]
+
+        for k, v in m.pairs:
+            if self.is_merge_key(k):
+                merges.append((k, v))
+            else:
+                take(k, v, True)
+        for k, v in merges:
+            if isinstance(v, _YMap):
+                sources = [v]
+            elif isinstance(v, _YSeq) and all(isinstance(s, _YMap) for s in v.items):
+                sources = list(v.items)
+            else:
+                _fail(f"a merge key (<<) takes a mapping or a list of mappings; found {_describe(v)}", v.pos)
+            stack = list(reversed(sources))
+            done: set[int] = set()
+            while stack:
+                src = stack.pop()
+                if id(src) in done:
+                    continue
+                done.add(id(src))
+                nested = []
+                for kk, vv in src.pairs:
+                    if self.is_merge_key(kk):
+                        if isinstance(vv, _YMap):
+                            nested.append(vv)
+                        elif isinstance(vv, _YSeq) and all(isinstance(s, _YMap) for s in vv.items):
+                            nested.extend(vv.items)
+                        else:
+                            _fail(
+                                f"a merge key (<<) takes a mapping or a list of mappings; found {_describe(vv)}",
+                                vv.pos,
+                            )
+                    else:
+                        take(kk, vv, False)
+                stack.extend(reversed(nested))
+        return out
+
+    @staticmethod
+    def is_merge_key(k: _YNode) -> bool:
+        return isinstance(k, _YScalar) and k.tag == _MERGE and not k.explicit and k.plain
+
+    def key_text(self, k: _YNode, what: str, names: bool) -> str:
+        text = _name_text(k)
+        expected = "a name (letters, digits and _)" if names else "a string"
+        if text is None:
+            _fail(f"a key in {what} must be {expected}; found {_describe(k)}", k.pos)
+        if names and not _NAME_RE.match(text):
+            _fail(
+                f"invalid name '{_clip(text)}' in {what}: names are letters, digits and _, "
+                "not starting with a digit",
+                k.pos,
+            )
+        return text
+
+    def mapping(self, v: _YNode | None, what: str, shape: str) -> _YMap | None:
+        if v is None or (isinstance(v, _YScalar) and _scalar(v)[0] == "null"):
+            return None
+        if not isinstance(v, _YMap):
+            _fail(f"{what} must be a mapping {shape}; found {_describe(v)}", v.pos)
+        return v
+
+    # nodes -----------------------------------------------------------------
+    def declare(self, name: str, kind: str, pos: Pos) -> None:
+        prev = self.declared.get(name)
+        if prev is not None:
+            where = f"line {prev[1].line}" if prev[1].source == pos.source else prev[1].source
+            _fail(f"name '{name}' is already {_article(prev[0])} {prev[0]} ({where})", pos)
+        self.declared[name] = (kind, pos)
+
+    def add(self, node: Node, owner: str) -> None:
+        self.seq += 1
+        self.nodes[node.name] = node
+        self.sort_key[node.name] = (*self.owner_key[owner], self.seq)
+
+    def internal_name(self, owner: str, op: str) -> str:
+        k = self.counters.get((owner, op), 0) + 1
+        self.counters[(owner, op)] = k
+        return f"{owner}/{op}_{k}"
+
+    def add_literal(self, owner: str, value: Value, pos: Pos) -> str:
+        name = self.internal_name(owner, "literal")
+        self.add(Node(name, "literal", pos, value=value, user=False), owner)
+        return name
+
+    def add_op(
+        self,
+        name: str,
+        owner: str,
+        op: str,
+        pos: Pos,
+        args: tuple[str, ...],
+        arg_pos: tuple[Pos, ...],
+        attrs: dict[str, Any],
+        attr_pos: dict[str, Pos],
+        user: bool,
+    ) -> None:
+        if not attrs and SPECS[op].attrs:
+            attrs = {k: a.default for k, a in SPECS[op].attrs.items()}
+        node = Node(name, "op", pos, op=op, args=args, arg_pos=arg_pos, attrs=attrs, attr_pos=attr_pos, user=user)
+        self.add(node, owner)
+
+    def resolve(self, name: str, pos: Pos, where: str, expression: bool = False) -> str:
+        if name in self.declared:
+            return name
+        if expression and name in ("true", "false", "null"):
+            _fail(
+                f"'{name}' is only allowed as an attribute value (e.g. transpose_a=true), "
+                f"not as an operand; {_EXPR_RULE}",
+                pos,
+            )
+        if expression and name in SPECS:
+            _fail(f"'{name}' is an op; call it: {name}({', '.join(SPECS[name].params)})", pos)
+        where = f" {where}" if where else ""
+        _fail(f"unknown name '{_clip(name)}'{where}{did_you_mean(name, self.declared)}", pos)
+
+    def check_arity(self, op: str, n: int, pos: Pos) -> None:
+        spec = SPECS[op]
+        params = ", ".join(spec.params)
+        if spec.arity is None:
+            if n < 1:
+                _fail(f"{op} takes 1 or more arguments ({params}); found 0", pos)
+        elif n != spec.arity:
+            _fail(f"{op} takes {_plural(spec.arity, 'argument')} ({params}); found {n}", pos)
+
+    def check_attr_name(self, op: str, key: str, pos: Pos) -> None:
+        spec = SPECS[op]
+        if key in spec.attrs:
+            return
+        if key in spec.params:
+            _fail(
+                f"'{key}' is an argument of {op}, not an attribute; pass it by position: "
+                f"{op}({', '.join(spec.params)})",
+                pos,
+            )
+        tail = f"; its attributes are {', '.join(spec.attrs)}" if spec.attrs else f"; {op} takes no attributes"
+        _fail(f"{op} has no attribute '{_clip(key)}'{did_you_mean(key, spec.attrs)}{tail}", pos)
+
+    def check_attrs(
+        self, op: str, given: list[tuple[str, Any, str, Pos, Pos]]
+    ) -> tuple[dict[str, Any], dict[str, Pos]]:
+        spec = SPECS[op]
+        attrs = {k: a.default for k, a in spec.attrs.items()}
+        attr_pos: dict[str, Pos] = {}
+        for key, value, desc, key_pos, value_pos in given:
+            self.check_attr_name(op, key, key_pos)
+            a = spec.attrs[key]
+            if a.kind == "bool":
+                if type(value) is not bool:
+                    _fail(f"{key} of {op} must be true or false; found {desc}", value_pos)
+            elif a.kind == "axis":
+                if not (value is None or (type(value) is int and value in AXES)):
+                    _fail(f"axis of {op} must be one of null, 0, 1, -1, -2; found {desc}", value_pos)
+            attrs[key] = value
+            attr_pos[key] = value_pos
+        return attrs, attr_pos
+
+    # sections --------------------------------------------------------------
+    def build(self, root: _YNode | None) -> Graph:
+        top_shape = "of top-level keys (variables, constants, ops, ys, xs, ...)"
+        if root is None or (isinstance(root, _YScalar) and _is_null(root) and not root.value):
+            _fail(f"the document is empty; expected a mapping {top_shape}", Pos(1, 1))
+        if not isinstance(root, _YMap):
+            _fail(f"found {_describe(root)} at the top level; expected a mapping {top_shape}", root.pos)
+        top: dict[str, tuple[_YScalar | None, _YNode]] = {}
+        for key, knode, v in self.entries(root, "the top level", names=False):
+            if key not in TOP_KEYS:
+                _fail(
+                    f"unknown top-level key '{_clip(key)}'{did_you_mean(key, TOP_KEYS)}; "
+                    f"keys are {', '.join(TOP_KEYS)}",
+                    knode.pos,
+                )
+            top[key] = (knode, v)
+        self.apply_list_overrides(top)
+
+        # declarations: every user name is known before any op body is read,
+        # so ops may be written in any order
+        sections: dict[str, list[tuple[str, _YScalar, _YNode]]] = {}
+        for section, shape in (
+            ("variables", "name -> value"),
+            ("constants", "name -> value"),
+            ("ops", "name -> op"),
+        ):
+            if section not in top:
+                sections[section] = []
+                continue
+            m = self.mapping(top[section][1], section, shape)
+            if m is None:
+                sections[section] = []
+                continue
+            if section == "ops":
+                self.check_flow_commas(m)
+            sections[section] = self.entries(m, section, names=True)
+        # in file order, so that a clash is reported at the later name
+        declarations = sorted(
+            ((knode.line, knode.col), i, name, section[:-1], knode)
+            for i, (section, entries) in enumerate(sections.items())
+            for name, knode, _ in entries
+        )
+        for key, _, name, kind, knode in declarations:
+            self.declare(name, kind, knode.pos)
+            self.owner_key[name] = key
+        if not sections["variables"] and not sections["constants"]:
+            where = top.get("variables") or top.get("constants") or (None, root)
+            _fail("a graph needs at least one variable or constant: add 'variables: {NAME: VALUE}'", where[1].pos)
+        for key, shape in (("ys", "a name or a list of names"), ("xs", "a name or a list of names")):
+            if key not in top:
+                _fail(f"missing required key '{key}' ({shape})", root.pos)
+
+        values = self.apply_set_overrides(sections)
+        for section in ("variables", "constants"):
+            kind = section[:-1]
+            for name, knode, v in sections[section]:
+                node_v, what = values.get(name, (v, f"{kind} '{name}'"))
+                value = _make_value(node_v, _yaml_leaf, what)
+                self.add(Node(name, kind, knode.pos, value=value), name)  # type: ignore[arg-type]
+        for name, knode, v in sections["ops"]:
+            self.build_op(name, knode, v)
+
+        order = self.topological_order()
+        ys = self.names(top["ys"][1], "ys")
+        xs = self.names(top["xs"][1], "xs")
+        graph_fields: dict[str, Any] = {}
+        if "grad_ys" in top and not _is_null(top["grad_ys"][1]):
+            v = top["grad_ys"][1]
+            graph_fields["grad_ys"] = self.grad_ys(v, ys)
+            graph_fields["grad_ys_pos"] = v.pos
+        if "stop_gradients" in top:
+            v = top["stop_gradients"][1]
+            graph_fields["stop_gradients"] = () if _is_null(v) else self.names(v, "stop_gradients", empty_ok=True)
+        if "unconnected_gradients" in top:
+            graph_fields["unconnected_gradients"] = self.unconnected(top["unconnected_gradients"][1])
+        if "expect" in top:
+            m = self.mapping(top["expect"][1], "expect", "x-name -> expected gradient (a value or null)")
+            graph_fields["expect_pos"] = top["expect"][1].pos
+            graph_fields["expect"] = self.expect(m, xs) if m is not None else ()
+        if "tolerance" in top:
+            v = top["tolerance"][1]
+            graph_fields["tolerance_pos"] = v.pos
+            graph_fields.update(self.tolerance(v))
+        for key in ("name", "description"):
+            if key in top:
+                graph_fields[key] = self.text(top[key][1], key)
+        return Graph(
+            source=self.filename,
+            nodes={n: self.nodes[n] for n in order},
+            order=order,
+            ys=ys,
+            xs=xs,
+            **graph_fields,
+        )
+
+    def check_flow_commas(self, m: _YMap) -> None:
+        """ops: {c: matmul(a, b)} reads in YAML as {c: 'matmul(a', 'b)': null}."""
+        if not m.flow:
+            return
+        pairs = m.pairs
+        for i, (k, v) in enumerate(pairs):
+            if isinstance(v, _YScalar) and v.plain and _paren_balance(v.value) > 0:
+                parts = [v.value]
+                balance = _paren_balance(v.value)
+                for kk, vv in pairs[i + 1 :]:
+                    if balance <= 0 or not isinstance(kk, _YScalar):
+                        break
+                    parts.append(kk.value)
+                    balance += _paren_balance(kk.value)
+                    if not (isinstance(vv, _YScalar) and _is_null(vv)):
+                        break
+                whole = ", ".join(parts)
+                name = k.value if isinstance(k, _YScalar) else "c"
+                _fail(
+                    f"in a YAML flow mapping {{...}} a comma ends the value, so '{_clip(whole, 60)}' "
+                    f"was cut to '{_clip(v.value, 60)}'; write the op in block style "
+                    f'({name}: {_clip(whole, 60)}) or quote it ({{{name}: "{_clip(whole, 60)}"}})',
+                    v.pos,
+                )
+            if isinstance(k, _YScalar) and k.plain and _paren_balance(k.value) < 0 and _is_null(v):
+                _fail(
+                    f"'{_clip(k.value)}' looks like the end of an expression cut by a comma: in a YAML flow "
+                    "mapping {...} a comma ends the value; write ops in block style or quote them",
+                    k.pos,
+                )
+
+    def build_op(self, name: str, knode: _YScalar, v: _YNode) -> None:
+        if isinstance(v, _YScalar):
+            kind, _ = _scalar(v)
+            if _name_text(v) is not None:  # a string (or 'on'/'no', which YAML 1.2 reads as one)
+                _Expression(self, name, v).build()
+                return
+            found = _describe(v)
+            tail = ": put values under variables or constants" if kind in ("int", "float") else ""
+            _fail(
+                f"op '{name}' must be an expression string or a mapping {{op: ..., args: [...]}}; "
+                f"found {found}{tail}",
+                v.pos,
+            )
+        if isinstance(v, _YSeq):
+            _fail(
+                f"op '{name}' must be an expression string or a mapping {{op: ..., args: [...]}}; "
+                "found a list: put values under variables or constants",
+                v.pos,
+            )
+        assert isinstance(v, _YMap)
+        self.mapping_op(name, v)
+
+    def mapping_op(self, name: str, m: _YMap) -> None:
+        fields = {k: (kn, vn) for k, kn, vn in self.entries(m, f"op '{name}'", names=False)}
+        if "op" not in fields:
+            _fail(f"op '{name}' needs 'op: NAME' (one of {', '.join(SPECS)})", m.pos)
+        op_node = fields["op"][1]
+        op = _name_text(op_node)
+        if op is None:
+            _fail(f"'op' of '{name}' must be an op name; found {_describe(op_node)}", op_node.pos)
+        if op not in SPECS:
+            _fail(f"unknown op '{_clip(op)}'{did_you_mean(op, SPECS)}; ops: {', '.join(SPECS)}", op_node.pos)
+        spec = SPECS[op]
+        if "args" not in fields:
+            _fail(f"op '{name}' needs 'args: [...]' ({op} takes {', '.join(spec.params)})", m.pos)
+        args_node = fields["args"][1]
+        if not isinstance(args_node, _YSeq):
+            _fail(
+                f"'args' of '{name}' must be a list [ARG, ...] of names or values; found {_describe(args_node)}",
+                args_node.pos,
+            )
+        self.check_arity(op, len(args_node.items), args_node.pos)
+        args, arg_pos = [], []
+        for i, a in enumerate(args_node.items, 1):
+            text = _name_text(a)
+            if text is not None:
+                if not _NAME_RE.match(text):
+                    hint = ""
+                    if any(c in text for c in "()+-*/@"):
+                        hint = "; an expression needs its own entry under ops"
+                        if args_node.flow and _paren_balance(text) != 0:
+                            hint += " (and in a flow list [...] a comma ends the item)"
+                    _fail(
+                        f"argument {i} of '{name}' is '{_clip(text)}', which is not a name; "
+                        f"arguments are node names or values{hint}",
+                        a.pos,
+                    )
+                args.append(self.resolve(text, a.pos, f"in op '{name}'"))
+            elif isinstance(a, _YSeq) or (isinstance(a, _YScalar) and _scalar(a)[0] in ("int", "float")):
+                value = _make_value(a, _yaml_leaf, f"argument {i} of '{name}'")
+                args.append(self.add_literal(name, value, a.pos))
+            else:
+                _fail(
+                    f"argument {i} of '{name}' is {_describe(a)}; expected a node name or a value",
+                    a.pos,
+                )
+            arg_pos.append(a.pos)
+        given = []
+        for key, (kn, vn) in fields.items():
+            if key in ("op", "args"):
+                continue
+            if key not in spec.attrs and key not in spec.params:
+                known = list(spec.attrs) + ["op", "args"]
+                tail = f"; its attributes are {', '.join(spec.attrs)}" if spec.attrs else f"; {op} takes no attributes"
+                _fail(f"{op} has no attribute '{_clip(key)}'{did_you_mean(key, known)}{tail}", kn.pos)
+            given.append((key, *self.yaml_attr(vn), kn.pos, vn.pos))
+        attrs, attr_pos = self.check_attrs(op, given)
+        self.add_op(name, name, op, m.pos, tuple(args), tuple(arg_pos), attrs, attr_pos, True)
+
+    @staticmethod
+    def yaml_attr(v: _YNode) -> tuple[Any, str]:
+        if isinstance(v, _YSeq):
+            return _LIST, "a list"
+        if isinstance(v, _YMap):
+            return _LIST, "a mapping"
+        kind, value = _scalar(v)  # type: ignore[arg-type]
+        if kind == "str":
+            return _LIST, _describe(v)
+        return value, _describe(v)
+
+    def topological_order(self) -> tuple[str, ...]:
+        # Kahn's algorithm with a heap keyed by file position: any
+        # topological order would do; this one follows the file where it
+        # can. graphlib names the cycle when one stops the sweep (its
+        # prepare() alone costs more than this whole loop on a long chain).
+        key = self.sort_key
+        waiting = {}
+        users: dict[str, list[str]] = {}
+        heap = []
+        for name, node in self.nodes.items():
+            if node.args:
+                waiting[name] = len(node.args)
+                for a in node.args:
+                    users.setdefault(a, []).append(name)
+            else:
+                heap.append((key[name], name))
+        heapq.heapify(heap)
+        order = []
+        while heap:
+            _, n = heapq.heappop(heap)
+            order.append(n)
+            for u in users.get(n, ()):
+                waiting[u] -= 1
+                if not waiting[u]:
+                    heapq.heappush(heap, (key[u], u))
+        if len(order) < len(self.nodes):
+            ts: graphlib.TopologicalSorter = graphlib.TopologicalSorter()
+            for name, node in self.nodes.items():
+                ts.add(name, *node.args)
+            try:
+                ts.prepare()
+            except graphlib.CycleError as e:
+                self.report_cycle(list(reversed(e.args[1])))
+            raise AssertionError("unordered nodes without a cycle")  # pragma: no cover
+        return tuple(order)
+
+    def report_cycle(self, cycle: list[str]) -> NoReturn:
+        # cycle[i] needs cycle[i + 1]; the last repeats the first
+        ring = cycle[:-1]
+        users = [n.split("/")[0] for n in ring]
+        start = min(range(len(ring)), key=lambda i: (not self.nodes[ring[i]].user, self.sort_key[ring[i]]))
+        ring = ring[start:] + ring[:start]
+        users = users[start:] + users[:start]
+        shown: list[str] = []
+        for u in users:
+            if not shown or shown[-1] != u:
+                shown.append(u)
+        if len(shown) > 1 and shown[-1] == shown[0]:
+            shown.pop()
+        node = self.nodes[ring[0]]
+        nxt = ring[1 % len(ring)]
+        pos = node.arg_pos[node.args.index(nxt)] if nxt in node.args else node.pos
+        _fail(f"cycle: {' -> '.join(shown + [shown[0]])} (each needs the next)", pos)
+
+    # ys, xs, stop_gradients ------------------------------------------------
+    def names(self, v: _YNode, key: str, empty_ok: bool = False) -> tuple[Ref, ...]:
+        items = v.items if isinstance(v, _YSeq) else [v]
+        if isinstance(v, _YSeq) and not items and not empty_ok:
+            _fail(f"{key} is an empty list; expected at least one name", v.pos)
+        refs = []
+        for item in items:
+            text = _name_text(item)
+            if text is None or not _NAME_RE.match(text):
+                found = _describe(item) if text is None else f"'{_clip(text)}'"
+                _fail(f"{key} must be a name or a list of names; found {found}", item.pos)
+            self.resolve(text, item.pos, f"in {key}")
+            refs.append(Ref(text, item.pos))
+        return tuple(refs)
+
+    def grad_ys(self, v: _YNode, ys: tuple[Ref, ...]) -> tuple[GradY, ...]:
+        if not isinstance(v, _YSeq):
+            _fail(
+                f"grad_ys must be a list with one entry per y (a value, a name, or null for ones); "
+                f"found {_describe(v)}",
+                v.pos,
+            )
+        if len(v.items) != len(ys):
+            hint = "; --ys replaced ys" if self.ov.ys is not None else ""
+            _fail(
+                f"grad_ys has {_plural(len(v.items), 'entry', 'entries')} "
+                f"but ys has {len(ys)}: give one entry per y{hint}",
+                v.pos,
+            )
+        out = []
+        for i, item in enumerate(v.items, 1):
+            if _is_null(item):
+                out.append(GradY(item.pos))
+                continue
+            text = _name_text(item)
+            if text is not None:
+                if not _NAME_RE.match(text):
+                    _fail(f"grad_ys entry {i} must be a value, a name or null; found '{_clip(text)}'", item.pos)
+                out.append(GradY(item.pos, ref=self.resolve(text, item.pos, "in grad_ys")))
+                continue
+            out.append(GradY(item.pos, value=_make_value(item, _yaml_leaf, f"grad_ys entry {i}")))
+        return tuple(out)
+
+    def unconnected(self, v: _YNode) -> str:
+        if _is_null(v):
+            return "none"
+        text = _name_text(v) if isinstance(v, _YScalar) else None
+        if text not in UNCONNECTED:
+            found = _describe(v) if text is None else f"'{_clip(text)}'"
+            _fail(
+                f"unconnected_gradients must be none or zero{did_you_mean(text or '', UNCONNECTED)}; found {found}",
+                v.pos,
+            )
+        return text  # type: ignore[return-value]
+
+    def expect(self, m: _YMap, xs: tuple[Ref, ...]) -> tuple[Expectation, ...]:
+        x_names = [r.name for r in xs]
+        out = []
+        for name, knode, v in self.entries(m, "expect", names=True):
+            if name not in x_names:
+                if self.ov.xs is not None:
+                    # --xs is an experiment on the file: an expectation for
+                    # an x it removed no longer applies.
+                    continue
+                _fail(
+                    f"expect names '{name}', which is not in xs{did_you_mean(name, x_names)}",
+                    knode.pos,
+                )
+            value = None if _is_null(v) else _make_value(v, _yaml_leaf, f"expect '{name}'")
+            out.append(Expectation(name, knode.pos, value))
+        return tuple(out)
+
+    def tolerance(self, v: _YNode) -> dict[str, float]:
+        m = self.mapping(v, "tolerance", "{rtol: 1e-7, atol: 1e-9}")
+        out = dict(TOLERANCE_DEFAULTS)
+        if m is None:
+            return out
+        for key, knode, vn in self.entries(m, "tolerance", names=False):
+            if key not in TOLERANCE_DEFAULTS:
+                _fail(
+                    f"unknown tolerance key '{_clip(key)}'{did_you_mean(key, TOLERANCE_DEFAULTS)}; "
+                    "keys are rtol and atol",
+                    knode.pos,
+                )
+            kind, x = _scalar(vn) if isinstance(vn, _YScalar) else ("other", None)
+            if kind not in ("int", "float") or not math.isfinite(x) or x < 0:
+                _fail(f"{key} must be a non-negative finite number; found {_describe(vn)}", vn.pos)
+            out[key] = float(x)
+        return out
+
+    @staticmethod
+    def text(v: _YNode, key: str) -> str | None:
+        if _is_null(v):
+            return None
+        if not isinstance(v, _YScalar):
+            _fail(f"{key} must be text; found {_describe(v)}", v.pos)
+        return v.value
+
+    # overrides -------------------------------------------------------------
+    def apply_list_overrides(self, top: dict[str, tuple[_YScalar | None, _YNode]]) -> None:
+        for key, names, flag in (
+            ("ys", self.ov.ys, "--ys"),
+            ("xs", self.ov.xs, "--xs"),
+            ("stop_gradients", self.ov.stop, "--stop"),
+        ):
+            if names is not None:
+                top[key] = (None, _synthetic_names(tuple(names), f"<{flag}>"))
+        if self.ov.unconnected is not None:
+            doc = _Doc(self.ov.unconnected, "<--unconnected>")
+            top["unconnected_gradients"] = (None, _synthetic_scalar(doc, self.ov.unconnected, 0))
+
+    def apply_set_overrides(self, sections: dict) -> dict[str, tuple[_YNode, str]]:
+        values: dict[str, tuple[_YNode, str]] = {}
+        for name, text in self.ov.set:
+            source = f"<--set {name}>"
+            kind = self.declared.get(name, (None,))[0]
+            if kind == "op":
+                _fail(f"'{name}' is an op; --set replaces the value of a variable or constant", Pos(1, 1, source))
+            if kind is None:
+                candidates = [n for n, (k, _) in self.declared.items() if k != "op"]
+                _fail(
+                    f"--set {name}: no variable or constant named '{_clip(name)}'{did_you_mean(name, candidates)}",
+                    Pos(1, 1, source),
+                )
+            node = _compose(text, source)
+            if node is None:
+                _fail(f"--set {name}: no value given", Pos(1, 1, source))
+            values[name] = (node, f"--set {name}")
+        return values
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _is_null(v: _YNode) -> bool:
+    return isinstance(v, _YScalar) and _scalar(v)[0] == "null"
+
+
+class _FakeMark:
+    __slots__ = ("line", "column", "index")
+
+    def __init__(self, col: int) -> None:
+        self.line, self.column, self.index = 0, col, col
+
+
+def _synthetic_scalar(doc: _Doc, value: str, col: int) -> _YScalar:
+    node = _YScalar(doc, _FakeMark(col))
+    node.tag, node.value, node.style, node.explicit = _STR, value, "", False
+    node.end_line, node.end_col, node.end_index = 0, col + len(value), col + len(value)
+    return node
+
+
+def _synthetic_names(names: tuple[str, ...], source: str) -> _YSeq:
+    """A command-line list of names as YAML nodes, so that it is checked like
+    the file's own (positions are columns in the names joined by ',')."""
+    doc = _Doc(",".join(names), source)
+    seq = _YSeq(doc, _FakeMark(0))
+    seq.flow, seq.items = True, []
+    col = 0
+    for n in names:
+        seq.items.append(_synthetic_scalar(doc, n, col))
+        col += len(n) + 1
+    return seq

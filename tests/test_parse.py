@@ -1,0 +1,738 @@
+"""parse.py: valid files -> Graph (nodes, args, values, order, positions),
+overrides, scale, hostile input. Error messages are in test_parse_errors.py."""
+
+from __future__ import annotations
+
+import math
+import os
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tfgrad.graph import GraphError, Pos
+from tfgrad.parse import Overrides, parse_graph
+
+TUTORIAL = """\
+name: tf.gradients tutorial
+variables:
+  w1: [[1, 2]]
+  w2: [[3, 4]]
+ops:
+  res2a: matmul(w1, [[2], [1]]) + matmul(w2, [[3], [5]])
+  res2b:
+    op: add
+    args: [p, q]
+  p: {op: matmul, args: [w1, [[2], [4]]]}
+  q: matmul(w2, [[8], [6]])
+ys: [res2a, res2b]
+xs: [w1, w2]
+grad_ys: [[[1]], [[2]]]
+expect:
+  w1: [[6, 9]]
+  w2: [[19, 17]]
+"""
+
+
+def parse(src: str, **overrides) -> object:
+    return parse_graph(textwrap.dedent(src), "t.yaml", Overrides(**overrides) if overrides else None)
+
+
+def mini(ops: str = "", extra: str = "", variables: str = "a: [[1, 2]]\n  b: [[3], [4]]") -> str:
+    """A small file: variables a (1x2) and b (2x1), ops, ys c, xs a."""
+    return f"variables:\n  {variables}\nops:\n{textwrap.indent(textwrap.dedent(ops), '  ')}ys: c\nxs: a\n{extra}"
+
+
+def arr(g, name):
+    return g.nodes[name].value.array.tolist()
+
+
+def assert_topological(g):
+    seen = set()
+    for n in g.order:
+        assert all(a in seen for a in g.nodes[n].args), n
+        seen.add(n)
+    assert seen == set(g.nodes) and len(g.order) == len(g.nodes)
+
+
+# --- the tutorial -------------------------------------------------------------
+
+
+def test_tutorial_nodes_args_and_values():
+    g = parse_graph(TUTORIAL, "tutorial.yaml")
+    assert g.source == "tutorial.yaml"
+    assert g.name == "tf.gradients tutorial"
+    n = g.nodes
+    assert n["w1"].kind == "variable" and arr(g, "w1") == [[1, 2]] and n["w1"].value.integral
+    assert n["res2a"].op == "add" and n["res2a"].user
+    assert n["res2a"].args == ("res2a/matmul_1", "res2a/matmul_2")
+    assert n["res2a/matmul_1"].args == ("w1", "res2a/literal_1")
+    assert n["res2a/matmul_2"].args == ("w2", "res2a/literal_2")
+    assert not n["res2a/matmul_1"].user and not n["res2a/literal_1"].user
+    assert n["res2a/literal_1"].kind == "literal" and arr(g, "res2a/literal_1") == [[2], [1]]
+    assert arr(g, "res2a/literal_2") == [[3], [5]]
+    assert n["res2b"].op == "add" and n["res2b"].args == ("p", "q")
+    assert n["p"].op == "matmul" and n["p"].args == ("w1", "p/literal_1")
+    assert arr(g, "p/literal_1") == [[2], [4]]
+    assert n["q"].args == ("w2", "q/literal_1") and arr(g, "q/literal_1") == [[8], [6]]
+    assert n["p"].attrs == {"transpose_a": False, "transpose_b": False}
+    assert [r.name for r in g.ys] == ["res2a", "res2b"]
+    assert [r.name for r in g.xs] == ["w1", "w2"]
+    assert [gy.value.array.tolist() for gy in g.grad_ys] == [[[1]], [[2]]]
+    assert all(gy.ref is None for gy in g.grad_ys)
+    assert [(e.name, e.value.array.tolist()) for e in g.expect] == [("w1", [[6, 9]]), ("w2", [[19, 17]])]
+    assert (g.rtol, g.atol, g.unconnected_gradients, g.stop_gradients) == (1e-7, 1e-9, "none", ())
+    assert sorted(g.user_names()) == ["p", "q", "res2a", "res2b", "w1", "w2"]
+
+
+def test_tutorial_order_follows_file_where_free():
+    g = parse_graph(TUTORIAL)
+    assert_topological(g)
+    assert g.order == (
+        "w1",
+        "w2",
+        "res2a/literal_1",
+        "res2a/matmul_1",
+        "res2a/literal_2",
+        "res2a/matmul_2",
+        "res2a",
+        "p/literal_1",
+        "p",
+        "q/literal_1",
+        "q",
+        "res2b",
+    )
+    assert list(g.nodes) == list(g.order)
+
+
+def test_tutorial_positions():
+    g = parse_graph(TUTORIAL)
+    n = g.nodes
+    assert n["w1"].pos == Pos(3, 3)  # the name
+    assert n["res2a/matmul_1"].pos == Pos(6, 10)  # the call
+    assert n["res2a"].pos == Pos(6, 33)  # the '+'
+    assert n["res2a/literal_1"].pos == Pos(6, 21)
+    assert n["res2a/matmul_1"].arg_pos == (Pos(6, 17), Pos(6, 21))
+    assert n["res2a"].arg_pos == (Pos(6, 10), Pos(6, 35))
+    assert n["res2b"].pos == Pos(8, 5) and n["res2b"].arg_pos == (Pos(9, 12), Pos(9, 15))
+    assert n["p/literal_1"].pos == Pos(10, 30)
+    assert g.ys[1].pos == Pos(12, 13) and g.xs[0].pos == Pos(13, 6)
+    assert g.grad_ys_pos == Pos(14, 10) and g.grad_ys[1].pos == Pos(14, 18)
+    assert g.expect_pos == Pos(16, 3) and g.expect[1].pos == Pos(17, 3)
+
+
+# --- op forms, literals, attributes ------------------------------------------
+
+
+def test_both_op_forms_give_the_same_node():
+    g1 = parse(mini("c: matmul(a, b, transpose_a=true)\n"))
+    g2 = parse(mini("c: {op: matmul, args: [a, b], transpose_a: true}\n"))
+    g3 = parse(mini("c:\n  op: matmul\n  args:\n    - a\n    - b\n  transpose_a: yes\n"))
+    for g in (g1, g2, g3):
+        c = g.nodes["c"]
+        assert (c.op, c.args, c.attrs) == ("matmul", ("a", "b"), {"transpose_a": True, "transpose_b": False})
+        assert set(c.attr_pos) == {"transpose_a"}
+    assert g1.nodes["c"].attr_pos["transpose_a"] == Pos(5, 31)
+    assert g2.nodes["c"].attr_pos["transpose_a"] == Pos(5, len("  c: {op: matmul, args: [a, b], transpose_a: ") + 1)
+
+
+def test_operators_map_to_ops():
+    g = parse(mini("c: a + b - a * b / a @ b ** a\n"))
+    ops = {n: (g.nodes[n].op, g.nodes[n].args) for n in g.order if g.nodes[n].kind == "op"}
+    assert ops == {
+        "c/multiply_1": ("multiply", ("a", "b")),
+        "c/divide_1": ("divide", ("c/multiply_1", "a")),
+        "c/pow_1": ("pow", ("b", "a")),
+        "c/matmul_1": ("matmul", ("c/divide_1", "c/pow_1")),
+        "c/add_1": ("add", ("a", "b")),
+        "c": ("subtract", ("c/add_1", "c/matmul_1")),
+    }
+    assert g.nodes["c/matmul_1"].attrs == {"transpose_a": False, "transpose_b": False}
+
+
+def test_unary_minus_folds_numbers_and_negates_the_rest():
+    g = parse(mini("c: -a * -3 + - -2.5 + +b + -(a)\n"))
+    n = g.nodes
+    assert n["c/negative_1"].args == ("a",)
+    assert arr(g, "c/literal_1") == -3 and n["c/literal_1"].value.integral
+    assert arr(g, "c/literal_2") == 2.5 and not n["c/literal_2"].value.integral
+    assert n["c/add_2"].args == ("c/add_1", "b")  # unary plus dropped
+    assert n["c/negative_2"].args == ("a",)
+    assert n["c"].args == ("c/add_2", "c/negative_2")
+    assert_topological(g)
+
+
+def test_literals_in_expressions_and_mapping_args():
+    g = parse(mini("c: add_n(a, [[1, -2]], 3, [4.5, 5])\nd: {op: add, args: [7, [[1, 2]]]}\n"))
+    assert g.nodes["c"].args == ("a", "c/literal_1", "c/literal_2", "c/literal_3")
+    assert arr(g, "c/literal_1") == [[1, -2]] and arr(g, "c/literal_2") == 3
+    assert arr(g, "c/literal_3") == [4.5, 5] and not g.nodes["c/literal_3"].value.integral
+    assert g.nodes["d"].args == ("d/literal_1", "d/literal_2")
+    assert arr(g, "d/literal_1") == 7 and g.nodes["d/literal_1"].pos == Pos(6, 23)
+    assert g.nodes["c/literal_2"].value.shape == ()
+
+
+def test_bare_name_and_bare_literal_become_identity():
+    g = parse(mini("c: a\nd: '[[1, 2]]'\ne: +b\nf: '-3'\n"))
+    assert (g.nodes["c"].op, g.nodes["c"].args) == ("identity", ("a",))
+    assert (g.nodes["d"].op, g.nodes["d"].args) == ("identity", ("d/literal_1",))
+    assert arr(g, "d/literal_1") == [[1, 2]]
+    assert g.nodes["e"].args == ("b",)
+    assert arr(g, "f/literal_1") == -3
+
+
+def test_attributes_in_calls_with_defaults():
+    g = parse(
+        mini(
+            "c: reduce_sum(a, axis=-1, keepdims=true)\n"
+            "d: reduce_mean(a)\n"
+            "e: reduce_sum(a, axis=None, keepdims=False)\n"
+            "f: reduce_mean(a, axis=null)\n"
+            "h: {op: reduce_sum, args: [a], axis: 0}\n"
+            "i: {op: reduce_sum, args: [a], axis: ~, keepdims: on}\n"
+        )
+    )
+    assert g.nodes["c"].attrs == {"axis": -1, "keepdims": True}
+    assert g.nodes["d"].attrs == {"axis": None, "keepdims": False} and g.nodes["d"].attr_pos == {}
+    assert g.nodes["e"].attrs == {"axis": None, "keepdims": False}
+    assert g.nodes["f"].attrs == {"axis": None, "keepdims": False}
+    assert g.nodes["h"].attrs == {"axis": 0, "keepdims": False}
+    assert g.nodes["i"].attrs == {"axis": None, "keepdims": True}
+    assert g.nodes["c"].attr_pos == {"axis": Pos(5, 25), "keepdims": Pos(5, 38)}
+
+
+def test_every_op_in_opspec_parses():
+    from tfgrad.opspec import SPECS
+
+    for name, spec in SPECS.items():
+        n = 1 if spec.arity is None else spec.arity
+        g = parse(mini(f"c: {name}({', '.join(['a'] * n)})\n"))
+        assert g.nodes["c"].op == name
+        assert g.nodes["c"].attrs == {k: a.default for k, a in spec.attrs.items()}
+
+
+def test_add_n_takes_many_arguments():
+    g = parse(mini("c: add_n(a, a, a, a)\nd: {op: add_n, args: [a]}\n"))
+    assert g.nodes["c"].args == ("a",) * 4 and g.nodes["d"].args == ("a",)
+
+
+def test_ops_in_any_order_and_order_is_topological():
+    g = parse(
+        """\
+        ops:
+          z: y * 2
+          y: x + v
+          x: exp(v)
+        constants: {k: 2}
+        variables:
+          v: 1.5
+        ys: z
+        xs: [v, k]
+        """
+    )
+    assert_topological(g)
+    # the literal 2 is written first in the file, the constant k before v
+    assert g.order == ("z/literal_1", "k", "v", "x", "y", "z")
+    assert g.nodes["k"].kind == "constant" and g.xs[1].name == "k"
+
+
+def test_expressions_in_quoted_and_block_scalars():
+    g = parse(
+        mini(
+            'c: "matmul(a, b)"\n'
+            "d: |\n"
+            "  matmul(a,   # first\n"
+            "         b)   # second\n"
+            "e: >\n"
+            "  a +\n"
+            "  a\n"
+            "f: a + \n"
+            "   a\n"
+        )
+    )
+    assert g.nodes["c"].args == ("a", "b")
+    assert g.nodes["d"].args == ("a", "b")
+    assert g.nodes["d"].arg_pos == (Pos(7, 12), Pos(8, 12))
+    assert g.nodes["e"].args == ("a", "a") and g.nodes["e"].arg_pos[1] == Pos(11, 5)
+    assert g.nodes["f"].args == ("a", "a") and g.nodes["f"].arg_pos[1] == Pos(13, 6)
+
+
+def test_names_that_are_python_keywords_work_in_the_mapping_form():
+    g = parse(
+        """\
+        variables: {lambda: 1.0, "None": 2.0, on: 3.0}
+        ops:
+          c: {op: add, args: [lambda, on]}
+          d: None * 2
+          e: on
+        ys: [c, d, e]
+        xs: [lambda, None, on]
+        """
+    )
+    assert g.nodes["c"].args == ("lambda", "on") and g.nodes["d"].args == ("None", "d/literal_1")
+    assert (g.nodes["e"].op, g.nodes["e"].args) == ("identity", ("on",))
+
+
+# --- values -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected, integral",
+    [
+        ("3", 3.0, True),
+        ("-2.5", -2.5, False),
+        ("1e-3", 0.001, False),
+        ("1.5e3", 1500.0, False),
+        ("0x10", 16.0, True),
+        ("0o17", 15.0, True),
+        ("1_000", 1000.0, True),
+        ("[1, 2.0]", [1.0, 2.0], False),
+        ("[[1], [2]]", [[1.0], [2.0]], True),
+        ("[[1, 2], [3, 4]]", [[1.0, 2.0], [3.0, 4.0]], True),
+        ("9007199254740992", 2.0**53, True),
+        ("-9007199254740992", -(2.0**53), True),
+        ("1e300", 1e300, False),
+        ("!!float 3", 3.0, False),
+        ("!!int '7'", 7.0, True),
+        ("\n    - [1, 2]\n    - [3, 4]", [[1, 2], [3, 4]], True),
+    ],
+)
+def test_values(text, expected, integral):
+    g = parse(f"variables:\n  w: {text}\nys: w\nxs: w\n")
+    v = g.nodes["w"].value
+    assert v.array.dtype == np.float64
+    assert v.array.tolist() == expected and v.integral is integral
+
+
+def test_anchors_and_aliases_share_values():
+    g = parse("variables:\n  a: &m [[1, 2]]\n  b: *m\nys: a\nxs: b\n")
+    assert arr(g, "a") == arr(g, "b") == [[1, 2]]
+
+
+def test_merge_keys():
+    g = parse(
+        """\
+        variables: {a: [[1, 2]], b: [[3], [4]]}
+        ops:
+          c: &mm {op: matmul, args: [a, b], transpose_a: false}
+          d: {<<: *mm, transpose_b: true}
+          e: {<<: [{args: [b, a]}, *mm]}
+        ys: [c, d, e]
+        xs: a
+        """
+    )
+    assert (g.nodes["d"].op, g.nodes["d"].args) == ("matmul", ("a", "b"))
+    assert g.nodes["d"].attrs == {"transpose_a": False, "transpose_b": True}
+    assert (g.nodes["e"].op, g.nodes["e"].args) == ("matmul", ("b", "a"))  # the first source wins
+    with pytest.raises(GraphError) as e:  # merged keys still checked: add has no transpose_b
+        parse(mini("m: &m {op: matmul, args: [a, b], transpose_b: true}\nc: {<<: *m, op: add}\n"))
+    assert "add has no attribute 'transpose_b'" in e.value.message
+
+
+# --- ys, xs, grad_ys, the rest ------------------------------------------------
+
+
+def test_ys_xs_as_name_or_list_with_duplicates():
+    g = parse(mini("c: a @ b\n", variables="a: [[1, 2]]\n  b: [[3], [4]]").replace("ys: c", "ys: [c, c]"))
+    assert [r.name for r in g.ys] == ["c", "c"] and [r.name for r in g.xs] == ["a"]
+    assert g.ys[1].pos == Pos(6, 9)
+
+
+def test_grad_ys_forms():
+    g = parse(
+        """\
+        variables: {a: [[1, 2]], s: [[5, 5]]}
+        ops: {c: a * 2, d: a + 1, e: a - 1}
+        ys: [c, d, e]
+        xs: a
+        grad_ys: [[[1, 2]], s, null]
+        """
+    )
+    v, ref, ones = g.grad_ys
+    assert v.value.array.tolist() == [[1, 2]] and v.ref is None
+    assert ref.ref == "s" and ref.value is None and ref.pos == Pos(5, 21)
+    assert ones.value is None and ones.ref is None
+    assert parse(mini("c: a\n")).grad_ys is None
+    assert parse(mini("c: a\n", "grad_ys: ~\n")).grad_ys is None
+
+
+def test_stop_unconnected_expect_tolerance_description():
+    g = parse(
+        mini(
+            "c: a @ b\n",
+            "stop_gradients: b\nunconnected_gradients: zero\nexpect: {a: null}\n"
+            "tolerance: {rtol: 1e-5}\ndescription: two tensors\n",
+        )
+    )
+    assert [r.name for r in g.stop_gradients] == ["b"]
+    assert g.unconnected_gradients == "zero"
+    assert g.expect[0].name == "a" and g.expect[0].value is None
+    assert (g.rtol, g.atol) == (1e-5, 1e-9) and g.tolerance_pos == Pos(11, 12)
+    assert g.description == "two tensors"
+    g = parse(mini("c: a\n", "stop_gradients: [a, b]\nunconnected_gradients: null\ntolerance: {atol: 0}\n"))
+    assert [r.name for r in g.stop_gradients] == ["a", "b"]
+    assert g.unconnected_gradients == "none" and g.atol == 0.0
+
+
+def test_constants_only_graph():
+    g = parse("constants: {k: [1, 2]}\nops: {c: k * k}\nys: c\nxs: k\n")
+    assert g.nodes["k"].kind == "constant"
+
+
+def test_top_level_may_be_a_flow_mapping():
+    g = parse("{variables: {a: 1}, ops: {c: 'add(a, a)'}, ys: c, xs: a}")
+    assert g.nodes["c"].args == ("a", "a")
+
+
+# --- overrides ------------------------------------------------------------------
+
+
+def test_overrides_replace_values_and_keys():
+    g = parse_graph(
+        TUTORIAL,
+        "t.yaml",
+        Overrides(
+            set=(("w1", "[[7, 8]]"), ("w2", "[[0.5, 1]]")),
+            ys=("res2a", "res2b"),
+            xs=("w2", "w1"),
+            stop=("p",),
+            unconnected="zero",
+        ),
+    )
+    assert arr(g, "w1") == [[7, 8]] and g.nodes["w1"].value.integral
+    assert arr(g, "w2") == [[0.5, 1]] and not g.nodes["w2"].value.integral
+    assert [r.name for r in g.xs] == ["w2", "w1"] and g.xs[1].pos == Pos(1, 4, "<--xs>")
+    assert [r.name for r in g.stop_gradients] == ["p"]
+    assert g.unconnected_gradients == "zero"
+
+
+def test_override_ys_without_grad_ys_and_empty_stop():
+    src = mini("c: a @ b\nd: a * 2\n", "stop_gradients: b\n")
+    g = parse(src, ys=("c", "d"), stop=())
+    assert [r.name for r in g.ys] == ["c", "d"] and g.ys[1].pos == Pos(1, 3, "<--ys>")
+    assert g.stop_gradients == ()
+
+
+def test_set_override_of_a_constant_and_last_wins():
+    g = parse("constants: {k: 1}\nvariables: {a: 2}\nys: a\nxs: a\n", set=(("k", "3"), ("k", "[4, 5]")))
+    assert arr(g, "k") == [4, 5]
+
+
+# --- scale and hostile input ----------------------------------------------------
+
+
+def chain_file(n: int) -> str:
+    lines = ["variables:", "  x: [[0.5, 1.0]]", "ops:", "  h1: tanh(x)"]
+    lines += [f"  h{i}: tanh(h{i - 1})" for i in range(2, n + 1)]
+    return "\n".join(lines + [f"ys: h{n}", "xs: x"]) + "\n"
+
+
+def test_10000_op_chain_parses_quickly():
+    text = chain_file(10_000)
+    t0 = time.perf_counter()
+    g = parse_graph(text)
+    elapsed = time.perf_counter() - t0
+    assert len(g.order) == 10_001 and g.order[0] == "x" and g.order[-1] == "h10000"
+    assert g.nodes["h10000"].args == ("h9999",)
+    assert elapsed < 5  # about 0.2 s with libyaml
+
+
+def test_10000_op_chain_written_backwards():
+    n = 10_000
+    lines = ["variables: {x: 1.0}", "ops:"] + [f"  h{i}: exp(h{i - 1})" for i in range(n, 1, -1)]
+    g = parse_graph("\n".join(lines + ["  h1: exp(x)", f"ys: h{n}", "xs: x"]))
+    assert g.order[:3] == ("x", "h1", "h2") and g.order[-1] == f"h{n}"
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "/", "@"])
+def test_10000_term_flat_chain_parses(op):
+    n = 10_000
+    g = parse(f"variables: {{a: 1}}\nops:\n  s: {f' {op} '.join(['a'] * n)}\nys: s\nxs: a\n")
+    assert len(g.nodes) == n  # a, 9998 inner ops, s
+    s = g.nodes["s"]
+    assert s.args[1] == "a" and s.pos == Pos(3, 6 + 4 * (n - 1) - 2)  # the last operator
+    assert_topological(g)
+
+
+def test_long_sum_with_products_and_literals():
+    n = 5_000
+    expr = " + ".join(f"{i} * a" if i % 2 else f"-a * [[{i}]]" for i in range(n))
+    g = parse(f"variables: {{a: 1}}\nops:\n  s: {expr}\nys: s\nxs: a\n")
+    lits = [g.nodes[x] for x in g.order if g.nodes[x].kind == "literal"]
+    assert len(lits) == n and lits[0].value.array.tolist() == [[0]] and lits[1].value.array.tolist() == 1
+    assert_topological(g)
+
+
+def test_alias_bomb_is_rejected_fast():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 12):
+        prev = ", ".join([f"*a{i - 1}"] * 9)
+        lines.append(f"a{i}: &a{i} [{prev}]")
+    text = "\n".join(lines) + "\nvariables: {v: *a11}\nys: v\nxs: v\n"
+    t0 = time.perf_counter()
+    with pytest.raises(GraphError) as e:
+        parse_graph(text)
+    assert time.perf_counter() - t0 < 5
+    assert "expands to more than" in e.value.message and "aliases" in e.value.message
+
+
+def test_python_tags_are_rejected_and_nothing_runs(tmp_path):
+    marker = tmp_path / "ran"
+    text = (
+        f'variables: {{a: !!python/object/apply:os.system ["touch {marker}"]}}\n'
+        f'ops: {{c: !!python/object/apply:os.system ["touch {marker}"]}}\nys: c\nxs: a\n'
+    )
+    with pytest.raises(GraphError) as e:
+        parse_graph(text)
+    assert "!!python/object/apply:os.system" in e.value.message
+    assert e.value.pos == Pos(1, 16)
+    assert not marker.exists()
+
+
+def test_expression_code_is_never_run(tmp_path):
+    marker = tmp_path / "ran"
+    for expr in [
+        f"__import__('os').system('touch {marker}')",
+        f"exp(__import__('os').system('touch {marker}'))",
+        "[x for x in ().__class__.__bases__[0].__subclasses__()]",
+    ]:
+        with pytest.raises(GraphError):
+            parse(mini(f'c: "{expr}"\n'))
+    assert not marker.exists()
+
+
+def test_deep_yaml_nesting_is_rejected_fast():
+    for text in ["[" * 100_000, "{a: " * 50_000, "- " * 100_000 + "x"]:
+        t0 = time.perf_counter()
+        with pytest.raises(GraphError) as e:
+            parse_graph(text)
+        assert time.perf_counter() - t0 < 5
+        assert "nested more than" in e.value.message
+
+
+def test_huge_input_is_rejected_before_parsing():
+    with pytest.raises(GraphError) as e:
+        parse_graph("#" * 20_000_001)
+    assert "limited to 20,000,000" in e.value.message and e.value.pos == Pos(1, 1)
+
+
+def test_gc_state_is_restored():
+    import gc
+
+    assert gc.isenabled()
+    parse_graph(TUTORIAL)
+    assert gc.isenabled()
+    with pytest.raises(GraphError):
+        parse_graph("[")
+    assert gc.isenabled()
+
+
+# --- property tests -------------------------------------------------------------
+
+numbers = st.one_of(
+    st.integers(min_value=-(2**53), max_value=2**53),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+)
+
+
+@st.composite
+def values(draw):
+    rank = draw(st.integers(0, 2))
+    if rank == 0:
+        return draw(numbers)
+    if rank == 1:
+        return draw(st.lists(numbers, min_size=1, max_size=6))
+    cols = draw(st.integers(1, 4))
+    return draw(st.lists(st.lists(numbers, min_size=cols, max_size=cols), min_size=1, max_size=4))
+
+
+@given(values(), st.booleans())
+@settings(max_examples=200, deadline=None)
+def test_valid_values_round_trip(v, flow):
+    text = yaml.safe_dump({"variables": {"w": v}, "ys": "w", "xs": "w"}, default_flow_style=flow)
+    g = parse_graph(text)
+    value = g.nodes["w"].value
+    assert value.array.tolist() == np.array(v, dtype=np.float64).tolist()
+    leaves = np.array(v, dtype=object).ravel().tolist()
+    assert value.integral == all(type(x) is int for x in leaves)
+
+
+@given(values())
+@settings(max_examples=100, deadline=None)
+def test_valid_values_round_trip_as_expression_literals(v):
+    text = f"variables: {{a: 1}}\nops:\n  c: 'add(a, {v!r})'\nys: c\nxs: a\n"
+    g = parse_graph(text)
+    got = g.nodes["c/literal_1"].value.array
+    assert got.tolist() == np.array(v, dtype=np.float64).tolist()
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=300, deadline=None)
+def test_junk_text_raises_only_graph_error(text):
+    try:
+        parse_graph(text)
+    except GraphError as e:
+        assert e.pos.line >= 1 and e.pos.col >= 1
+
+
+yamlish = st.text(alphabet=list("abcxyz01 :-[]{},'\"&*!|>#\n\t.%@()+/~<="), max_size=120)
+
+
+@given(yamlish)
+@settings(max_examples=500, deadline=None)
+def test_yamlish_junk_raises_only_graph_error(text):
+    try:
+        parse_graph(text)
+    except GraphError as e:
+        assert e.pos.line >= 1 and e.pos.col >= 1
+
+
+exprish = st.text(alphabet=list("ab12 .+-*/@()[],=_tmrx\"'#:;lambdfoijnu!~%<>^&|"), min_size=1, max_size=60)
+
+
+@given(exprish)
+@settings(max_examples=800, deadline=None)
+def test_expression_junk_raises_only_graph_error(expr):
+    quoted = expr.replace("'", "''")
+    text = f"variables: {{a: [[1, 2]], b: [[3], [4]]}}\nops:\n  c: '{quoted}'\nys: c\nxs: a\n"
+    try:
+        g = parse_graph(text)
+    except GraphError as e:
+        assert e.pos.line == 3 and 1 <= e.pos.col <= 8 + len(quoted)
+    else:
+        assert_topological(g)
+
+
+def test_hypothesis_regressions():
+    # inputs found while writing the property tests
+    for expr in ["-", "()", "[]", "a(", "a[", "--a", "-[1]", "[[]]", "[-a]", "1 @", "a,", "a=1", "f(a=1)"]:
+        try:
+            parse(mini(f"c: '{expr}'\n"))
+        except GraphError:
+            pass
+
+
+def test_float_repr_is_exact():
+    x = 0.1 + 0.2
+    g = parse(f"variables:\n  w: {x!r}\nys: w\nxs: w\n")
+    assert g.nodes["w"].value.array.item() == x and math.isfinite(x)
+
+
+# --- environment ----------------------------------------------------------------
+
+
+def test_pure_python_yaml_loader_gives_the_same_graph(monkeypatch):
+    import tfgrad.parse as parse_module
+
+    fast = parse_graph(TUTORIAL)
+    monkeypatch.setattr(parse_module, "_Loader", yaml.SafeLoader)
+    slow = parse_graph(TUTORIAL)
+    assert slow.order == fast.order
+    for name in fast.order:
+        a, b = fast.nodes[name], slow.nodes[name]
+        assert (a.kind, a.pos, a.op, a.args, a.arg_pos, a.attrs) == (b.kind, b.pos, b.op, b.args, b.arg_pos, b.attrs)
+    with pytest.raises(GraphError) as e:
+        parse_graph(TUTORIAL.replace("res2b:\n", "res2b: !!python/name:os.system\n"))
+    assert e.value.pos == Pos(7, 10)
+
+
+def test_no_python_warnings_escape():
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for expr in ["1if a else b", "a is 1", "0x1for"]:
+            with pytest.raises(GraphError):
+                parse(mini(f"c: '{expr}'\n"))
+    assert caught == []
+
+
+def test_parse_does_not_import_sympy():
+    import subprocess
+    import sys
+
+    code = "import sys, tfgrad.parse; print('sympy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ})
+    assert out.stdout.strip() == "False", out.stderr
+
+
+# --- the long-chain parser agrees with Python's ------------------------------------
+#
+# Python's own parser gives up on chains of thousands of terms; parse.py then
+# splits the chain itself. Forcing that path on expressions Python can parse
+# must give exactly the same graph, positions included.
+
+leaf = st.sampled_from(["a", "b", "2", "0.5", "[[1, -2]]", "[3]", "-1"])
+
+
+def _combine(children):
+    binop = st.tuples(children, st.sampled_from([" + ", " - ", " * ", " / ", " @ ", " ** ", "+", "*"]), children).map(
+        lambda t: "".join(t)
+    )
+    return st.one_of(
+        binop,
+        children.map(lambda x: f"({x})"),
+        children.map(lambda x: f"-{x}"),
+        children.map(lambda x: f"+ {x}"),
+        children.map(lambda x: f"exp({x})"),
+        st.tuples(children, children).map(lambda t: f"matmul({t[0]}, {t[1]}, transpose_b=true)"),
+        st.lists(children, min_size=1, max_size=3).map(lambda xs: f"add_n({', '.join(xs)},)"),
+        children.map(lambda x: f"reduce_sum({x}, axis=-1)"),
+    )
+
+
+expressions = st.recursive(leaf, _combine, max_leaves=12)
+
+
+def _snapshot(g):
+    out = []
+    for name in g.order:
+        n = g.nodes[name]
+        value = None if n.value is None else (n.value.array.tolist(), n.value.integral)
+        out.append((name, n.kind, n.pos, n.op, n.args, n.arg_pos, n.attrs, n.attr_pos, value))
+    return out
+
+
+@given(expressions, st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_chain_splitter_matches_python_parser(expr, quoted):
+    import tfgrad.parse as parse_module
+
+    body = f'"{expr}"' if quoted else expr
+    text = f"variables: {{a: [[1, 2]], b: [[3], [4]]}}\nops:\n  c: {body}\nys: c\nxs: a\n"
+    try:
+        expected = _snapshot(parse_graph(text))
+    except GraphError as e:
+        expected = ("error", e.message, e.pos)
+    original = parse_module._Expression.parse
+    parse_module._Expression.parse = lambda self: self.parse_chain(self.src)
+    try:
+        try:
+            got = _snapshot(parse_graph(text))
+        except GraphError as e:
+            got = ("error", e.message, e.pos)
+    finally:
+        parse_module._Expression.parse = original
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    "template, op",
+    [
+        ("exp({chain})", "exp"),
+        ("({chain}) * 2", "multiply"),
+        ("-({chain})", "negative"),
+        ("reduce_sum({chain}, axis=1, keepdims=true)", "reduce_sum"),
+        ("matmul({chain}, b,)", "matmul"),
+        ("add_n(a, ({chain}), -a ** 2)", "add_n"),
+    ],
+)
+def test_long_chains_inside_calls_and_parentheses(template, op):
+    chain = " + ".join(["a"] * 10_000)
+    g = parse(f"variables: {{a: [[1]], b: [[2]]}}\nops:\n  c: '{template.format(chain=chain)}'\nys: c\nxs: a\n")
+    assert g.nodes["c"].op == op and len(g.nodes) >= 10_001
+    assert_topological(g)
