@@ -1,0 +1,1076 @@
+"""``tfgrad check``: validate graph files, compare ``expect`` and check every
+gradient against central finite differences; report in text, JSON, GitHub
+annotations or JUnit XML.
+
+Input: paths (files, directories, ``-``) and ``Options``. Output: one
+``FileReport`` per file (its checks and their located ``Problem``s) and the
+reports rendered as a string. Nothing here prints or exits; ``commands.py``
+does. Problem codes are stable (``CODES``); a ``GraphError`` is coded by its
+``code`` attribute when it has one, else by ``classify``'s message table.
+
+A file's leading comments may declare the problems it exists to show
+(``# tfgrad: expected-problem TG201 at 5:3``): a file whose problems are
+exactly the declared ones is "failed as expected" and does not fail the run,
+so that ``tfgrad check graphs/`` passes with ``graphs/invalid/`` inside it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import json
+import os
+import re
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence
+
+import click
+import numpy as np
+
+from tfgrad.graph import GraphError
+
+# --------------------------------------------------------------------------
+# Problem codes
+
+Severity = Literal["error", "note"]
+
+#: code -> (severity, what it means). Stable: codes are never renumbered.
+CODES: dict[str, tuple[Severity, str]] = {
+    "TG001": ("error", "internal error: an unexpected exception while checking (a tfgrad bug)"),
+    "TG002": ("error", "an `# tfgrad: expected-problem` comment that no problem matched"),
+    "TG100": ("error", "invalid graph file (not otherwise classified)"),
+    "TG101": ("error", "YAML syntax error, or YAML the reader refuses (tags, alias bombs, size)"),
+    "TG102": ("error", "schema: unknown or missing key, wrong type, bad value literal"),
+    "TG103": ("error", "name: unknown, duplicate or malformed name"),
+    "TG104": ("error", "expression syntax in an op string"),
+    "TG105": ("error", "file cannot be read (I/O error, not UTF-8)"),
+    "TG201": ("error", "cycle among ops"),
+    "TG202": ("error", "shape mismatch (matmul, broadcasting, add_n, rank)"),
+    "TG203": ("error", "op call: unknown op, wrong number of arguments, bad attribute"),
+    "TG204": ("error", "grad_ys: wrong number of entries or wrong shape"),
+    "TG301": ("error", "expect: the gradient differs from the expected value"),
+    "TG302": ("error", "expect: None expected and a value computed, or the reverse"),
+    "TG303": ("error", "expect: an x has no expected value (only with --require-expect)"),
+    "TG401": ("error", "gradcheck: gradient and central finite difference disagree"),
+    "TG402": ("note", "gradcheck inconclusive: a kink or a non-finite value (not a failure)"),
+}
+
+# The engine raises GraphError(message, pos) only. Until every GraphError
+# carries a ``code``, its message says which kind it is: the first rule that
+# matches wins. tests/test_check_codes.py runs the real parser and engine on
+# an example of every kind, so a reworded message shows there.
+_CLASSIFY: list[tuple[str, re.Pattern[str]]] = [
+    (code, re.compile(pattern))
+    for code, pattern in [
+        ("TG201", r"^cycle:"),
+        ("TG204", r"^grad_ys\b"),
+        ("TG101", r"^(unreadable YAML|invalid YAML|YAML |found a second YAML document"
+                  r"|unknown alias|alias \*|document expands|character U\+|input has [\d,]+ char"
+                  r"|a merge key|in a YAML flow mapping)|the end of an expression cut by a comma"),
+        ("TG202", r"do not broadcast|inner dimensions differ|takes rank-2 tensors"
+                  r"|takes tensors of one shape"),
+        ("TG203", r"is not an op\b|, not an op;|^unknown op\b|\btakes \d+ (or more )?arguments?\b"
+                  r"|is an argument of \w+, not an attribute|has no attribute|^\w+ of \w+ must be"
+                  r"|^attribute value|out of range for a tensor"),
+        ("TG104", r"^invalid expression|^operator '|is not allowed; expressions may use"
+                  r"|is only allowed as an attribute value|is an op; call it|^expression of op"
+                  r"|is an empty expression|arguments are not allowed|starred argument"
+                  r"|cannot contain NUL"),
+        ("TG103", r"^unknown name|^invalid name|^name '[^']*' is already"
+                  r"|^duplicate key '[^']*' in (variables|constants|ops|expect)\b"
+                  r"|^a key in .* must be a name|^expect names|which is not a name"),
+        ("TG102", r"must be|^missing required|^unknown (top-level|tolerance) key|needs|empty"
+                  r"|^duplicate key|nested|finite|too large|\brows?\b|\bentry \d|^the document"
+                  r"|at the top level|found (a|an)\b|^expected the text"),
+    ]
+]
+
+
+def classify(err: GraphError) -> str:
+    """The problem code of an engine error: its ``code`` attribute when it
+    has a known one, else the first pattern of ``_CLASSIFY`` its message
+    matches, else TG100."""
+    code = getattr(err, "code", None)
+    if isinstance(code, str) and code in CODES:
+        return code
+    for code, pattern in _CLASSIFY:
+        if pattern.search(err.message):
+            return code
+    return "TG100"
+
+
+def parse_code_prefixes(values: Iterable[str]) -> tuple[str, ...]:
+    """``["TG3,TG401", "tg1"]`` -> ``("TG3", "TG401", "TG1")``. Each prefix must
+    start at least one known code; ``ValueError`` names the first that does not."""
+    out: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            prefix = part.strip().upper()
+            if not prefix:
+                continue
+            if not re.fullmatch(r"TG\d{0,3}", prefix) or not any(
+                c.startswith(prefix) for c in CODES
+            ):
+                raise ValueError(f"unknown problem code or prefix '{part.strip()}'")
+            out.append(prefix)
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    line: int | None = None
+    col: int | None = None
+    severity: Severity = "error"
+    source: str | None = None  # overrides the file name (e.g. "<--set>")
+    expected: bool = False  # declared by an expected-problem comment
+
+
+def problem(code: str, message: str, pos: Any = None) -> Problem:
+    """A problem with ``code``'s default severity, at ``pos`` (a ``Pos`` or None)."""
+    return Problem(
+        code=code,
+        message=message,
+        line=getattr(pos, "line", None),
+        col=getattr(pos, "col", None),
+        severity=CODES[code][0],
+        source=getattr(pos, "source", None),
+    )
+
+
+CheckStatus = Literal["passed", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check of one file (a JUnit test case): ``validate``,
+    ``expect X`` or ``gradcheck X``."""
+
+    name: str
+    status: CheckStatus
+    problems: tuple[Problem, ...] = ()
+    detail: str = ""
+    time: float = 0.0
+
+
+FileStatus = Literal["passed", "failed", "xfailed"]
+
+
+@dataclass(frozen=True)
+class FileReport:
+    path: str
+    checks: tuple[CheckResult, ...]
+    time: float = 0.0
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return tuple(p for c in self.checks for p in c.problems)
+
+    @property
+    def status(self) -> FileStatus:
+        errors = [p for p in self.problems if p.severity == "error"]
+        if any(not p.expected for p in errors):
+            return "failed"
+        return "xfailed" if errors else "passed"
+
+    @property
+    def passed(self) -> bool:
+        return self.status != "failed"
+
+
+@dataclass(frozen=True)
+class Options:
+    gradcheck: bool = True
+    fd_step: float = 1e-6
+    fd_rtol: float = 1e-5
+    fd_atol: float = 1e-7
+    fd_max_elements: int = 64  # 0: every element
+    require_expect: bool = False
+    select: tuple[str, ...] = ()  # code prefixes; empty: all
+    ignore: tuple[str, ...] = ()
+    directives: bool = True  # honour "# tfgrad: expected-problem" comments
+
+    def enabled(self, code: str) -> bool:
+        if self.select and not any(code.startswith(p) for p in self.select):
+            return False
+        return not any(code.startswith(p) for p in self.ignore)
+
+    def runs(self, code: str) -> bool:
+        """Whether ``code`` can be reported: enabled, and its check on."""
+        if code.startswith("TG4") and not self.gradcheck:
+            return False
+        if code == "TG303" and not self.require_expect:
+            return False
+        return self.enabled(code)
+
+    def wants(self, prefix: str) -> bool:
+        """Whether any code starting with ``prefix`` is enabled (a check whose
+        codes are all disabled need not run)."""
+        return any(self.enabled(c) for c in CODES if c.startswith(prefix))
+
+
+# --------------------------------------------------------------------------
+# Finding the files
+
+
+class PathError(Exception):
+    """A path on the command line that does not exist (a usage error)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    path: str  # as displayed
+    stdin: bool = False
+    text: str | None = None  # stdin's text, read by the caller
+
+
+STDIN_NAME = "<stdin>"
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _excluded(rel: str, patterns: Sequence[str]) -> bool:
+    rel = rel.replace(os.sep, "/")
+    base = rel.rstrip("/").rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(base, p) for p in patterns)
+
+
+def collect_targets(
+    paths: Sequence[str],
+    exclude: Sequence[str] = (),
+    *,
+    read_stdin: Callable[[], str] | None = None,
+    stdin_name: str = STDIN_NAME,
+) -> list[Target]:
+    """The files to check, in order: each path as given; a directory's
+    ``*.yaml``/``*.yml`` files recursively, sorted, skipping hidden files and
+    directories; ``-`` for standard input (read once with ``read_stdin``).
+    ``exclude`` globs are matched against a path relative to the directory it
+    was found in (``sub/x.yaml``) and against its base name; a matching
+    directory is skipped whole; a file named on the command line is matched
+    as written. A path seen twice is checked once. ``PathError`` for a path
+    that does not exist."""
+    out: list[Target] = []
+    seen: set[str] = set()
+
+    def add(target: Target) -> None:
+        key = STDIN_NAME if target.stdin else os.path.normpath(target.path)
+        if key not in seen:
+            seen.add(key)
+            out.append(target)
+
+    for path in paths:
+        if path == "-":
+            add(Target(stdin_name, stdin=True, text=read_stdin() if read_stdin else None))
+        elif os.path.isdir(path):
+            found: list[tuple[tuple[str, ...], str]] = []
+            for root, dirs, files in os.walk(path):
+                rel_root = os.path.relpath(root, path)
+                rel_root = "" if rel_root == "." else rel_root.replace(os.sep, "/") + "/"
+                dirs[:] = [
+                    d for d in dirs
+                    if not d.startswith(".") and not _excluded(rel_root + d, exclude)
+                ]
+                for name in files:
+                    rel = rel_root + name
+                    if (
+                        name.lower().endswith(YAML_SUFFIXES)
+                        and not name.startswith(".")
+                        and not _excluded(rel, exclude)
+                    ):
+                        found.append((tuple(rel.split("/")), os.path.join(root, name)))
+            for _, full in sorted(found):
+                add(Target(full))
+        elif os.path.exists(path):
+            if not _excluded(path, exclude):
+                add(Target(path))
+        else:
+            raise PathError(f"path '{path}' does not exist")
+    return out
+
+
+# --------------------------------------------------------------------------
+# Numbers
+
+
+def _num(v: float, digits: int | None = None) -> str:
+    """A float as it reads: integers without a point, else the shortest repr,
+    or ``digits`` significant digits (for approximate numbers)."""
+    v = float(v)
+    if np.isnan(v):
+        return "nan"
+    if np.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if digits is not None:
+        v = float(f"{v:.{digits}g}")
+    if v == int(v) and abs(v) < 2**53:
+        return str(int(v))
+    return repr(v)
+
+
+def _index(shape: tuple[int, ...], flat: int) -> str:
+    if not shape:
+        return ""
+    return "[" + ", ".join(str(i) for i in np.unravel_index(flat, shape)) + "]"
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    count: int  # elements outside the tolerance
+    size: int
+    index: int  # flat index of the worst one
+    actual: float
+    expected: float
+
+
+def compare(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> Mismatch | None:
+    """None when every element satisfies ``|a - e| <= atol + rtol * |e|``
+    (nan equals only nan, an infinity only itself); else the count and the
+    worst element: a non-finite mismatch first, then the largest excess
+    over the tolerance. Shapes must be equal."""
+    a = np.asarray(actual, dtype=np.float64).ravel()
+    e = np.asarray(expected, dtype=np.float64).ravel()
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(a) & np.isfinite(e)
+        same_special = ~finite & ((a == e) | (np.isnan(a) & np.isnan(e)))
+        excess = np.where(finite, np.abs(a - e) - (atol + rtol * np.abs(e)), np.inf)
+        bad = np.where(same_special, False, excess > 0)
+    count = int(bad.sum())
+    if count == 0:
+        return None
+    worst = int(np.argmax(np.where(bad, excess, -np.inf)))
+    return Mismatch(count, a.size, worst, float(a[worst]), float(e[worst]))
+
+
+# --------------------------------------------------------------------------
+# Checking one file
+
+
+_DIRECTIVE = re.compile(
+    r"^\s*#\s*tfgrad:\s*expected-problem\s+(TG\d{3})(?:\s+at\s+(\d+):(\d+))?\s*$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Directive:
+    code: str
+    line: int | None
+    col: int | None
+    at: int  # the comment's own line
+
+    def matches(self, p: Problem) -> bool:
+        return p.code == self.code and (
+            self.line is None or (p.line, p.col) == (self.line, self.col)
+        )
+
+
+def directives(text: str) -> list[Directive]:
+    """The ``# tfgrad: expected-problem CODE [at LINE:COL]`` comment lines of
+    a file (read as text, so they work in a file that is not valid YAML)."""
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        m = _DIRECTIVE.match(line)
+        if m:
+            ln, col = (int(m[2]), int(m[3])) if m[2] else (None, None)
+            out.append(Directive(m[1].upper(), ln, col, n))
+    return out
+
+
+def _internal(exc: BaseException) -> Problem:
+    return problem("TG001", f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _graph_problem(err: GraphError) -> Problem:
+    return problem(classify(err), err.message, err.pos)
+
+
+def _timed(name: str, fn: Callable[[], tuple[CheckStatus, tuple[Problem, ...], str]]) -> CheckResult:
+    t0 = time.perf_counter()
+    try:
+        status, problems, detail = fn()
+    except GraphError as err:
+        status, problems, detail = "failed", (_graph_problem(err),), ""
+    except Exception as exc:  # a check must report, never crash the run
+        status, problems, detail = "failed", (_internal(exc),), ""
+    return CheckResult(name, status, problems, detail, time.perf_counter() - t0)
+
+
+def _status(problems: Iterable[Problem]) -> CheckStatus:
+    return "failed" if any(p.severity == "error" for p in problems) else "passed"
+
+
+def check_text(text: str, path: str, options: Options = Options()) -> FileReport:
+    """Every check of one graph file's text."""
+    t0 = time.perf_counter()
+    checks = list(_run_checks(text, path, options))
+    checks = [_filter(c, options) for c in checks]
+    if options.directives:
+        checks = _apply_directives(checks, directives(text), options)
+    return FileReport(path, tuple(checks), time.perf_counter() - t0)
+
+
+def check_target(target: Target, options: Options = Options()) -> FileReport:
+    """``check_text`` of a target's file (or stdin text); an unreadable file
+    is a TG105 problem."""
+    if target.text is not None:
+        return check_text(target.text, target.path, options)
+    try:
+        with open(target.path, "rb") as f:
+            data = f.read()
+        text = data.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        msg = f"cannot read the file: {why}"
+        if isinstance(exc, UnicodeDecodeError):
+            msg = f"cannot read the file: not UTF-8 ({exc.reason} at byte {exc.start})"
+        checks = (CheckResult("validate", "failed", (problem("TG105", msg),)),)
+        return FileReport(target.path, tuple(_filter(c, options) for c in checks))
+    return check_text(text, target.path, options)
+
+
+def _run_checks(text: str, path: str, options: Options) -> Iterator[CheckResult]:
+    from tfgrad.parse import parse_graph
+    from tfgrad.symbolic import derive
+
+    state: dict[str, Any] = {}
+
+    def validate():
+        graph = parse_graph(text, path)
+        d = derive(graph)
+        state["d"] = d
+        return "passed", (), f"{len(graph.nodes)} nodes, {len(graph.xs)} xs, {len(graph.ys)} ys"
+
+    result = _timed("validate", validate)
+    yield result
+    if result.status == "failed":
+        return
+    d = state["d"]
+    graph = d.graph
+
+    need_eval = options.wants("TG3") or (options.gradcheck and options.wants("TG4"))
+    ev = None
+    if need_eval:
+        from tfgrad.evaluate import evaluate
+
+        def run_eval():
+            with np.errstate(all="ignore"):
+                state["ev"] = evaluate(d)
+            return "passed", (), ""
+
+        r = _timed("evaluate", run_eval)
+        if r.status == "failed":
+            yield r
+            return
+        ev = state["ev"]
+
+    expectations = {e.name: e for e in graph.expect}
+    first: dict[str, int] = {}
+    for i, ref in enumerate(graph.xs):
+        first.setdefault(ref.name, i)
+    for name, i in first.items():
+        ref = graph.xs[i]
+        if not options.wants("TG3"):
+            yield CheckResult(f"expect {name}", "skipped", detail="TG3 not selected")
+        elif name in expectations:
+            e = expectations[name]
+            yield _timed(f"expect {name}", partial(_check_expect, ev.gradients[i], e, graph))
+        elif options.require_expect and options.enabled("TG303"):
+            yield CheckResult(
+                f"expect {name}",
+                "failed",
+                (problem("TG303", f"xs entry '{name}' has no expected gradient in expect", ref.pos),),
+            )
+        else:
+            yield CheckResult(f"expect {name}", "skipped", detail="no expect")
+        if not options.gradcheck:
+            yield CheckResult(f"gradcheck {name}", "skipped", detail="--no-gradcheck")
+        elif not options.wants("TG4"):
+            yield CheckResult(f"gradcheck {name}", "skipped", detail="TG4 not selected")
+        else:
+            yield _timed(f"gradcheck {name}", partial(_gradcheck, d, ev, i, options))
+
+
+def _check_expect(grad: np.ndarray | None, e: Any, graph: Any):
+    name = e.name
+    if e.value is None:
+        if grad is None:
+            return "passed", (), "None as expected"
+        msg = (
+            f"expected no gradient (None) for '{name}', but it has one "
+            f"of shape {_shape(grad.shape)}"
+        )
+        return "failed", (problem("TG302", msg, e.pos),), ""
+    want = e.value.array
+    if grad is None:
+        msg = (
+            f"expected a gradient for '{name}', but it is None: no y depends on it "
+            f"(unconnected_gradients: zero gives zeros)"
+        )
+        return "failed", (problem("TG302", msg, e.pos),), ""
+    if tuple(want.shape) != tuple(grad.shape):
+        msg = (
+            f"expect for '{name}' has shape {_shape(want.shape)}, "
+            f"the gradient has shape {_shape(grad.shape)}"
+        )
+        return "failed", (problem("TG301", msg, e.pos),), ""
+    m = compare(grad, want, graph.rtol, graph.atol)
+    if m is None:
+        with np.errstate(all="ignore"):
+            diff = np.abs(np.asarray(grad, float) - want)
+            worst = float(np.nanmax(np.where(np.isfinite(diff), diff, 0))) if diff.size else 0.0
+        return "passed", (), f"max |difference| {_num(worst, 3)}"
+    where = _index(tuple(want.shape), m.index)
+    tol = graph.atol + graph.rtol * abs(m.expected)
+    msg = (
+        f"gradient of '{name}'{where} is {_num(m.actual)}, expected {_num(m.expected)} "
+        f"(difference {_num(abs(m.actual - m.expected), 3)}, tolerance {_num(tol, 3)}); "
+        f"{m.count} of {m.size} elements differ"
+    )
+    return "failed", (problem("TG301", msg, e.pos),), ""
+
+
+def _sample(size: int, cap: int) -> np.ndarray:
+    """Flat indices to check: all, or ``cap`` spread evenly (first and last included)."""
+    if cap <= 0 or size <= cap:
+        return np.arange(size)
+    return np.unique(np.linspace(0, size - 1, cap).round().astype(np.int64))
+
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def _agrees(diff: tuple[float, float, float, float], g: float, atol: float, rtol: float) -> bool:
+    central, _, _, noise = diff
+    return bool(np.isfinite(central)) and abs(central - g) <= atol + rtol * abs(g) + noise
+
+
+_KINK_OPS = ("relu", "abs", "maximum", "minimum")
+
+
+def _kinks_reached(
+    graph: Any, values: Mapping[str, np.ndarray], x: str, held: set[str], zone: float
+) -> list[str]:
+    """The relu/abs/maximum/minimum nodes that a change of x reaches (not
+    through a held node) whose input sits at, or within ``zone`` (relative)
+    of, the kink: 0 for relu and abs, a tie for maximum and minimum."""
+    reach = {x}
+    found = []
+    for name in graph.order:
+        node = graph.nodes[name]
+        if node.kind != "op" or name in held or not any(a in reach for a in node.args):
+            continue
+        reach.add(name)
+        if node.op not in _KINK_OPS or any(a not in values for a in node.args):
+            continue
+        a = np.asarray(values[node.args[0]], dtype=np.float64)
+        b = np.asarray(values[node.args[1]], dtype=np.float64) if len(node.args) > 1 else 0.0
+        with np.errstate(all="ignore"):
+            near = np.abs(a - b) <= zone * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+        if np.any(near):
+            what = "a tie" if len(node.args) > 1 else "0"
+            found.append(f"'{name.split('/')[0]}' ({node.op} at {what})")
+    return found
+
+
+def _gradcheck(d: Any, ev: Any, i: int, options: Options):
+    """Compare x's gradient, element by element, with the central finite
+    difference of ``objective`` (``sum_i sum(seed_i * y_i)``, seeds fixed),
+    every stop-gradient node held at its value. The tolerance is the looser
+    of the file's and ``--fd-rtol``/``--fd-atol``, plus the rounding noise of
+    the objective over the step. A mismatch at the step is retried at 100
+    times and at 1/100 of it (rounding noise dominates a small step, a
+    non-smooth second derivative a large one); a mismatch explained by a kink
+    (one-sided differences that disagree around the gradient, or a
+    relu/abs/maximum/minimum that x reaches sitting at its kink) or by a
+    non-finite value is a TG402 note."""
+    from tfgrad.evaluate import objective
+
+    graph = d.graph
+    ref = graph.xs[i]
+    x = ref.name
+    x0 = np.array(ev.values[x], dtype=np.float64)
+    grad = ev.gradients[i]
+    held_names = [r.name for r in graph.stop_gradients] + [
+        n for n, node in graph.nodes.items() if node.op == "stop_gradient"
+    ]
+    held = {n: ev.values[n] for n in dict.fromkeys(held_names) if n != x}
+    seeds = ev.seeds
+    rtol = max(options.fd_rtol, graph.rtol)
+    atol = max(options.fd_atol, graph.atol)
+    with np.errstate(all="ignore"):
+        mag = float(
+            sum(
+                np.sum(np.abs(np.asarray(s) * ev.values[y.name]))
+                for s, y in zip(seeds, graph.ys, strict=True)
+            )
+        )
+    if not np.isfinite(mag):
+        mag = 0.0
+
+    def f(value: np.ndarray) -> float:
+        with np.errstate(all="ignore"):
+            return float(objective(d, {**held, x: value}, seeds))
+
+    def diffs(k: int, step: float) -> tuple[float, float, float, float]:
+        """(central, forward, backward, noise) at flat index k."""
+        base = x0.flat[k]
+        h = step * max(1.0, abs(base))
+        up, down = x0.copy(), x0.copy()
+        up.flat[k] = base + h
+        down.flat[k] = base - h
+        hp, hm = up.flat[k] - base, base - down.flat[k]  # the steps as represented
+        fp, fm = f(up), f(down)
+        with np.errstate(all="ignore"):
+            central = (fp - fm) / (hp + hm)
+            forward = (fp - f0) / hp
+            backward = (f0 - fm) / hm
+        noise = 64 * _EPS * (mag + abs(f0)) / min(hp, hm) if np.isfinite(f0) else 0.0
+        return central, forward, backward, noise
+
+    f0 = f(x0)
+    indices = _sample(x0.size, options.fd_max_elements)
+    fails: list[tuple[float, int, float, float, float]] = []  # excess, k, g, central, tol
+    kinks: list[str] = []  # why each inconclusive element is
+    reached: list[str] | None = None  # kinks downstream of x, found on the first need
+    shape = tuple(x0.shape)
+    max_err = 0.0
+    for k in indices:
+        k = int(k)
+        g = float(grad.flat[k]) if grad is not None else 0.0
+        first = diffs(k, options.fd_step)
+        central, fwd, bwd, noise = first
+        tol = atol + rtol * abs(g) + noise
+        if np.isfinite(g) and _agrees(first, g, atol, rtol):
+            max_err = max(max_err, abs(central - g))
+            continue
+        where = f"'{x}'{_index(shape, k)}"
+        sides = (
+            f"one-sided differences {_num(fwd, 8)} (forward) and {_num(bwd, 8)} (backward), "
+            f"gradient {_num(g)}"
+        )
+        if not all(np.isfinite(v) for v in (f0, central, fwd, bwd, g)):
+            kinks.append(f"{where} is inconclusive at a non-finite value: {sides}")
+            continue
+        if any(_agrees(diffs(k, options.fd_step * factor), g, atol, rtol) for factor in (100, 0.01)):
+            continue
+        # At a kink the one-sided differences disagree and TF's gradient is
+        # one of them or between (relu'(0) = 0, abs'(0) = 0); near one, the
+        # one-sided differences carry an O(step) error: allow 1% of the jump.
+        side_tol = atol + rtol * max(abs(fwd), abs(bwd)) + 2 * noise
+        lo, hi = min(fwd, bwd), max(fwd, bwd)
+        margin = tol + 0.01 * (hi - lo)
+        if hi - lo > side_tol and lo - margin <= g <= hi + margin:
+            kinks.append(f"{where} is inconclusive at a kink: {sides}")
+            continue
+        # Kinks inside the graph can add up to a smooth function whose
+        # derivative TF's tie rules do not give (maximum(0, a * mean(a))).
+        if reached is None:
+            reached = _kinks_reached(graph, ev.values, x, set(held), 100 * options.fd_step)
+        if reached:
+            kinks.append(
+                f"{where} is inconclusive: {reached[0]} sits at its kink at this point "
+                f"and TF's gradient there need not be a derivative; central difference "
+                f"{_num(central, 8)}, gradient {_num(g)}"
+            )
+            continue
+        fails.append((abs(central - g) - tol, k, g, central, tol))
+
+    checked = f"{len(indices)} of {x0.size} element{'s' if x0.size != 1 else ''} checked"
+    if len(indices) < x0.size:
+        checked += f" (--fd-max-elements {options.fd_max_elements})"
+    problems: list[Problem] = []
+    if fails:
+        _, k, g, central, tol = max(fails)
+        where = f"'{x}'{_index(shape, k)}"
+        if grad is None:
+            msg = (
+                f"'{x}' has no gradient (None), but the objective changes with {where}: "
+                f"finite difference {_num(central, 8)}"
+            )
+        else:
+            msg = (
+                f"gradient of {where} is {_num(g)}, the central finite difference "
+                f"is {_num(central, 8)} (difference {_num(abs(central - g), 3)}, "
+                f"tolerance {_num(tol, 3)})"
+            )
+        problems.append(
+            problem("TG401", msg + f"; {len(fails)} of {len(indices)} checked elements disagree",
+                    ref.pos)
+        )
+    if kinks:
+        msg = f"finite-difference check of {kinks[0]}"
+        if len(kinks) > 1:
+            msg += f"; {len(kinks)} such elements"
+        problems.append(problem("TG402", msg, ref.pos))
+    detail = f"{checked}; max |error| {_num(max_err, 3)}"
+    if kinks:
+        detail += f"; {len(kinks)} inconclusive"
+    return _status(problems), tuple(problems), detail
+
+
+def _filter(check: CheckResult, options: Options) -> CheckResult:
+    kept = tuple(p for p in check.problems if options.enabled(p.code))
+    if kept == check.problems:
+        return check
+    status = check.status if check.status == "skipped" else _status(kept)
+    return replace(check, problems=kept, status=status)
+
+
+def _apply_directives(
+    checks: list[CheckResult], declared: list[Directive], options: Options
+) -> list[CheckResult]:
+    declared = [d for d in declared if options.runs(d.code)]
+    if not declared:
+        return checks
+    unmatched = list(declared)
+    out = []
+    for c in checks:
+        probs = []
+        for p in c.problems:
+            hit = next((d for d in declared if d.matches(p)), None)
+            if hit is not None:
+                p = replace(p, expected=True)
+                if hit in unmatched:
+                    unmatched.remove(hit)
+            probs.append(p)
+        out.append(replace(c, problems=tuple(probs)))
+    if unmatched and options.enabled("TG002"):
+        extra = tuple(
+            Problem(
+                "TG002",
+                f"expected problem {d.code}"
+                + (f" at {d.line}:{d.col}" if d.line is not None else "")
+                + " was not reported",
+                line=d.at,
+                col=1,
+            )
+            for d in unmatched
+        )
+        out.append(CheckResult("expected problems", "failed", extra))
+    return out
+
+
+# --------------------------------------------------------------------------
+# Checking many files
+
+
+def _preload() -> None:
+    """Import the engine once, outside any file's timing; forked workers
+    inherit it."""
+    import tfgrad.evaluate  # noqa: F401
+    import tfgrad.parse  # noqa: F401
+    import tfgrad.symbolic  # noqa: F401
+
+
+def run_checks(
+    targets: Sequence[Target], options: Options = Options(), jobs: int = 1
+) -> Iterator[FileReport]:
+    """One report per target, in input order; ``jobs`` > 1 checks files in
+    that many processes (0: one per CPU)."""
+    if jobs <= 0:
+        jobs = os.cpu_count() or 1
+    jobs = min(jobs, len(targets))
+    if targets:
+        _preload()  # before the clock starts (and before forking workers)
+    if jobs <= 1:
+        for t in targets:
+            yield check_target(t, options)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(check_target, targets, itertools.repeat(options))
+
+
+def exit_status(reports: Iterable[FileReport]) -> int:
+    """0 when every file passed (or failed as declared), 3 when a check
+    crashed (TG001, a tfgrad bug), else 1."""
+    reports = list(reports)
+    if any(p.code == "TG001" and not p.expected for r in reports for p in r.problems):
+        return 3
+    return 0 if all(r.passed for r in reports) else 1
+
+
+# --------------------------------------------------------------------------
+# Reports
+
+
+@dataclass(frozen=True)
+class Summary:
+    files: int
+    passed: int
+    failed: int
+    xfailed: int
+    errors: int  # problems, not counting those an expected-problem comment declares
+    notes: int
+
+    def text(self) -> str:
+        s = (
+            f"{self.files} file{'s' if self.files != 1 else ''} checked: "
+            f"{self.passed} passed, {self.failed} failed"
+        )
+        if self.xfailed:
+            s += f", {self.xfailed} failed as expected"
+        if self.notes:
+            s += f"; {self.notes} note{'s' if self.notes != 1 else ''}"
+        return s
+
+
+def summarize(reports: Sequence[FileReport]) -> Summary:
+    statuses = [r.status for r in reports]
+    return Summary(
+        files=len(reports),
+        passed=statuses.count("passed"),
+        failed=statuses.count("failed"),
+        xfailed=statuses.count("xfailed"),
+        errors=sum(
+            1 for r in reports for p in r.problems if p.severity == "error" and not p.expected
+        ),
+        notes=sum(
+            1 for r in reports for p in r.problems if p.severity == "note" and not p.expected
+        ),
+    )
+
+
+def _shown(report: FileReport, verbose: bool, quiet: bool) -> list[Problem]:
+    """The problems a report prints: expected ones only when verbose, notes
+    unless quiet."""
+    return [
+        p
+        for p in report.problems
+        if (verbose or not p.expected) and (not quiet or p.severity == "error")
+    ]
+
+
+def _location(report: FileReport, p: Problem) -> str:
+    src = p.source or report.path
+    return f"{src}:{p.line}:{p.col}" if p.line is not None else src
+
+
+def format_text(
+    reports: Sequence[FileReport], *, verbose: bool = False, quiet: bool = False, color: bool = False
+) -> str:
+    """``FILE:LINE:COL: CODE message`` per problem, one line each (a
+    message's line breaks become spaces; ``CODE note: ...`` for a note), then
+    a summary line; ``verbose`` adds every check's status."""
+
+    def style(s: str, **kw: Any) -> str:
+        return click.style(s, **kw) if color else s
+
+    lines: list[str] = []
+    for r in reports:
+        if verbose:
+            st = r.status
+            shown = {"passed": "passed", "failed": "failed", "xfailed": "failed as expected"}[st]
+            colour = {"passed": "green", "failed": "red", "xfailed": "yellow"}[st]
+            lines.append(f"{style(r.path, bold=True)}: {style(shown, fg=colour)}")
+            for c in r.checks:
+                detail = f" ({c.detail})" if c.detail else ""
+                lines.append(f"  {c.name}: {c.status}{detail}")
+        for p in _shown(r, verbose, quiet):
+            code = style(p.code, fg="red" if p.severity == "error" else "cyan", bold=True)
+            kind = " note:" if p.severity == "note" else ""
+            tag = " (expected)" if p.expected else ""
+            msg = " ".join(part.strip() for part in p.message.splitlines())
+            lines.append(f"{style(_location(r, p), bold=True)}: {code}{kind} {msg}{tag}")
+    s = summarize(reports)
+    lines.append(style(s.text(), fg="green" if s.failed == 0 else "red", bold=True))
+    return "\n".join(lines) + "\n"
+
+
+def format_json(reports: Sequence[FileReport]) -> str:
+    """One JSON object: ``{"files": [...], "summary": {...}}``, no timings,
+    so that it is the same from run to run."""
+    files = []
+    for r in reports:
+        files.append(
+            {
+                "path": r.path,
+                "passed": r.passed,
+                "status": r.status,
+                "problems": [
+                    {
+                        "code": p.code,
+                        "severity": p.severity,
+                        "line": p.line,
+                        "col": p.col,
+                        "message": p.message,
+                        **({"source": p.source} if p.source else {}),
+                        **({"expected": True} if p.expected else {}),
+                    }
+                    for p in r.problems
+                ],
+                "checks": [
+                    {"name": c.name, "status": c.status, "detail": c.detail} for c in r.checks
+                ],
+            }
+        )
+    s = summarize(reports)
+    obj = {"version": 1, "files": files, "summary": {**s.__dict__, "passed_all": s.failed == 0}}
+    return json.dumps(obj, indent=2) + "\n"
+
+
+def _gh_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_prop(s: str) -> str:
+    return _gh_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_github(reports: Sequence[FileReport], *, quiet: bool = False) -> str:
+    """GitHub Actions workflow commands, ``::error file=F,line=L,col=C,title=CODE::MSG``
+    (``::notice`` for notes; none for expected problems), then the summary as
+    a plain line."""
+    lines = []
+    for r in reports:
+        for p in _shown(r, verbose=False, quiet=quiet):
+            props = [f"file={_gh_prop(p.source or r.path)}"]
+            if p.line is not None:
+                props += [f"line={p.line}", f"col={p.col}"]
+            props.append(f"title={_gh_prop(p.code)}")
+            cmd = "error" if p.severity == "error" else "notice"
+            lines.append(f"::{cmd} {','.join(props)}::{_gh_data(p.message)}")
+    lines.append(summarize(reports).text())
+    return "\n".join(lines) + "\n"
+
+
+_XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(s: str) -> str:
+    """Text XML 1.0 can hold (control characters become U+FFFD)."""
+    return _XML_BAD.sub("\ufffd", s)
+
+
+def format_junit(reports: Sequence[FileReport]) -> str:
+    """JUnit XML: ``<testsuites>``, a ``<testsuite>`` per file, a
+    ``<testcase>`` per check; a failed check has one ``<failure message
+    type=CODE>`` (``<error>`` for TG001) with every problem in its text;
+    skipped checks and expected failures are ``<skipped>``; notes go to the
+    case's ``<system-out>``."""
+    root = ET.Element("testsuites", name="tfgrad check")
+    totals = dict(tests=0, failures=0, errors=0, skipped=0)
+    total_time = 0.0
+    for r in reports:
+        suite = ET.SubElement(root, "testsuite", name=_xml(r.path))
+        counts = dict(tests=0, failures=0, errors=0, skipped=0)
+        classname = _xml(os.path.splitext(r.path)[0].replace("\\", "/").replace("/", "."))
+        for c in r.checks:
+            case = ET.SubElement(
+                suite, "testcase", name=_xml(c.name), classname=classname, file=_xml(r.path),
+                time=f"{c.time:.3f}",
+            )
+            counts["tests"] += 1
+            lines = [f"{_location(r, p)}: {p.code} {p.message}" for p in c.problems]
+            errors = [p for p in c.problems if p.severity == "error"]
+            notes = [p for p in c.problems if p.severity == "note"]
+            if c.status == "skipped":
+                ET.SubElement(case, "skipped", message=_xml(c.detail))
+                counts["skipped"] += 1
+            elif errors and all(p.expected for p in errors):
+                p = errors[0]
+                ET.SubElement(
+                    case, "skipped", message=_xml(f"expected failure: {p.code} {p.message}")
+                )
+                counts["skipped"] += 1
+            elif errors:
+                p = next(p for p in errors if not p.expected)
+                tag = "error" if p.code == "TG001" else "failure"
+                el = ET.SubElement(case, tag, message=_xml(f"{p.code} {p.message}"), type=p.code)
+                el.text = _xml("\n".join(lines))
+                counts["errors" if tag == "error" else "failures"] += 1
+            if notes:
+                out = ET.SubElement(case, "system-out")
+                out.text = _xml("\n".join(f"{_location(r, p)}: {p.code} note: {p.message}" for p in notes))
+        for k, v in counts.items():
+            suite.set(k, str(v))
+            totals[k] += v
+        suite.set("time", f"{r.time:.3f}")
+        total_time += r.time
+    for k, v in totals.items():
+        root.set(k, str(v))
+    root.set("time", f"{total_time:.3f}")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+FORMATS = ("text", "json", "github", "junit")
+
+
+def render(
+    reports: Sequence[FileReport],
+    fmt: str,
+    *,
+    verbose: bool = False,
+    quiet: bool = False,
+    color: bool = False,
+) -> str:
+    if fmt == "text":
+        return format_text(reports, verbose=verbose, quiet=quiet, color=color)
+    if fmt == "json":
+        return format_json(reports)
+    if fmt == "github":
+        return format_github(reports, quiet=quiet)
+    if fmt == "junit":
+        return format_junit(reports)
+    raise ValueError(f"unknown format '{fmt}'")
+
+
+def default_format(env: Mapping[str, str]) -> str:
+    """``github`` inside GitHub Actions, else ``text``."""
+    return "github" if env.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+def color_enabled(isatty: bool, env: Mapping[str, str]) -> bool:
+    """NO_COLOR (set, non-empty) turns colour off, FORCE_COLOR (set,
+    non-empty) on; else colour on a terminal only. NO_COLOR wins."""
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    return isatty
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same directory
+    and ``os.replace``: a reader sees the old report or the new, never half."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tfgrad-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def code_table() -> str:
+    """The problem codes as a Markdown table (for the README)."""
+    rows = ["| code | severity | meaning |", "|---|---|---|"]
+    rows += [f"| {c} | {sev} | {what} |" for c, (sev, what) in CODES.items()]
+    return "\n".join(rows) + "\n"
