@@ -215,7 +215,7 @@ def check_command(ctx: click.Context, paths, fmt, output, exclude, select, ignor
     PATHS are files, directories (searched recursively for *.yaml and *.yml,
     hidden ones skipped) or - for standard input. Each problem is reported
     as FILE:LINE:COL: CODE message. Exit status: 0 all passed, 1 a check
-    failed, 2 a usage error.
+    failed, 2 a usage error, 3 an internal error (TG001).
     """
     from . import check
 
@@ -267,3 +267,50 @@ def schema_command() -> None:
     from .schema import schema_text
 
     click.echo(schema_text(), nl=False)
+
+
+# ---------------------------------------------------------------------------
+# tfgrad explain (explain.py builds and renders; this block parses flags,
+# prints and exits).
+
+
+@cli.command("explain")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--x", "only", multiple=True, metavar="NAME",
+              help="Explain only this x (repeatable; comma-separated names allowed).")
+@click.option("--steps", is_flag=True,
+              help="Also show the backward pass op by op: rule, gradient arriving, what flows "
+                   "to each input, broadcasting summed back, stops, unconnected xs.")
+@click.option("--elementwise/--no-elementwise", default=None,
+              help="Show each gradient element as a scalar formula [default: on when every "
+                   "tensor has at most 16 elements].")
+@click.option("--format", "fmt", type=click.Choice(["text", "latex", "json"]), default="text",
+              show_default=True, help="Output format (latex: a fragment needing amsmath).")
+@click.option("--ascii", "ascii_", is_flag=True,
+              help="ASCII text (the graph file's own operators: @ * .T) instead of Unicode.")
+@override_options
+def explain_command(file: str, only, steps: bool, elementwise: bool | None, fmt: str,
+                    ascii_: bool, set_, ys, xs, stop, unconnected) -> None:
+    """Show why each gradient is what it is: the symbolic gradient as the
+    reverse sweep built it (seeds g1, g2..., inline literals c1, c2...,
+    shared pieces t1, t2...), its value, and optionally each element as a
+    scalar formula and the backward pass op by op (FILE may be -)."""
+    from .evaluate import evaluate
+    from .explain import explain, render_json, render_latex, render_text
+    from .graph import did_you_mean
+
+    d, _ = load(file, make_overrides(set_, ys, xs, stop, unconnected))
+    names = [x.name for x in d.graph.xs]
+    wanted = _names(only)
+    for w in wanted or ():
+        if w not in names:
+            raise click.BadParameter(
+                f"'{w}' is not one of the xs ({', '.join(names)}){did_you_mean(w, names)}",
+                param_hint="--x")
+    ex = explain(d, evaluate(d), list(wanted) if wanted else None, steps, elementwise)
+    if fmt == "json":
+        click.echo(render_json(ex, ascii_))
+    elif fmt == "latex":
+        click.echo(render_latex(ex), nl=False)
+    else:
+        click.echo(render_text(ex, ascii_), nl=False)
