@@ -32,7 +32,7 @@ from sympy.matrices.expressions import (
 )
 from sympy.matrices.immutable import ImmutableDenseMatrix
 
-from .graph import Shape
+from .graph import Shape, gc_paused
 from .mexpr import Elementwise, Ident
 from .mexpr import is_neg as _is_neg
 from .symbolic import Derivation
@@ -78,28 +78,34 @@ ELEMENTWISE: dict[str, Callable[..., np.ndarray]] = {
 
 
 def _children(e: Basic) -> tuple[Basic, ...]:
+    """The operands whose values ``_compute`` receives, in order."""
     t = type(e)
     if t is Elementwise:
-        return e.args[1:]
+        return e._args[1:]
     if t is MatAdd:
-        # ``A + (−1)⋅B`` is computed as A − B: no separate negation pass.
-        return tuple(a.args[1] if _is_neg(a) else a for a in e.args)
-    if t in (MatMul, HadamardProduct, Transpose, Ident):
-        return tuple(a for a in e.args if not isinstance(a, OneMatrix))
+        # ``A + (−1)⋅B`` is computed as A − B, and ``𝟙 + A`` as 1 + A: no
+        # separate negation pass, no matrix of ones.
+        return tuple(a._args[1] if _is_neg(a) else a for a in e._args if type(a) is not OneMatrix)
+    if t is MatMul or t is HadamardProduct:
+        return tuple(a for a in e._args if type(a) is not OneMatrix)
+    if t is Transpose or t is Ident:
+        return e._args
     return ()
 
 
 def _matmul(e: Basic, vals: list) -> np.ndarray:
+    if len(vals) == 2 and len(e._args) == 2 and vals[0].ndim == 2 and vals[1].ndim == 2:
+        return vals[0] @ vals[1]  # the common case: a plain product
     coeff = 1.0
     acc = None  # an array, or a ("ones", rows, cols) placeholder
     it = iter(vals)
-    for f in e.args:
+    for f in e._args:
         if isinstance(f, Number):
             coeff *= float(f)
             next(it)
             continue
-        if isinstance(f, OneMatrix):
-            p, q = int(f.shape[0]), int(f.shape[1])
+        if type(f) is OneMatrix:
+            p, q = int(f._args[0]), int(f._args[1])
             if acc is None:
                 acc = ("ones", p, q)
             elif isinstance(acc, tuple):
@@ -125,41 +131,59 @@ def _matmul(e: Basic, vals: list) -> np.ndarray:
 
 def _matadd(e: Basic, vals: list) -> np.ndarray:
     total = None
-    for t, v in zip(e.args, vals):
+    it = iter(vals)
+    ones = None
+    for t in e._args:
+        if type(t) is OneMatrix:
+            ones = t
+            total = 1.0 if total is None else total + 1.0
+            continue
+        v = next(it)
         if total is None:
             total = -v if _is_neg(t) else v
         elif _is_neg(t):
             total = total - v
         else:
             total = total + v
+    if not isinstance(total, np.ndarray):  # only ones were added
+        return np.full((int(ones.shape[0]), int(ones.shape[1])), total)
     return total
 
 
+def _leaf_symbol(e: Basic, vals: list, env: dict[str, np.ndarray]) -> np.ndarray:
+    return env[e._args[0].name]
+
+
+def _leaf_ones(e: Basic, vals: list, env) -> np.ndarray:
+    return np.ones((int(e._args[0]), int(e._args[1])))
+
+
+def _leaf_zeros(e: Basic, vals: list, env) -> np.ndarray:
+    return np.zeros((int(e._args[0]), int(e._args[1])))
+
+
+_DISPATCH: dict[type, Callable] = {
+    Elementwise: lambda e, vals, env: ELEMENTWISE[e._args[0].name](*vals),
+    MatMul: lambda e, vals, env: _matmul(e, vals),
+    MatAdd: lambda e, vals, env: _matadd(e, vals),
+    HadamardProduct: lambda e, vals, env: reduce(np.multiply, vals),
+    Transpose: lambda e, vals, env: vals[0].T,
+    Ident: lambda e, vals, env: vals[0],
+    MatrixSymbol: _leaf_symbol,
+    OneMatrix: _leaf_ones,
+    ZeroMatrix: _leaf_zeros,
+}
+
+
 def _compute(e: Basic, vals: list, env: dict[str, np.ndarray]) -> np.ndarray:
-    t = type(e)
-    if t is Elementwise:
-        return ELEMENTWISE[e.args[0].name](*vals)
-    if t is MatMul:
-        return _matmul(e, vals)
-    if t is MatAdd:
-        return _matadd(e, vals)
-    if t is HadamardProduct:
-        return reduce(np.multiply, vals)
-    if t is Transpose:
-        return vals[0].T
-    if t is Ident:
-        return vals[0]
-    if t is MatrixSymbol:
-        return env[e.name]
-    if t is OneMatrix:
-        return np.ones((int(e.shape[0]), int(e.shape[1])))
-    if t is ZeroMatrix:
-        return np.zeros((int(e.shape[0]), int(e.shape[1])))
+    f = _DISPATCH.get(type(e))
+    if f is not None:
+        return f(e, vals, env)
     if isinstance(e, Number):
         return np.float64(float(e))
     if isinstance(e, ImmutableDenseMatrix):
         return np.array(e.tolist(), dtype=np.float64)
-    raise TypeError(f"cannot evaluate {t.__name__}")
+    raise TypeError(f"cannot evaluate {type(e).__name__}")
 
 
 class Evaluator:
@@ -175,23 +199,27 @@ class Evaluator:
         self.compute = compute
 
     def run(self, root: Basic) -> np.ndarray:
-        memo = self.memo
+        memo, compute, env = self.memo, self.compute, self.env
         if id(root) in memo:
             return memo[id(root)]
-        stack: list[tuple[Basic, bool]] = [(root, False)]
+        # Entries are (node, None) to expand or (node, operands) to compute.
+        stack: list[tuple[Basic, tuple | None]] = [(root, None)]
+        pop, push = stack.pop, stack.append
         with np.errstate(all="ignore"):  # TF returns inf/nan silently; so do we
             while stack:
-                e, ready = stack.pop()
+                e, kids = pop()
                 k = id(e)
                 if k in memo:
                     continue
-                kids = _children(e)
-                if ready or not kids:
-                    memo[k] = self.compute(e, [memo[id(c)] for c in kids], self.env)
-                    self.computed += 1
-                    continue
-                stack.append((e, True))
-                stack.extend((c, False) for c in kids if id(c) not in memo)
+                if kids is None:
+                    kids = _children(e)
+                    todo = [c for c in kids if id(c) not in memo]
+                    if todo:
+                        push((e, kids))
+                        stack.extend([(c, None) for c in todo])
+                        continue
+                memo[k] = compute(e, [memo[id(c)] for c in kids], env)
+                self.computed += 1
         return memo[id(root)]
 
 
@@ -236,6 +264,11 @@ def _seed_env(d: Derivation, ev: Evaluator) -> list[np.ndarray]:
 
 def evaluate(d: Derivation) -> Evaluation:
     """Every gradient of ``d`` as NumPy arrays (None where unconnected)."""
+    with gc_paused():
+        return _evaluate(d)
+
+
+def _evaluate(d: Derivation) -> Evaluation:
     ev = Evaluator(dict(d.leaf_values))
     seeds = _seed_env(d, ev)
     grads: list[np.ndarray | None] = []

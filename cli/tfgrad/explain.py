@@ -514,7 +514,9 @@ def sympy_compute(e: Basic, vals: list, env: dict) -> Any:
         return acc if coeff == 1 else acc * coeff
     if t is MatAdd:
         total = None
-        for term, v in zip(e.args, vals):
+        it = iter(vals)
+        for term in e.args:
+            v = _ones(term) if isinstance(term, OneMatrix) else next(it)
             v = -v if _is_neg(term) else v
             total = v if total is None else _zip(lambda a, b: a + b, total, v)
         return total

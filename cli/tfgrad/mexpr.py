@@ -23,6 +23,7 @@ from sympy.matrices.expressions import (
     MatAdd,
     MatMul,
     MatrixExpr,
+    MatrixSymbol,
     OneMatrix,
     Transpose,
     ZeroMatrix,
@@ -118,11 +119,18 @@ def ident(e: Basic) -> Basic:
 
 
 def ones(shape: Shape2) -> Basic:
-    return OneMatrix(*shape)
+    # SymPy's constructor sympifies and checks both dimensions: a third of
+    # the derivation's time before this.
+    return Basic.__new__(OneMatrix, Integer(shape[0]), Integer(shape[1]))
 
 
 def zeros(shape: Shape2) -> Basic:
-    return ZeroMatrix(*shape)
+    return Basic.__new__(ZeroMatrix, Integer(shape[0]), Integer(shape[1]))
+
+
+def symbol(name: str, shape: Shape2) -> MatrixSymbol:
+    """A named leaf (variable, constant, literal, seed), built unchecked."""
+    return Basic.__new__(MatrixSymbol, Str(name), Integer(shape[0]), Integer(shape[1]))
 
 
 def matmul(*factors: Basic) -> Basic:
@@ -175,7 +183,7 @@ def as_matrix(e: Basic, shape: Shape2) -> Basic:
     """A number as a matrix of the given shape (``c⋅𝟙``); matrices unchanged."""
     if not is_num(e):
         return e
-    return Basic.__new__(MatMul, e, OneMatrix(*shape))
+    return Basic.__new__(MatMul, e, ones(shape))
 
 
 def broadcast(e: Basic, frm: Shape2, to: Shape2) -> Basic:
@@ -184,8 +192,8 @@ def broadcast(e: Basic, frm: Shape2, to: Shape2) -> Basic:
         return as_matrix(e, to)
     if frm == to:
         return e
-    left = OneMatrix(to[0], 1) if frm[0] == 1 and to[0] != 1 else None
-    right = OneMatrix(1, to[1]) if frm[1] == 1 and to[1] != 1 else None
+    left = ones((to[0], 1)) if frm[0] == 1 and to[0] != 1 else None
+    right = ones((1, to[1])) if frm[1] == 1 and to[1] != 1 else None
     return matmul(*[f for f in (left, e, right) if f is not None])
 
 
@@ -193,14 +201,14 @@ def sum_to(g: Basic, frm: Shape2, to: Shape2) -> Basic:
     """Undo ``broadcast``: sum the cotangent back to the input's shape."""
     if frm == to:
         return g
-    left = OneMatrix(1, frm[0]) if to[0] == 1 and frm[0] != 1 else None
-    right = OneMatrix(frm[1], 1) if to[1] == 1 and frm[1] != 1 else None
+    left = ones((1, frm[0])) if to[0] == 1 and frm[0] != 1 else None
+    right = ones((frm[1], 1)) if to[1] == 1 and frm[1] != 1 else None
     return matmul(*[f for f in (left, g, right) if f is not None])
 
 
 def one_minus(e: Basic, shape: Shape2) -> Basic:
     """``𝟙 − e``, as tanh's and sigmoid's gradients are written."""
-    return add(OneMatrix(*shape), neg(e))
+    return add(ones(shape), neg(e))
 
 
 def half() -> Basic:

@@ -22,7 +22,6 @@ owner in source order; '/' cannot occur in a user name, so they never clash.
 from __future__ import annotations
 
 import ast
-import gc
 import graphlib
 import heapq
 import io
@@ -56,6 +55,7 @@ from .graph import (
     Ref,
     Value,
     did_you_mean,
+    gc_paused,
 )
 from .opspec import AXES, BINARY_OPERATORS, SPECS
 
@@ -130,20 +130,12 @@ def parse_graph(text: str, filename: str = "<stdin>", overrides: Overrides | Non
     """Parse and name-check a graph file; raise ``GraphError`` for any invalid input."""
     if not isinstance(text, str):
         raise GraphError(f"expected the text of a graph file; found {type(text).__name__}", Pos(1, 1))
-    # Parsing allocates many small acyclic objects; the cyclic collector's
-    # passes over them cost 20-40% of the time on 10,000-op files.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        # ast.parse warns (SyntaxWarning: invalid decimal literal, ...) on
-        # stderr; every problem here is reported as a GraphError instead.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            root = _compose(text, None)
-            return _Builder(filename, overrides or Overrides()).build(root)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    # ast.parse warns (SyntaxWarning: invalid decimal literal, ...) on
+    # stderr; every problem here is reported as a GraphError instead.
+    with gc_paused(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        root = _compose(text, None)
+        return _Builder(filename, overrides or Overrides()).build(root)
 
 
 def _fail(message: str, pos: Pos | None) -> NoReturn:

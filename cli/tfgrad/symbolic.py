@@ -23,7 +23,7 @@ from sympy import Basic, Float
 from sympy.matrices.expressions import MatrixSymbol
 
 from . import mexpr as m
-from .graph import Graph, GraphError, GradY, Node, Shape
+from .graph import Graph, GraphError, GradY, Node, Shape, gc_paused
 from .ops import OPS, Call, _fmt, to2
 
 
@@ -95,11 +95,16 @@ def _leaf(node: Node, name: str, literal_names) -> tuple[Basic, str | None]:
         return (m.num(v) if value.integral else Float(v)), None
     sym = name if node.kind != "literal" else next(literal_names)
     r, c = to2(value.shape)
-    return MatrixSymbol(sym, r, c), sym
+    return m.symbol(sym, (r, c)), sym
 
 
 def derive(graph: Graph) -> Derivation:
     """Shapes, forward expressions and the reverse sweep of ``tf.gradients``."""
+    with gc_paused():
+        return _derive(graph)
+
+
+def _derive(graph: Graph) -> Derivation:
     taken = set(graph.nodes)
     literal_names = _fresh("c", taken)
     seed_names = _fresh("g", taken)
@@ -164,7 +169,7 @@ def _seeds(graph: Graph, shapes: dict[str, Shape], names) -> list[Seed]:
         if gy is not None and gy.value is None and gy.ref is None:
             gy = None
         r, c = to2(shapes[y.name])
-        seeds.append(Seed(i, y.name, MatrixSymbol(next(names), r, c), gy))
+        seeds.append(Seed(i, y.name, m.symbol(next(names), (r, c)), gy))
     return seeds
 
 
