@@ -62,3 +62,20 @@ def test_objective_replaces_intermediate_values():
     assert objective(d, {}, seeds) == 5.0
     # Replacing h leaves x alone: identity gets a node of its own.
     assert objective(d, {"h": np.array([3.0, 0.0])}, seeds) == 9.0
+
+
+def test_returned_gradients_share_no_memory():
+    # Callers may change the arrays they get: duplicate xs, an x that is a
+    # y (its seed is an input array) and ordinary results must be distinct.
+    d = derivation("variables: {x: [1, 2]}\nops:\n  y: x * x\nys: [y, x]\nxs: [x, x, y]\n"
+                   "grad_ys: [null, [5, 7]]\n")
+    ev = evaluate(d)
+    a, b, c = ev.gradients
+    assert a.tolist() == [7, 11] and b.tolist() == [7, 11] and c.tolist() == [1, 1]
+    a += 100
+    assert b.tolist() == [7, 11]
+    assert evaluate(d).gradients[0].tolist() == [7, 11]
+    d2 = derivation("variables: {x: [1, 2]}\nys: x\nxs: x\ngrad_ys: [[5, 7]]\n")
+    g = evaluate(d2).gradients[0]
+    g += 1
+    assert evaluate(d2).gradients[0].tolist() == [5, 7]

@@ -86,7 +86,11 @@ def _children(e: Basic) -> tuple[Basic, ...]:
         # ``A + (−1)⋅B`` is computed as A − B, and ``𝟙 + A`` as 1 + A: no
         # separate negation pass, no matrix of ones.
         return tuple(a._args[1] if _is_neg(a) else a for a in e._args if type(a) is not OneMatrix)
-    if t is MatMul or t is HadamardProduct:
+    if t is MatMul:
+        # ``A⋅Bᵀ`` multiplies by B's transposed view: no separate node visit.
+        return tuple(a._args[0] if type(a) is Transpose else a
+                     for a in e._args if type(a) is not OneMatrix)
+    if t is HadamardProduct:
         return tuple(a for a in e._args if type(a) is not OneMatrix)
     if t is Transpose or t is Ident:
         return e._args
@@ -94,8 +98,12 @@ def _children(e: Basic) -> tuple[Basic, ...]:
 
 
 def _matmul(e: Basic, vals: list) -> np.ndarray:
-    if len(vals) == 2 and len(e._args) == 2 and vals[0].ndim == 2 and vals[1].ndim == 2:
-        return vals[0] @ vals[1]  # the common case: a plain product
+    args = e._args
+    if len(vals) == 2 and len(args) == 2 and vals[0].ndim == 2 and vals[1].ndim == 2:
+        # The common case, a plain product of two matrices.
+        a = vals[0].T if type(args[0]) is Transpose else vals[0]
+        b = vals[1].T if type(args[1]) is Transpose else vals[1]
+        return a @ b
     coeff = 1.0
     acc = None  # an array, or a ("ones", rows, cols) placeholder
     it = iter(vals)
@@ -115,6 +123,8 @@ def _matmul(e: Basic, vals: list) -> np.ndarray:
                 acc = np.broadcast_to(s, (acc.shape[0], q))
             continue
         v = next(it)
+        if type(f) is Transpose:
+            v = v.T
         if acc is None:
             acc = v
         elif isinstance(acc, tuple):  # 1(r, p) @ B: each column's sum, repeated
@@ -223,7 +233,12 @@ class Evaluator:
         return memo[id(root)]
 
 
-def _shaped(a: np.ndarray, shape: Shape) -> np.ndarray:
+def _shaped(a: np.ndarray, shape: Shape, owned: bool = False) -> np.ndarray:
+    """``a`` as a float64 array of ``shape`` that the caller may change:
+    copied, unless ``owned`` says nothing else holds it (copying every
+    gradient was a fifth of an MLP's evaluation)."""
+    if owned and type(a) is np.ndarray and a.base is None and a.flags.c_contiguous:
+        return a.reshape(shape)
     return np.array(np.broadcast_to(a, (1, 1) if not shape else a.shape), dtype=np.float64).reshape(shape)
 
 
@@ -273,12 +288,17 @@ def _evaluate(d: Derivation) -> Evaluation:
     seeds = _seed_env(d, ev)
     grads: list[np.ndarray | None] = []
     integral: list[bool] = []
+    # Arrays the evaluator computed belong to no one else, except the
+    # inputs themselves and a gradient returned twice (duplicate xs).
+    taken = {id(v) for v in ev.env.values()}
     for x, g in zip(d.graph.xs, d.gradients):
         if g is None:
             grads.append(None)
             integral.append(False)
             continue
-        a = _shaped(ev.run(g), d.shapes[x.name])
+        r = ev.run(g)
+        a = _shaped(r, d.shapes[x.name], owned=id(r) not in taken)
+        taken.add(id(r))
         grads.append(a)
         integral.append(
             d.integral and bool(np.all(np.isfinite(a))) and bool(np.all(a == np.round(a)))

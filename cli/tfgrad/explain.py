@@ -508,6 +508,8 @@ def sympy_compute(e: Basic, vals: list, env: dict) -> Any:
                 if isinstance(f, Number):
                     coeff = coeff * v
                     continue
+                if isinstance(f, Transpose) and isinstance(v, MatrixBase):
+                    v = v.T  # the evaluator passes Bᵀ's operand B
             acc = v if acc is None else acc * v
         if acc is None:
             return coeff

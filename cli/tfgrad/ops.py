@@ -44,10 +44,18 @@ class Call:
     out: Basic | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
     _b: dict[int, Basic] = field(default_factory=dict, repr=False)
+    _m: dict[int, Basic] = field(default_factory=dict, repr=False)
 
     @property
     def out2(self) -> m.Shape2:
         return to2(self.out_shape)
+
+    def m(self, i: int) -> Basic:
+        """Argument i as a matrix (a number becomes ``c⋅𝟙``), one node shared
+        by the forward pass and the VJPs."""
+        if i not in self._m:
+            self._m[i] = m.as_matrix(self.args[i], to2(self.shapes[i]))
+        return self._m[i]
 
     def b(self, i: int) -> Basic:
         """Argument i broadcast to the output's shape (numbers stay numbers)."""
@@ -181,7 +189,7 @@ def _args2(c: Call) -> tuple[Basic, Basic]:
 
 
 def _matrix_arg(c: Call, i: int = 0) -> Basic:
-    return m.as_matrix(c.args[i], to2(c.shapes[i]))
+    return c.m(i)
 
 
 def _fw_add(c: Call) -> Basic:

@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sympy import Basic, Float
-from sympy.matrices.expressions import MatrixSymbol
+from sympy.matrices.expressions import MatrixSymbol, Transpose
 
 from . import mexpr as m
 from .graph import Graph, GraphError, GradY, Node, Shape, gc_paused
 from .ops import OPS, Call, _fmt, to2
 
 
-@dataclass(frozen=True)
+# Not frozen: the sweep makes one of each per op, and frozen dataclasses'
+# __init__ is several times slower.
+@dataclass(slots=True)
 class Contribution:
     """A cotangent sent from an op to one of its inputs."""
 
@@ -36,7 +38,7 @@ class Contribution:
     summed: bool  # broadcasting was undone (summed back to the input's shape)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Step:
     """One op of the backward pass, in the order the sweep ran it."""
 
@@ -133,9 +135,10 @@ def _derive(graph: Graph) -> Derivation:
         call.out_shape = op.shape(call)
         out = op.forward(call)
         # A node must be an object of its own, and one the evaluator visits
-        # (it folds ``A + (−1)⋅B`` into ``A − B``): values are replaced by
-        # identity for finite differences and held stop nodes.
-        if m.is_neg(out) or any(out is a for a in call.args):
+        # (it folds ``A + (−1)⋅B`` into ``A − B`` and ``A⋅Bᵀ`` into a product
+        # with a transposed view): values are replaced by identity for
+        # finite differences and held stop nodes.
+        if m.is_neg(out) or type(out) is Transpose or any(out is a for a in call.args):
             out = m.ident(out)
         call.out = out
         shapes[name] = call.out_shape
