@@ -1,0 +1,120 @@
+"""Smoke test of benchmarks/: the generators and the NumPy references.
+
+No timing is asserted. The references are checked against the tutorial's
+published numbers and against central finite differences on small
+instances of every family, so that a disagreement with the engine in
+``python benchmarks/run.py`` points at the engine.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_cases():
+    name = "tfgrad_benchmark_cases"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "cases.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look the module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+cases = _load_cases()
+
+
+def test_tutorial_reference_gives_the_tutorial_numbers():
+    problem = cases.CASES["tutorial"].build()
+    loss, (dw1, dw2) = problem.reference()
+    np.testing.assert_array_equal(dw1, [[4, 5]])
+    np.testing.assert_array_equal(dw2, [[11, 11]])
+    # with the contract's grad_ys
+    _, (dw1, dw2) = cases.tutorial_reference(
+        problem.values, grad_ys=[np.array([[1.0]]), np.array([[2.0]])]
+    )
+    np.testing.assert_array_equal(dw1, [[6, 9]])
+    np.testing.assert_array_equal(dw2, [[19, 17]])
+
+
+def test_tutorial_yaml_is_the_contract_graph():
+    doc = yaml.safe_load(cases.CASES["tutorial"].build().yaml())
+    assert doc["xs"] == ["w1", "w2"]
+    assert doc["ys"] == ["res2a", "res2b"]
+    assert doc["expect"] == {"w1": [[4, 5]], "w2": [[11, 11]]}
+
+
+@pytest.mark.parametrize("name", [n for n, c in cases.CASES.items() if c.quick])
+def test_quick_cases_build_and_their_references_run(name):
+    problem = cases.CASES[name].build()
+    assert problem.yaml().startswith("name: ")
+    loss, grads = problem.reference()
+    assert np.isfinite(loss)
+    assert len(grads) == len(problem.xs)
+    for x, g in zip(problem.xs, grads):
+        assert g is not None and g.shape == problem.values[x].shape
+        assert np.all(np.isfinite(g))
+
+
+SMALL = {
+    "matmul": lambda: cases.matmul_chain(5, 3),
+    "mlp": lambda: cases.mlp(3, batch=2, width=5),
+    "chain": lambda: cases.thin_chain(13),
+    "fan": lambda: cases.fan(60),
+}
+
+
+@pytest.mark.parametrize("family", sorted(SMALL))
+def test_generated_files_spell_the_reference_inputs(family):
+    problem = SMALL[family]()
+    doc = yaml.safe_load(problem.yaml())
+    for section, table in (("variables", problem.variables), ("constants", problem.constants)):
+        for key, array in table.items():
+            written = np.array(doc[section][key])
+            assert written.dtype.kind == "f", (section, key)  # no number read as a string
+            np.testing.assert_array_equal(written, array)
+    assert doc["xs"] == problem.xs
+    assert doc["ys"] == problem.ys
+    assert len(doc["ops"]) == len(problem.ops)
+
+
+def test_small_numbers_stay_floats_in_yaml():
+    text = cases.format_value(np.array([1e-06, -2e-05, 0.5, 3.0]), "")
+    assert yaml.safe_load(text) == [1e-06, -2e-05, 0.5, 3.0]
+
+
+@pytest.mark.parametrize("family", sorted(SMALL))
+def test_reference_matches_finite_differences(family):
+    problem = SMALL[family]()
+    values = {k: v.copy() for k, v in problem.values.items()}
+    _, grads = problem.reference(values)
+    eps = 1e-6
+    for x, g in zip(problem.xs, grads):
+        if g is None:  # structurally unconnected: the loss cannot depend on x
+            fd = np.zeros_like(values[x])
+        else:
+            fd = np.empty_like(g)
+        for idx in np.ndindex(values[x].shape):
+            old = values[x][idx]
+            values[x][idx] = old + eps
+            up, _ = problem.reference(values)
+            values[x][idx] = old - eps
+            down, _ = problem.reference(values)
+            values[x][idx] = old
+            fd[idx] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(g if g is not None else 0 * fd, fd, rtol=1e-5, atol=1e-7, err_msg=x)
+
+
+def test_case_names_are_unique_and_quick_set_is_small():
+    quick = [c for c in cases.CASES.values() if c.quick]
+    assert {c.family for c in quick} == {c.family for c in cases.CASES.values()}
+    assert all(not c.big for c in quick)
