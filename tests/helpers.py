@@ -1,4 +1,5 @@
-"""Shared helpers for the tests: run a graph text through the whole pipeline."""
+"""Shared helpers for the tests: the contract's tutorial graph, and running a
+graph text through the whole pipeline."""
 
 from __future__ import annotations
 
@@ -9,6 +10,27 @@ import numpy as np
 from tfgrad.evaluate import evaluate
 from tfgrad.parse import parse_graph
 from tfgrad.symbolic import derive
+
+
+# The tutorial graph of graph-format.md, in pieces: the nodes alone, then the
+# contract's whole example (ys, grad_ys) and with its expect block.
+TUTORIAL_NODES = """\
+variables:
+  w1: [[1, 2]]
+  w2: [[3, 4]]
+ops:
+  res2a: matmul(w1, [[2], [1]]) + matmul(w2, [[3], [5]])
+  res2b:
+    op: add
+    args: [p, q]
+  p: {op: matmul, args: [w1, [[2], [4]]]}
+  q: matmul(w2, [[8], [6]])
+"""
+TUTORIAL_GRAD_YS = (
+    "name: tf.gradients tutorial\n" + TUTORIAL_NODES
+    + "ys: [res2a, res2b]\nxs: [w1, w2]\ngrad_ys: [[[1]], [[2]]]\n"
+)
+CONTRACT_EXAMPLE = TUTORIAL_GRAD_YS + "expect:\n  w1: [[6, 9]]\n  w2: [[19, 17]]\n"
 
 
 def derivation(text: str):

@@ -15,25 +15,9 @@ from click.testing import CliRunner
 from tfgrad import check
 from tfgrad.commands import cli
 
-TUTORIAL = """\
-name: tf.gradients tutorial
-variables:
-  w1: [[1, 2]]
-  w2: [[3, 4]]
-ops:
-  res2a: matmul(w1, [[2], [1]]) + matmul(w2, [[3], [5]])
-  res2b:
-    op: add
-    args: [p, q]
-  p: {op: matmul, args: [w1, [[2], [4]]]}
-  q: matmul(w2, [[8], [6]])
-ys: [res2a, res2b]
-xs: [w1, w2]
-grad_ys: [[[1]], [[2]]]
-expect:
-  w1: [[6, 9]]
-  w2: [[19, 17]]
-"""
+from helpers import CONTRACT_EXAMPLE
+
+TUTORIAL = CONTRACT_EXAMPLE
 
 WRONG_EXPECT = TUTORIAL.replace("w1: [[6, 9]]", "w1: [[6, 9.5]]")  # line 16, col 3
 

@@ -13,6 +13,8 @@ import yaml
 from click.testing import CliRunner
 
 from tfgrad.commands import cli
+
+from helpers import CONTRACT_EXAMPLE
 from tfgrad.opspec import SPECS
 from tfgrad.schema import build_schema, dumps, schema_text
 
@@ -73,25 +75,7 @@ def test_schema_lists_every_op_and_attribute():
             assert args["minItems"] == args["maxItems"] == spec.arity
 
 
-TUTORIAL = """
-name: tf.gradients tutorial
-variables:
-  w1: [[1, 2]]
-  w2: [[3, 4]]
-ops:
-  res2a: matmul(w1, [[2], [1]]) + matmul(w2, [[3], [5]])
-  res2b:
-    op: add
-    args: [p, q]
-  p: {op: matmul, args: [w1, [[2], [4]]]}
-  q: matmul(w2, [[8], [6]])
-ys: [res2a, res2b]
-xs: [w1, w2]
-grad_ys: [[[1]], [[2]]]
-expect:
-  w1: [[6, 9]]
-  w2: [[19, 17]]
-"""
+TUTORIAL = CONTRACT_EXAMPLE
 
 
 def test_accepts_the_tutorial(validator):

@@ -25,6 +25,8 @@ from click.testing import CliRunner
 from sympy import Float, Integer, N, Symbol
 
 from tfgrad.commands import cli
+
+from helpers import TUTORIAL_GRAD_YS
 from tfgrad.evaluate import evaluate
 from tfgrad.explain import explain, render_text
 from tfgrad.parse import parse_graph
@@ -34,22 +36,7 @@ GOLDEN = Path(__file__).parent / "golden" / "explain"
 UPDATE = bool(os.environ.get("TFGRAD_UPDATE_GOLDEN"))
 
 # The contract's tutorial graph (graph-format.md), with grad_ys.
-TUTORIAL = """\
-name: tf.gradients tutorial
-variables:
-  w1: [[1, 2]]
-  w2: [[3, 4]]
-ops:
-  res2a: matmul(w1, [[2], [1]]) + matmul(w2, [[3], [5]])
-  res2b:
-    op: add
-    args: [p, q]
-  p: {op: matmul, args: [w1, [[2], [4]]]}
-  q: matmul(w2, [[8], [6]])
-ys: [res2a, res2b]
-xs: [w1, w2]
-grad_ys: [[[1]], [[2]]]
-"""
+TUTORIAL = TUTORIAL_GRAD_YS
 
 # tf.gradients' documentation: a = 0, b = 2a, differentiate a + b with
 # respect to a and b holding both constant: [1, 1] instead of [3, 1].

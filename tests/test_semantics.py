@@ -11,21 +11,9 @@ import numpy as np
 import pytest
 
 from tfgrad.graph import GraphError
-from helpers import close, evaluation, gradients
+from helpers import TUTORIAL_NODES, close, evaluation, gradients
 
-TUTORIAL = """
-variables:
-  w1: [[1, 2]]
-  w2: [[3, 4]]
-ops:
-  res2a: matmul(w1, [[2], [1]]) + matmul(w2, [[3], [5]])
-  res2b:
-    op: add
-    args: [p, q]
-  p: {op: matmul, args: [w1, [[2], [4]]]}
-  q: matmul(w2, [[8], [6]])
-xs: [w1, w2]
-"""
+TUTORIAL = TUTORIAL_NODES + "xs: [w1, w2]\n"
 
 
 # ---- the tutorial's numbers

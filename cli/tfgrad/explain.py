@@ -79,7 +79,7 @@ from .printing import (
     number_latex,
     number_text,
 )
-from .symbolic import Derivation
+from .symbolic import Derivation, fresh_names
 
 DEPTH_LIMIT = 16  # levels of one printed piece before a subexpression is named
 SHARE_MIN_OPS = 2  # a shared node with fewer operators is repeated, not named
@@ -413,16 +413,6 @@ def _symbols_in(e: Basic) -> list[str]:
     return out
 
 
-def _fresh(prefix: str, taken: set[str]):
-    i = 0
-    while True:
-        i += 1
-        name = f"{prefix}{i}"
-        if name not in taken:
-            taken.add(name)
-            yield name
-
-
 # ================================================================ element form (SymPy backend)
 
 
@@ -687,7 +677,7 @@ def explain(d: Derivation, ev: Evaluation, only: list[str] | None = None, steps:
         root_of[i] = r
         roots.append(r)
         root_names.setdefault(id(r), "∂L/∂" + xs[i])
-    cutter = _Cutter(share=True, names=_fresh("t", taken))
+    cutter = _Cutter(share=True, names=fresh_names("t", taken))
     cutter.run(roots, root_names)
 
     values = ev.values if any(p.kind == "forward" for p in cutter.pieces) else {}
@@ -1029,7 +1019,7 @@ def _steps(d: Derivation, ex: Explanation, taken_in: set[str]) -> None:
         collected.append(Collected(x.name, "connected", own, grad, None))
         pending.append(("x", (len(collected) - 1, 0), root(grad, own)))
 
-    cutter = _Cutter(share=False, names=_fresh("s", taken))
+    cutter = _Cutter(share=False, names=fresh_names("s", taken))
     cutter.run([r for _, _, r in pending])
     for what, idx, r in pending:
         body = cutter.body(r) if r.kind != "ref" else cutter.symbols[id(r)]

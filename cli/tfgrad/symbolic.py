@@ -17,6 +17,7 @@ rules reuse, which is what keeps evaluation linear.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 from sympy import Basic, Float
@@ -78,7 +79,8 @@ class Derivation:
         return to2(self.shapes[name])
 
 
-def _fresh(prefix: str, taken: set[str]):
+def fresh_names(prefix: str, taken: set[str]) -> Iterator[str]:
+    """``prefix1``, ``prefix2``... skipping (and then reserving) taken names."""
     i = 0
     while True:
         i += 1
@@ -108,8 +110,8 @@ def derive(graph: Graph) -> Derivation:
 
 def _derive(graph: Graph) -> Derivation:
     taken = set(graph.nodes)
-    literal_names = _fresh("c", taken)
-    seed_names = _fresh("g", taken)
+    literal_names = fresh_names("c", taken)
+    seed_names = fresh_names("g", taken)
 
     shapes: dict[str, Shape] = {}
     forward: dict[str, Basic] = {}
