@@ -221,9 +221,8 @@ def check_command(ctx: click.Context, paths, fmt, output, exclude, select, ignor
 
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose exclude each other")
-    stdin = click.get_text_stream("stdin")
     try:
-        targets = check.collect_targets(paths, exclude, read_stdin=stdin.read,
+        targets = check.collect_targets(paths, exclude, read_stdin=sys.stdin.read,
                                         stdin_name=stdin_filename)
     except check.PathError as e:
         raise click.UsageError(str(e)) from None

@@ -88,8 +88,9 @@ def _children(e: Basic) -> tuple[Basic, ...]:
         return tuple(a._args[1] if _is_neg(a) else a for a in e._args if type(a) is not OneMatrix)
     if t is MatMul:
         # ``A⋅Bᵀ`` multiplies by B's transposed view: no separate node visit.
+        # Coefficients are read off the node, and ``𝟙`` factors broadcast.
         return tuple(a._args[0] if type(a) is Transpose else a
-                     for a in e._args if type(a) is not OneMatrix)
+                     for a in e._args if type(a) is not OneMatrix and not a.is_Number)
     if t is HadamardProduct:
         return tuple(a for a in e._args if type(a) is not OneMatrix)
     if t is Transpose or t is Ident:
@@ -99,7 +100,7 @@ def _children(e: Basic) -> tuple[Basic, ...]:
 
 def _matmul(e: Basic, vals: list) -> np.ndarray:
     args = e._args
-    if len(vals) == 2 and len(args) == 2 and vals[0].ndim == 2 and vals[1].ndim == 2:
+    if len(vals) == 2 and len(args) == 2:
         # The common case, a plain product of two matrices.
         a = vals[0].T if type(args[0]) is Transpose else vals[0]
         b = vals[1].T if type(args[1]) is Transpose else vals[1]
@@ -108,9 +109,8 @@ def _matmul(e: Basic, vals: list) -> np.ndarray:
     acc = None  # an array, or a ("ones", rows, cols) placeholder
     it = iter(vals)
     for f in e._args:
-        if isinstance(f, Number):
+        if f.is_Number:
             coeff *= float(f)
-            next(it)
             continue
         if type(f) is OneMatrix:
             p, q = int(f._args[0]), int(f._args[1])
@@ -283,9 +283,18 @@ def evaluate(d: Derivation) -> Evaluation:
         return _evaluate(d)
 
 
+def _leaf_memo(d: Derivation, env: dict[str, np.ndarray]) -> dict[int, np.ndarray]:
+    """The values of the named leaves, keyed as the walk looks them up, so
+    that it never visits them."""
+    memo = {id(d.forward[node]): env[sym] for sym, node in d.leaf_names.items()}
+    memo.update((id(s.symbol), env[s.symbol.name]) for s in d.seeds if s.symbol.name in env)
+    return memo
+
+
 def _evaluate(d: Derivation) -> Evaluation:
     ev = Evaluator(dict(d.leaf_values))
     seeds = _seed_env(d, ev)
+    ev.memo.update(_leaf_memo(d, ev.env))
     grads: list[np.ndarray | None] = []
     integral: list[bool] = []
     # Arrays the evaluator computed belong to no one else, except the
@@ -310,11 +319,13 @@ def objective(d: Derivation, replace: dict[str, np.ndarray], seeds: list[np.ndar
     """``sum_i sum(seeds[i] * ys[i])`` with the named nodes' values replaced
     (their inputs ignored) — the function whose gradient ``tf.gradients``
     returns, for finite differences."""
-    memo = {
-        id(d.forward[name]): np.asarray(v, dtype=np.float64).reshape(d.shape2(name))
+    env = dict(d.leaf_values)
+    memo = _leaf_memo(d, env)
+    memo.update(
+        (id(d.forward[name]), np.asarray(v, dtype=np.float64).reshape(d.shape2(name)))
         for name, v in replace.items()
-    }
-    ev = Evaluator(dict(d.leaf_values), memo)
+    )
+    ev = Evaluator(env, memo)
     total = 0.0
     for y, s in zip(d.graph.ys, seeds):
         total += float(np.sum(np.asarray(s).reshape(d.shape2(y.name)) * ev.run(d.forward[y.name])))

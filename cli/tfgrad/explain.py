@@ -493,11 +493,11 @@ def sympy_compute(e: Basic, vals: list, env: dict) -> Any:
         for f in e.args:
             if isinstance(f, OneMatrix):
                 v = _ones(f)
+            elif isinstance(f, Number):
+                coeff = coeff * f
+                continue
             else:
                 v = next(it)
-                if isinstance(f, Number):
-                    coeff = coeff * v
-                    continue
                 if isinstance(f, Transpose) and isinstance(v, MatrixBase):
                     v = v.T  # the evaluator passes Bᵀ's operand B
             acc = v if acc is None else acc * v
