@@ -333,6 +333,287 @@ def test_merge_keys():
     assert "add has no attribute 'transpose_b'" in e.value.message
 
 
+# Plain numbers are read by a fast path (parse._FAST_NUMBER_RE at compose
+# time, parse._plain_numbers_value for whole values); everything else takes
+# the general path (PyYAML's resolver, parse._scalar, parse._make_value).
+# These pin the semantics both must share.
+
+
+@pytest.mark.parametrize(
+    "text, expected, integral",
+    [
+        ("0", 0.0, True),
+        ("-0", 0.0, True),  # an integer zero has no sign
+        ("+7", 7.0, True),
+        ("-12", -12.0, True),
+        ("999999999999999", 999999999999999.0, True),  # 15 digits: the fast path
+        ("1000000000000000", 1e15, True),  # 16 digits: the general path
+        ("-0.0", -0.0, False),
+        ("0.25", 0.25, False),
+        ("-1.5", -1.5, False),
+        ("5.", 5.0, False),
+        (".5", 0.5, False),
+        ("-.5", -0.5, False),
+        ("+.5", 0.5, False),
+        ("1.0e-06", 1e-06, False),
+        ("-2.5E+3", -2500.0, False),
+        ("1.e-3", 0.001, False),
+        ("1e-7", 1e-7, False),
+        ("1E7", 1e7, False),
+        ("1.5E3", 1500.0, False),
+        ("-.5e3", -500.0, False),
+        ("1.0e-999", 0.0, False),  # underflow is fine
+        ("0x1F", 31.0, True),
+        ("-0x1f", -31.0, True),
+        ("0o17", 15.0, True),
+        ("0b101", 5.0, True),
+        ("007", 7.0, True),  # YAML 1.1 octal
+        ("08", 8.0, False),  # not octal: a YAML 1.2 float
+        ("1_000", 1000.0, True),
+        ("1_0.5", 10.5, False),
+        ("1:30", 90.0, True),  # YAML 1.1 sexagesimal
+        ("!!float 3", 3.0, False),
+        ("! 3", 3.0, True),  # the non-specific tag: resolved as if plain
+        ("&n 3", 3.0, True),
+    ],
+)
+def test_number_forms(text, expected, integral):
+    """Each form alone, in a list and in both matrix styles: same number,
+    same integral flag (a matrix is integral when every entry is an int)."""
+    for value, shape in (
+        (text, ()),
+        (f"[{text}, 1]", (2,)),
+        (f"[[1, {text}], [{text}, 2]]", (2, 2)),
+        (f"\n    - [1, {text}]\n    - [{text}, 2]", (2, 2)),
+        (f"\n    - - 1\n      - {text}\n    - - {text}\n      - 2", (2, 2)),
+    ):
+        v = parse(f"variables:\n  w: {value}\nys: w\nxs: w\n").nodes["w"].value
+        assert v.array.dtype == np.float64 and v.array.shape == shape and v.array.flags.c_contiguous
+        got = v.array.flat[1 if len(shape) == 2 else 0]
+        assert got == expected and math.copysign(1, got) == math.copysign(1, expected), value
+        assert v.integral is integral, value
+
+
+def test_integral_flag_needs_every_entry_to_be_an_int():
+    def value(text):
+        return parse(f"variables:\n  w: {text}\nys: w\nxs: w\n").nodes["w"].value
+
+    assert value("[[1, 2], [3, 4]]").integral
+    assert not value("[[1, 2], [3, 4.0]]").integral
+    assert not value("[[1, 2], [3, 4e0]]").integral
+    assert not value("[1, 2, 3, .5]").integral
+    assert value("[1, 2, 0x3]").integral  # the general path for one entry
+    assert not value("[1, 2, !!float 3]").integral
+    big = "[" + ", ".join(str(i - 500) for i in range(1000)) + "]"
+    assert value(big).integral and value(big).array.tolist() == [float(i - 500) for i in range(1000)]
+
+
+def test_numbers_in_every_value_context():
+    text = (
+        "variables:\n  w: [[1, 2.5], [-.5, 1e-7]]\n"
+        "constants:\n  k: [3, 1.5E3]\n"
+        "ops:\n  c: {op: add, args: [w, [[0.25, 2]]]}\n  d: reduce_sum(k)\n"
+        "ys: [c, d]\nxs: w\n"
+        "grad_ys: [[[1, 2], [3, 4.]], 5]\n"
+        "expect:\n  w: [[1.0e-06, 0x10], [2, 3]]\n"
+        "tolerance: {rtol: 1e-5, atol: 0}\n"
+    )
+    g = parse_graph(text)
+    assert arr(g, "w") == [[1.0, 2.5], [-0.5, 1e-7]] and not g.nodes["w"].value.integral
+    assert arr(g, "k") == [3.0, 1500.0]
+    assert arr(g, "c/literal_1") == [[0.25, 2.0]]
+    assert g.grad_ys[0].value.array.tolist() == [[1, 2], [3, 4]] and not g.grad_ys[0].value.integral
+    assert g.grad_ys[1].value.array.tolist() == 5.0 and g.grad_ys[1].value.integral
+    assert g.expect[0].value.array.tolist() == [[1e-06, 16], [2, 3]]
+    assert (g.rtol, g.atol) == (1e-5, 0.0)
+    g = parse_graph(text, overrides=Overrides(set=(("w", "[[1, 2], [3, 4]]"),)))
+    assert arr(g, "w") == [[1, 2], [3, 4]] and g.nodes["w"].value.integral
+
+
+def test_numbers_are_still_numbers_where_names_are_expected():
+    for text, part in [
+        ("ys: [w, 1.5]\nxs: w\n", "found a number (1.5)"),
+        ("ys: w\nxs: [1e-7]\n", "found a number (1e-7)"),
+        ("ys: w\nxs: w\nunconnected_gradients: 0\n", "found a number (0)"),
+    ]:
+        with pytest.raises(GraphError) as e:
+            parse_graph("variables:\n  w: [1]\n" + text)
+        assert part in e.value.message
+    with pytest.raises(GraphError) as e:
+        parse_graph("variables:\n  w: [1]\nops:\n  c: {op: reduce_sum, args: [w], axis: 1.0}\nys: c\nxs: w\n")
+    assert "axis of reduce_sum must be one of null, 0, 1, -1, -2; found a number (1.0)" in e.value.message
+    g = parse_graph("variables:\n  w: [[1, 2]]\nops:\n  c: {op: reduce_sum, args: [w], axis: -1}\nys: c\nxs: w\n")
+    assert g.nodes["c"].attrs["axis"] == -1 and type(g.nodes["c"].attrs["axis"]) is int
+
+
+_NUMBERISH = [
+    "0", "-0", "+0", "1", "-1", "+7", "12", "007", "08", "00", "0.", "-0.0", "5.", ".5", "-.5", "+.5",
+    "1e-7", "1E7", "1.5E3", "1.5e+3", "-1.5e-3", ".5e3", "-.5e-3", "1.e-3", "+1.0e+2", "0e0", "1E+07",
+    "0x1F", "0o17", "0b101", "1_000", "1_0.5", "1:30", "1:30.5", "9007199254740992", "9007199254740993",
+    "999999999999999", "1000000000000000", "12345678901234567890", "1" * 5000, "1e999", "1.0e+999",
+    "-1.0e+999", "1.0e-999", ".nan", ".NaN", ".inf", "-.inf", "+.Inf", "nan", "inf", "true", "no", "on",
+    "null", "~", "2001-12-14", "1.5.3", "1e", "e5", "-", ".", "1__0", "1.5e3.2", "0x", "٣",
+]  # fmt: skip
+
+
+def _graph_or_error(text, **kw):
+    try:
+        g = parse_graph(text, "t.yaml", Overrides(**kw) if kw else None)
+    except GraphError as e:
+        return ("error", e.message, e.pos)
+    out = []
+    for name in g.order:
+        n = g.nodes[name]
+        v = None if n.value is None else (n.value.array.shape, n.value.array.tobytes(), n.value.integral)
+        out.append((name, n.kind, n.pos, n.op, n.args, n.arg_pos, n.attrs, n.attr_pos, v))
+    extra = [getattr(g, k, None) for k in ("grad_ys", "expect", "rtol", "atol", "unconnected_gradients")]
+    gy = [None if y.value is None else (y.value.array.tobytes(), y.value.integral) for y in g.grad_ys or ()]
+    ex = [None if x.value is None else (x.value.array.tobytes(), x.value.integral) for x in g.expect or ()]
+    return out, repr(extra), gy, ex
+
+
+def _without_fast_path(monkeypatch):
+    """Send every scalar through PyYAML's resolver and every value through
+    _make_value, as before the fast path existed."""
+    import re
+
+    import tfgrad.parse as parse_module
+
+    monkeypatch.setattr(parse_module, "_FAST_NUMBER_RE", re.compile(r"(?!)"))
+
+
+_atom = st.sampled_from(_NUMBERISH + ["'1'", '"2.5"', "[1]", "[]", "{}", "x"])
+_num = st.sampled_from(["0", "1", "-2", "3.5", "-0.25", "1.0e-06", "1e-7", "7", "2.5E3", ".5", "5."])
+_entry = st.one_of(_num, _num, _num, _atom)
+
+
+@st.composite
+def _value_text(draw):
+    kind = draw(st.sampled_from(["scalar", "list", "flow", "block"]))
+    if kind == "scalar":
+        return draw(_entry)
+    if kind == "list":
+        return "[" + ", ".join(draw(st.lists(_entry, max_size=5))) + "]"
+    width = draw(st.integers(1, 3))
+    rows = draw(
+        st.lists(
+            st.one_of(st.lists(_entry, min_size=width, max_size=width), st.lists(_entry, max_size=4)),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    rows = ["[" + ", ".join(r) + "]" for r in rows]
+    return "[" + ", ".join(rows) + "]" if kind == "flow" else "".join(f"\n    - {r}" for r in rows)
+
+
+@given(_value_text(), _value_text(), _atom, st.sampled_from(["variables", "constants"]))
+@settings(max_examples=300, deadline=None)
+def test_fast_path_matches_the_general_path(v1, v2, atom, section):
+    text = (
+        f"{section}:\n  w: &v {v1}\n  u: {v2}\n  '{atom}': [1]\n"
+        f"ops:\n  c: {{op: add, args: [w, {atom}]}}\n  d: {{op: reduce_sum, args: [u], axis: {atom}}}\n"
+        f"ys: [c, d]\nxs: [w, u]\ngrad_ys: [{v1}, {atom}]\nexpect:\n  u: {v2}\n  w: *v\n"
+        f"tolerance: {{rtol: {atom}}}\n"
+    )
+    fast = _graph_or_error(text)
+    with pytest.MonkeyPatch.context() as mp:
+        _without_fast_path(mp)
+        assert _graph_or_error(text) == fast
+
+
+@pytest.mark.parametrize("atom", _NUMBERISH)
+def test_fast_path_matches_the_general_path_for_each_form(atom, monkeypatch):
+    texts = [
+        f"variables:\n  w: {atom}\nys: w\nxs: w\n",
+        f"variables:\n  w: [1, {atom}, 2]\nys: w\nxs: w\n",
+        f"variables:\n  w:\n    - [1, 2]\n    - [3, {atom}]\nys: w\nxs: w\n",
+        f"variables:\n  w: [[{atom}, 1], [2]]\nys: w\nxs: w\n",
+        f"variables:\n  w: [[1, 2], [3]]\n  v: [{atom}, 1.0e+999]\nys: w\nxs: w\n",
+        f"variables:\n  w: [1]\nops:\n  c: {{op: reduce_sum, args: [w], axis: {atom}}}\nys: c\nxs: w\n",
+        f"variables:\n  w: [1]\n  {atom}: [2]\nys: w\nxs: w\n",
+        f"variables:\n  w: [1]\nys: w\nxs: w\ntolerance: {{atol: {atom}}}\n",
+    ]
+    fast = [_graph_or_error(t) for t in texts]
+    fast.append(_graph_or_error(texts[0], set=(("w", f"[{atom}]"),)))
+    _without_fast_path(monkeypatch)
+    slow = [_graph_or_error(t) for t in texts]
+    slow.append(_graph_or_error(texts[0], set=(("w", f"[{atom}]"),)))
+    assert fast == slow
+
+
+@given(st.text(alphabet="0123456789+-.eE_x:o", min_size=1, max_size=12) | st.sampled_from(_NUMBERISH))
+@settings(max_examples=500, deadline=None)
+def test_fast_number_regex_agrees_with_the_resolver(text):
+    """Whatever _FAST_NUMBER_RE accepts gets the tag PyYAML's resolver gives
+    and the (kind, number) that _scalar computes from that tag."""
+    import tfgrad.parse as parse_module
+
+    try:
+        root = parse_module._compose(f"[{text}]", None)
+    except GraphError:
+        return  # not YAML ('0:')
+    if not isinstance(root, parse_module._YSeq) or len(root.items) != 1:
+        return  # not one plain scalar (e.g. '-' starts a block sequence)
+    node = root.items[0]
+    assert isinstance(node, parse_module._YScalar)
+    resolved = yaml.resolver.Resolver().resolve(yaml.ScalarNode, node.value, (True, False))
+    assert node.tag == resolved
+    if node.num is None:
+        return
+    assert parse_module._FAST_NUMBER_RE.match(node.value)
+    fast = parse_module._scalar(node)
+    node.num = None
+    slow = parse_module._scalar(node)
+    assert fast[0] == slow[0] and type(fast[1]) is type(slow[1])
+    assert fast[1] == slow[1] and math.copysign(1, fast[1]) == math.copysign(1, slow[1])
+
+
+def test_number_nodes_know_their_end_without_storing_it(monkeypatch):
+    """A plain number keeps no end mark (unless anchored): its end is its start
+    plus its length. Check that against the marks the parser reports."""
+    import tfgrad.parse as parse_module
+
+    text = (
+        "a: [1, -2.5 , 1e-7,3]  # comment\n"
+        "b:\n  - 0.5\n  - &x 7\n  - *x\n  - [ 12,\n      1.0e-06 ]\n"
+        "c: {k: 5., j: .5}\n"
+        "d: 3  \n"
+    )
+
+    def scalars(node, out):
+        if isinstance(node, parse_module._YSeq):
+            for i in node.items:
+                scalars(i, out)
+        elif isinstance(node, parse_module._YMap):
+            for k, v in node.pairs:
+                scalars(k, out)
+                scalars(v, out)
+        else:
+            out.append(node)
+        return out
+
+    fast = scalars(parse_module._compose(text, None), [])
+    monkeypatch.setattr(parse_module, "_FAST_NUMBER_RE", __import__("re").compile(r"(?!)"))
+    slow = scalars(parse_module._compose(text, None), [])
+    assert sum(n.num is not None for n in fast) == 12 and all(n.num is None for n in slow)
+    assert any(n.num is not None and n.end is None for n in fast)
+    for f, s in zip(fast, slow, strict=True):
+        assert (f.value, f.tag, f.style, f.explicit) == (s.value, s.tag, s.style, s.explicit)
+        assert (f.line, f.col, f.index, f.pos) == (s.line, s.col, s.index, s.pos)
+        assert (f.end_line, f.end_col, f.end_index) == (s.end_line, s.end_col, s.end_index), f.value
+
+
+def test_big_matrices_parse_fast():
+    rows = "".join(f"\n    - [{', '.join(f'{(i * 37 + j) % 1000 / 7:.6f}' for j in range(100))}]" for i in range(1000))
+    text = f"variables:\n  w: {rows}\nys: w\nxs: w\n"
+    t0 = time.perf_counter()
+    g = parse_graph(text)
+    assert time.perf_counter() - t0 < 5  # about 0.15 s; 0.5 s before the fast path
+    v = g.nodes["w"].value
+    assert v.array.shape == (1000, 100) and not v.integral
+    assert v.array[999, 99] == float(f"{(999 * 37 + 99) % 1000 / 7:.6f}")
+
+
 # --- ys, xs, grad_ys, the rest ------------------------------------------------
 
 
@@ -514,10 +795,18 @@ def test_deep_yaml_nesting_is_rejected_fast():
         assert "nested more than" in e.value.message
 
 
-def test_huge_input_is_rejected_before_parsing():
+def test_huge_input_is_rejected_before_parsing(monkeypatch):
+    import tfgrad.parse as parse_module
+
+    # big files of real numbers are legitimate (the benchmarks' graphs reach
+    # 177 MB); aliases and nesting have budgets of their own
+    assert parse_module.MAX_TEXT_CHARS == 256_000_000
+    monkeypatch.setattr(parse_module, "MAX_TEXT_CHARS", 1000)
+    parse_graph(mini("c: a + a\n").ljust(1000, "#"))  # at the limit: fine
     with pytest.raises(GraphError) as e:
-        parse_graph("#" * 20_000_001)
-    assert "limited to 20,000,000" in e.value.message and e.value.pos == Pos(1, 1)
+        parse_graph("[" * 1001)  # over it: rejected before the YAML is read
+    assert "input has 1,001 characters; graph files are limited to 1,000" in e.value.message
+    assert e.value.pos == Pos(1, 1)
 
 
 def test_gc_state_is_restored():

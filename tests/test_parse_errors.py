@@ -238,6 +238,85 @@ def test_bad_value_messages_for_constants_and_literals():
     check(ops("c: {op: add, args: [a, [1, x]]}"), 5, "x]", "entry 2 of argument 2 of 'c' is a string 'x'")
 
 
+# Errors inside large matrices: plain numbers take a fast path, and anything
+# that it does not accept is read again entry by entry, so the first problem
+# in file order is reported, at its own position.
+
+
+def _matrix(rows: int, cols: int, bad: dict[tuple[int, int], str] | None = None, widths=None) -> str:
+    """A block-style matrix under 'w' (row i on line 3 + i) with some entries replaced."""
+    bad = bad or {}
+    out = []
+    for i in range(rows):
+        n = (widths or {}).get(i, cols)
+        out.append("    - [" + ", ".join(bad.get((i, j), f"{(i * cols + j) % 97 / 8:.3f}") for j in range(n)) + "]\n")
+    return "variables:\n  w:\n" + "".join(out) + "ys: w\nxs: w\n"
+
+
+@pytest.mark.parametrize(
+    "entry, token, parts",
+    [
+        (".nan", ".nan", ["variable 'w' contains .nan; values must be finite numbers"]),
+        ("-.inf", "-.inf", ["variable 'w' contains -.inf"]),
+        ("1.0e+999", "1.0e+999", ["variable 'w' contains 1.0e+999"]),  # overflows while read fast
+        ("1e999", "1e999", ["variable 'w' contains 1e999"]),
+        ("true", "true", ["entry 8 of row 40 of variable 'w' is a boolean (true); expected a number"]),
+        ("'1'", "'1'", ["entry 8 of row 40 of variable 'w' is a string '1'; expected a number"]),
+        ('"2.5"', '"2.5"', ["entry 8 of row 40 of variable 'w' is a string '2.5'"]),
+        ("null", "null", ["entry 8 of row 40 of variable 'w' is null"]),
+        ("x", "x", ["entry 8 of row 40 of variable 'w' is a string 'x'"]),
+        ("[1]", "[1]", ["nested 3 or more lists deep (rank 3+)"]),
+        ("{a: 1}", "{a", ["entry 8 of row 40 of variable 'w' is a mapping"]),
+        ("9007199254740993", "9007199254740993", ["integer 9007199254740993 in variable 'w' is too large", "2**53"]),
+        ("-12345678901234567890", "-1234", ["integer -12345678901234567890 in variable 'w' is too large"]),
+    ],
+)
+def test_bad_entry_deep_in_a_big_matrix(entry, token, parts):
+    text = _matrix(60, 20, {(39, 7): entry})
+    check(text, 3 + 39, token, *parts)
+
+
+def test_bad_entry_in_a_big_flow_list_and_a_literal_argument():
+    nums = [f"{i / 4}" for i in range(500)]
+    nums[321] = ".inf"
+    text = f"variables:\n  w: [{', '.join(nums)}]\nys: w\nxs: w\n"
+    check(text, 2, ".inf", "variable 'w' contains .inf")
+    nums[321] = "false"
+    text = f"variables:\n  w: [1]\nops:\n  c: {{op: add, args: [w, [{', '.join(nums)}]]}}\nys: c\nxs: w\n"
+    check(text, 4, "false", "entry 322 of argument 2 of 'c' is a boolean (false); expected a number")
+
+
+def test_ragged_rows_in_a_big_matrix():
+    check(_matrix(50, 10, widths={30: 9}), 3 + 30, "[", "row 31 of variable 'w' has 9 entries, row 1 has 10")
+    check(_matrix(50, 10, widths={30: 11}), 3 + 30, "[", "row 31 of variable 'w' has 11 entries, row 1 has 10")
+    check(_matrix(50, 10, widths={49: 0}), 3 + 49, "[", "row 50 of variable 'w' is an empty list")
+    rows = _matrix(5, 3).split("\n")
+    rows[3] = "    - 2.5"  # row 2 is a number
+    check("\n".join(rows), 4, "2.5", "row 2 of variable 'w' is a number; expected a list of numbers like row 1")
+
+
+def test_the_first_problem_in_file_order_is_reported():
+    # a non-finite entry in row 3 comes before the ragged row 10
+    check(_matrix(20, 5, {(2, 4): ".nan"}, widths={9: 4}), 3 + 2, ".nan", "contains .nan")
+    # the ragged row 10 comes before a non-finite entry in row 12
+    check(_matrix(20, 5, {(11, 0): ".nan"}, widths={9: 4}), 3 + 9, "[", "row 10 of variable 'w' has 4 entries")
+    # within a row: the earlier entry
+    check(_matrix(20, 5, {(4, 1): "true", (4, 3): ".inf"}), 3 + 4, "true", "entry 2 of row 5")
+    check(_matrix(20, 5, {(4, 1): "1e999", (4, 3): "true"}), 3 + 4, "1e999", "contains 1e999")
+    # and across variables: the first one declared
+    text = _matrix(5, 5, {(3, 3): "'1'"}).replace("ys: w", "  v: [1, .nan]\nys: w")
+    check(text, 3 + 3, "'1'", "entry 4 of row 4 of variable 'w' is a string '1'")
+
+
+def test_bad_values_in_grad_ys_expect_and_set():
+    base = "variables:\n  w: [[1, 2]]\nys: w\nxs: w\n"
+    check(base + "grad_ys: [[[1, .nan]]]\n", 5, ".nan", "grad_ys entry 1 contains .nan")
+    check(base + "grad_ys: [[[1, 'x']]]\n", 5, "'x'", "entry 2 of row 1 of grad_ys entry 1 is a string 'x'")
+    check(base + "expect:\n  w: [[1, 1.0e+999]]\n", 6, "1.0e+999", "expect 'w' contains 1.0e+999")
+    check(base, 1, 6, "entry 2 of row 1 of --set w is a boolean (true)", source="<--set w>", set=(("w", "[[1, true]]"),))
+    check(base, 1, 2, "integer 99999999999999999 in --set w is too large", source="<--set w>", set=(("w", "[99999999999999999]"),))
+
+
 # --- op values ------------------------------------------------------------------
 
 
@@ -482,6 +561,9 @@ def test_tolerance_errors():
     check(ops("c: a", tail=t + "tolerance: {atol: '1e-3'}\n"), 8, "'", "found a string '1e-3'")
     check(ops("c: a", tail=t + "tolerance: {atol: true}\n"), 8, "true", "found a boolean (true)")
     check(ops("c: a", tail=t + "tolerance: 1e-6\n"), 8, "1e-6", "tolerance must be a mapping {rtol: 1e-7, atol: 1e-9}", "found a number (1e-6)")
+    big = "9" * 400  # an integer beyond float64: an error, not an OverflowError
+    check(ops("c: a", tail=t + f"tolerance: {{atol: {big}}}\n"), 8, "9", "atol must be a non-negative finite number")
+    check(ops("c: a", tail=t + f"tolerance: {{atol: -{big}}}\n"), 8, "-", "atol must be a non-negative finite number")
 
 
 def test_name_and_description_must_be_text():

@@ -27,6 +27,7 @@ import heapq
 import io
 import keyword
 import math
+import operator
 import re
 import tokenize
 import warnings
@@ -43,6 +44,7 @@ from yaml.events import (
     ScalarEvent,
     SequenceEndEvent,
     SequenceStartEvent,
+    StreamEndEvent,
 )
 
 from .graph import (
@@ -63,7 +65,7 @@ __all__ = ["Overrides", "parse_graph"]
 
 # Limits: each turns a hostile or runaway input into a clean error instead of
 # a hang, a MemoryError or a crashed C stack.
-MAX_TEXT_CHARS = 20_000_000
+MAX_TEXT_CHARS = 256_000_000
 # Nodes that aliases may add beyond the ones written out; an alias bomb
 # ("billion laughs") trips this while the document is still a few KB.
 MAX_ALIAS_EXPANSION = 1_000_000
@@ -105,6 +107,23 @@ _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # (1e-7, 1.5e3, 0o17): the contract's own example writes ``rtol: 1e-7``.
 _CORE_FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
 _CORE_OCT_RE = re.compile(r"[-+]?0o[0-7]+\Z")
+# Plain untagged scalars that are plainly numbers, read without PyYAML's
+# resolver. Each group is a subset on which the result is known exactly
+# (every other scalar goes the general way):
+#   1 float: PyYAML's own float forms without '_' (0.25, -1.0e-06, 5., .5):
+#            the resolver says !!float and _yaml_float gives float(text);
+#   2 int:   decimal, no leading zero, at most 15 digits (< 2**53): the
+#            resolver says !!int and _yaml_int gives int(text);
+#   3 core:  the remaining YAML 1.2 forms with an exponent (1e-7, 1.5E3,
+#            -.5e3): no 1.1 resolver matches them (!!str), and _scalar reads
+#            them through _CORE_FLOAT_RE as float(text).
+# The groups are disjoint but for float/core, where float comes first.
+# tests/test_parse.py checks all this against the resolver and _scalar.
+_FAST_NUMBER_RE = re.compile(
+    r"(?:([-+]?[0-9]+\.[0-9]*(?:[eE][-+][0-9]+)?|\.[0-9]+(?:[eE][-+][0-9]+)?)"
+    r"|([-+]?(?:0|[1-9][0-9]{0,14}))"
+    r"|([-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+))\Z"
+)
 # YAML 1.1 booleans that the 1.2 core schema reads as strings; accepted as
 # names so that a node called ``on`` or ``no`` keeps working.
 _YAML11_ONLY_BOOLS = {"yes", "no", "on", "off"}
@@ -171,22 +190,41 @@ class _Doc:
 
 
 class _YNode:
-    __slots__ = ("doc", "line", "col", "index", "size")
+    """A composed YAML node. Positions are kept as the parser's mark (a small
+    object holding 0-based line, column and index); a ``Pos`` is only built
+    when one is asked for, which on the happy path is never."""
+
+    __slots__ = ("doc", "mark")
 
     def __init__(self, doc: _Doc, mark: Any) -> None:
         self.doc = doc
-        self.line = mark.line
-        self.col = mark.column
-        self.index = mark.index
-        self.size = 1
+        self.mark = mark
+
+    @property
+    def line(self) -> int:
+        return self.mark.line
+
+    @property
+    def col(self) -> int:
+        return self.mark.column
+
+    @property
+    def index(self) -> int:
+        return self.mark.index
 
     @property
     def pos(self) -> Pos:
-        return Pos(self.line + 1, self.col + 1, self.doc.source)
+        mark = self.mark
+        return Pos(mark.line + 1, mark.column + 1, self.doc.source)
 
 
 class _YScalar(_YNode):
-    __slots__ = ("tag", "value", "style", "explicit", "end_line", "end_col", "end_index")
+    # ``num``: the number of a plain scalar that _compose_events recognised
+    # as one (an int or a float, exactly what _scalar would compute), else
+    # None. ``end``: the end mark; None for such a number without an anchor,
+    # whose end is then its start plus its length (a one-line plain scalar).
+    __slots__ = ("tag", "value", "style", "explicit", "end", "num")
+    size = 1  # nodes it stands for (see _compose_events)
 
     @property
     def plain(self) -> bool:
@@ -196,13 +234,27 @@ class _YScalar(_YNode):
     def quoted(self) -> bool:
         return self.style in ("'", '"')
 
+    @property
+    def end_line(self) -> int:
+        return self.mark.line if self.end is None else self.end.line
+
+    @property
+    def end_col(self) -> int:
+        return self.mark.column + len(self.value) if self.end is None else self.end.column
+
+    @property
+    def end_index(self) -> int:
+        return self.mark.index + len(self.value) if self.end is None else self.end.index
+
 
 class _YSeq(_YNode):
-    __slots__ = ("items", "flow")
+    __slots__ = ("items", "flow", "size")
+    num = None  # not a number (see _YScalar.num)
 
 
 class _YMap(_YNode):
-    __slots__ = ("pairs", "flow", "pending")
+    __slots__ = ("pairs", "flow", "pending", "size")
+    num = None
 
 
 def _show_tag(tag: str) -> str:
@@ -241,55 +293,70 @@ def _compose(text: str, source: str | None) -> _YNode | None:
 
 
 def _compose_events(doc: _Doc, loader: Any) -> _YNode | None:
+    # The hot loop of parsing (one pass per event, a few hundred thousand
+    # for a large weight matrix): the scalar branch comes first, attaches to
+    # its parent inline and reads plain numbers without the resolver.
     root: _YNode | None = None
     stack: list[Any] = []  # open sequences/mappings
+    parent: Any = None  # stack[-1]
+    append: Any = None  # parent.items.append when the parent is a sequence
     anchors: dict[str, _YNode] = {}
     open_ids: set[int] = set()
-    distinct = expanded = 0
+    # Nodes, each alias counted as the size of its target; and of those, the
+    # ones added by aliases. A container's size is the growth of ``expanded``
+    # while it is open (its start count waits in .size until it closes).
+    expanded = aliased = 0
     documents = 0
     no_key = _YMap  # sentinel for "mapping waits for a key"
+    get_event = loader.get_event
+    fast_number = _FAST_NUMBER_RE.match
+    resolve = _RESOLVER.resolve
+    new = object.__new__
+    scalar_node = yaml.ScalarNode
+    YScalar, YSeq = _YScalar, _YSeq
 
-    def attach(node: _YNode) -> None:
-        nonlocal root
-        if not stack:
-            root = node
-            return
-        parent = stack[-1]
-        parent.size += node.size
-        if type(parent) is _YSeq:
-            parent.items.append(node)
-        elif parent.pending is no_key:
-            parent.pending = node
-        else:
-            parent.pairs.append((parent.pending, node))
-            parent.pending = no_key
-
-    while loader.check_event():
-        ev = loader.get_event()
+    while True:
+        ev = get_event()
         cls = type(ev)
         if cls is ScalarEvent:
-            node = _YScalar(doc, ev.start_mark)
-            node.value = ev.value
-            node.style = ev.style
-            node.end_line = ev.end_mark.line
-            node.end_col = ev.end_mark.column
-            node.end_index = ev.end_mark.index
+            node = new(YScalar)
+            node.doc = doc
+            node.mark = ev.start_mark
+            value = node.value = ev.value
+            style = node.style = ev.style
             tag = ev.tag
-            node.explicit = tag is not None and tag != "!"
-            if node.explicit:
-                if tag not in _SCALAR_TAGS:
-                    _fail(_tag_message(tag), node.pos)
+            anchor = ev.anchor
+            m = fast_number(value) if tag is None and not style and ev.implicit[0] else None
+            if m is not None:
+                group = m.lastindex
+                if group == 2:
+                    node.tag, node.num = _INT, int(value)
+                else:
+                    node.tag, node.num = (_FLOAT if group == 1 else _STR), float(value)
+                node.explicit = False
+                node.end = None if anchor is None else ev.end_mark
             else:
-                tag = _RESOLVER.resolve(yaml.ScalarNode, ev.value, ev.implicit)
-            node.tag = tag
-            distinct += 1
+                node.num = None
+                node.end = ev.end_mark
+                explicit = node.explicit = tag is not None and tag != "!"
+                if explicit:
+                    if tag not in _SCALAR_TAGS:
+                        _fail(_tag_message(tag), node.pos)
+                else:
+                    tag = resolve(scalar_node, value, ev.implicit)
+                node.tag = tag
             expanded += 1
-            if ev.anchor is not None:
-                anchors[ev.anchor] = node
-            attach(node)
+            if anchor is not None:
+                anchors[anchor] = node
+            if append is not None:
+                append(node)
+            elif parent is None:
+                root = node
+            else:
+                _attach_to_map(parent, node)
         elif cls is SequenceStartEvent or cls is MappingStartEvent:
             is_seq = cls is SequenceStartEvent
-            node = _YSeq(doc, ev.start_mark) if is_seq else _YMap(doc, ev.start_mark)
+            node = YSeq(doc, ev.start_mark) if is_seq else _YMap(doc, ev.start_mark)
             tag = ev.tag
             if tag is not None and tag != "!" and tag != (_SEQ if is_seq else _MAP):
                 _fail(_tag_message(tag), node.pos)
@@ -301,16 +368,26 @@ def _compose_events(doc: _Doc, loader: Any) -> _YNode | None:
             else:
                 node.pairs = []
                 node.pending = no_key
-            distinct += 1
             expanded += 1
+            node.size = expanded
             if ev.anchor is not None:
                 anchors[ev.anchor] = node
             open_ids.add(id(node))
             stack.append(node)
+            parent = node
+            append = node.items.append if is_seq else None
         elif cls is SequenceEndEvent or cls is MappingEndEvent:
             node = stack.pop()
+            node.size = expanded - node.size + 1
             open_ids.discard(id(node))
-            attach(node)
+            parent = stack[-1] if stack else None
+            append = parent.items.append if type(parent) is YSeq else None
+            if append is not None:
+                append(node)
+            elif parent is None:
+                root = node
+            else:
+                _attach_to_map(parent, node)
         elif cls is AliasEvent:
             here = Pos(ev.start_mark.line + 1, ev.start_mark.column + 1, doc.source)
             target = anchors.get(ev.anchor)
@@ -319,13 +396,19 @@ def _compose_events(doc: _Doc, loader: Any) -> _YNode | None:
             if id(target) in open_ids:
                 _fail(f"alias *{ev.anchor} is inside the node &{ev.anchor} it names (a recursive structure)", here)
             expanded += target.size
-            if expanded - distinct > MAX_ALIAS_EXPANSION:
+            aliased += target.size
+            if aliased > MAX_ALIAS_EXPANSION:
                 _fail(
-                    f"document expands to more than {distinct + MAX_ALIAS_EXPANSION:,} nodes; "
+                    f"document expands to more than {expanded - aliased + MAX_ALIAS_EXPANSION:,} nodes; "
                     "YAML aliases (&/*) may be nested too deep",
                     here,
                 )
-            attach(target)
+            if append is not None:
+                append(target)
+            elif parent is None:
+                root = target
+            else:
+                _attach_to_map(parent, target)
         elif cls is DocumentStartEvent:
             documents += 1
             if documents > 1:
@@ -333,7 +416,17 @@ def _compose_events(doc: _Doc, loader: Any) -> _YNode | None:
                     "found a second YAML document; a graph file holds one document (remove the '---')",
                     Pos(ev.start_mark.line + 1, ev.start_mark.column + 1, doc.source),
                 )
+        elif ev is None or cls is StreamEndEvent:
+            break
     return root
+
+
+def _attach_to_map(m: _YMap, node: _YNode) -> None:
+    if m.pending is _YMap:  # the sentinel for "waits for a key"
+        m.pending = node
+    else:
+        m.pairs.append((m.pending, node))
+        m.pending = _YMap
 
 
 def _tag_message(tag: str) -> str:
@@ -348,6 +441,11 @@ def _yaml_error(e: yaml.YAMLError, doc: _Doc) -> GraphError:
     problem = getattr(e, "problem", None)
     if problem is None:
         problem = str(e).split("\n")[0]
+    if "maximum nesting depth" in problem and mark is not None:
+        # libyaml 0.2.6+ (PyYAML 6.0.4's wheels) stops at 1,000 levels itself;
+        # say it as our own limit does, wherever the limit was hit first.
+        return GraphError(f"YAML nested more than {MAX_YAML_DEPTH} levels deep",
+                          Pos(mark.line + 1, mark.column + 1, doc.source))
     message = f"invalid YAML: {problem}"
     context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
     if context and context_mark is not None:
@@ -434,6 +532,9 @@ def _yaml_float(text: str) -> float | None:
 
 def _scalar(node: _YScalar) -> tuple[str, Any]:
     """(kind, value): kind is 'int', 'float', 'bool', 'null' or 'str'."""
+    n = node.num
+    if n is not None:  # read by _compose_events, with the result computed below
+        return ("int" if type(n) is int else "float"), n
     tag, v = node.tag, node.value
     if tag == _INT:
         n = _yaml_int(v)
@@ -492,96 +593,147 @@ def _name_text(node: _YNode) -> str | None:
 
 # A leaf view used by _make_value so that YAML nodes and ast list literals
 # share one set of shape rules: ('num', (number, is_int, text)), ('list', items)
-# or ('bad', description), each with a position.
-_Leaf = tuple[str, Any, Pos]
+# or ('bad', description). Positions come from a separate function, called
+# only to report an error.
+_Leaf = tuple[str, Any]
+_NUM = operator.attrgetter("num")
+_POS = operator.attrgetter("pos")
 
 
 def _yaml_leaf(node: _YNode) -> _Leaf:
-    if isinstance(node, _YSeq):
-        return "list", node.items, node.pos
-    if isinstance(node, _YScalar):
+    if type(node) is _YSeq:
+        return "list", node.items
+    if type(node) is _YScalar:
         kind, v = _scalar(node)
-        if kind in ("int", "float"):
-            return "num", (v, kind == "int", node.value), node.pos
-    return "bad", _describe(node), node.pos
+        if kind == "int" or kind == "float":
+            return "num", (v, kind == "int", node.value)
+    return "bad", _describe(node)
 
 
-def _make_value(root: Any, leaf: Callable[[Any], _Leaf], what: str) -> Value:
+def _yaml_value(node: _YNode, what: str) -> Value:
+    """A value written in YAML: the fast path when every entry is a number
+    that _compose_events read, else the general checks (and their errors)."""
+    value = _plain_numbers_value(node)
+    return value if value is not None else _make_value(node, _yaml_leaf, _POS, what)
+
+
+def _plain_numbers_value(node: _YNode) -> Value | None:
+    """The value of a number, a list of numbers or a list of equal-length
+    non-empty lists of numbers whose every entry has ``num`` set, or None for
+    anything else, valid or not, which _make_value then reads entry by entry.
+    Every entry being such a number, _make_value would accept it and give
+    the same array: ints have at most 15 digits (no 2**53 check needed); a
+    float that overflowed (1e999) leaves a non-finite entry, and ``num`` of
+    anything that is not such a number is None (so the array has dtype
+    object), both sent back to _make_value."""
+    t = type(node)
+    if t is _YScalar:
+        n = node.num
+        if n is None or not math.isfinite(n):
+            return None
+        return Value(np.array(float(n), dtype=np.float64), type(n) is int)
+    if t is not _YSeq or not node.items:
+        return None
+    items = node.items
+    first = items[0]
+    if type(first) is _YSeq:
+        width = len(first.items)
+        if not width:
+            return None
+        flat: list[Any] = []
+        extend = flat.extend
+        for row in items:
+            if type(row) is not _YSeq or len(row.items) != width:
+                return None
+            extend(map(_NUM, row.items))
+        shape: tuple[int, ...] = (len(items), width)
+    else:
+        flat = list(map(_NUM, items))
+        shape = (len(items),)
+    array = np.array(flat)
+    kind = array.dtype.kind
+    if kind == "i":
+        array = array.astype(np.float64)
+    elif kind != "f" or not np.isfinite(array).all():
+        return None
+    array.shape = shape
+    return Value(array, kind == "i")
+
+
+def _make_value(root: Any, leaf: Callable[[Any], _Leaf], pos_of: Callable[[Any], Pos], what: str) -> Value:
     """Check rank (0-2), equal row lengths, finiteness and exactness; build a Value."""
     all_int = True
 
-    def number(h: Any, where: str) -> float:
+    def number(h: Any, kind: str, payload: Any, where: str) -> float:
         nonlocal all_int
-        kind, payload, pos = leaf(h)
         if kind == "list":
-            _fail(f"{where} is a list; {what} must be {_VALUE_RULE} (rank 0, 1 or 2)", pos)
+            _fail(f"{where} is a list; {what} must be {_VALUE_RULE} (rank 0, 1 or 2)", pos_of(h))
         if kind == "bad":
-            _fail(f"{where} is {payload}; expected a number", pos)
+            _fail(f"{where} is {payload}; expected a number", pos_of(h))
         v, is_int, text = payload
         if is_int:
             if abs(v) > EXACT_INT_LIMIT:
                 _fail(
                     f"integer {_clip(str(text))} in {what} is too large to be exact in float64 "
                     "(beyond 2**53); write it as a float",
-                    pos,
+                    pos_of(h),
                 )
             return float(v)
         all_int = False
         if not math.isfinite(v):
-            _fail(f"{what} contains {_clip(str(text))}; values must be finite numbers", pos)
+            _fail(f"{what} contains {_clip(str(text))}; values must be finite numbers", pos_of(h))
         return v
 
-    kind, payload, pos = leaf(root)
+    kind, payload = leaf(root)
     if kind == "bad":
-        _fail(f"{what} must be {_VALUE_RULE}; found {payload}", pos)
+        _fail(f"{what} must be {_VALUE_RULE}; found {payload}", pos_of(root))
     if kind == "num":
-        x = number(root, what)
+        x = number(root, kind, payload, what)
         return Value(np.array(x, dtype=np.float64), all_int)
     items = payload
     if not items:
-        _fail(f"{what} is an empty list; a value needs at least one number", pos)
-    first_kind, first_payload, _ = leaf(items[0])
+        _fail(f"{what} is an empty list; a value needs at least one number", pos_of(root))
+    first_kind, first_payload = leaf(items[0])
+    flat: list[float] = []
     if first_kind != "list":
-        flat = []
         for i, h in enumerate(items, 1):
-            k, p, ipos = leaf(h)
+            k, p = (first_kind, first_payload) if i == 1 else leaf(h)
             if k == "list":
                 _fail(
                     f"entry {i} of {what} is a list but entry 1 is a number; "
                     f"{what} must be {_VALUE_RULE}",
-                    ipos,
+                    pos_of(h),
                 )
-            flat.append(number(h, f"entry {i} of {what}"))
+            flat.append(number(h, k, p, f"entry {i} of {what}"))
         return Value(np.array(flat, dtype=np.float64), all_int)
-    rows = []
     width = len(first_payload)
     for i, h in enumerate(items, 1):
-        k, row, rpos = leaf(h)
+        k, row = (first_kind, first_payload) if i == 1 else leaf(h)
         if k != "list":
             _fail(
                 f"row {i} of {what} is {row if k == 'bad' else 'a number'}; "
                 f"expected a list of numbers like row 1",
-                rpos,
+                pos_of(h),
             )
         if not row:
-            _fail(f"row {i} of {what} is an empty list; rows need at least one number", rpos)
+            _fail(f"row {i} of {what} is an empty list; rows need at least one number", pos_of(h))
         if len(row) != width:
             _fail(
                 f"row {i} of {what} has {_plural(len(row), 'entry', 'entries')}, "
                 f"row 1 has {width}; rows must have equal lengths",
-                rpos,
+                pos_of(h),
             )
-        out = []
         for j, e in enumerate(row, 1):
-            ek, _, epos = leaf(e)
+            ek, ep = leaf(e)
             if ek == "list":
                 _fail(
                     f"{what} is nested 3 or more lists deep (rank 3+); values have rank 0, 1 or 2",
-                    epos,
+                    pos_of(e),
                 )
-            out.append(number(e, f"entry {j} of row {i} of {what}"))
-        rows.append(out)
-    return Value(np.array(rows, dtype=np.float64), all_int)
+            flat.append(number(e, ek, ep, f"entry {j} of row {i} of {what}"))
+    array = np.array(flat, dtype=np.float64)
+    array.shape = (len(items), width)
+    return Value(array, all_int)
 
 
 # ---------------------------------------------------------------------------
@@ -598,7 +750,10 @@ class _Locator:
         self.node = node
         self.table: list[tuple[int, int]] | None = None
         self.start_col = node.col
-        if node.line == node.end_line:
+        self.line = node.line
+        self.one_line = node.line == node.end_line
+        self.source = node.doc.source
+        if self.one_line:
             if node.plain:
                 self.start_col = max(node.col, node.end_col - len(node.value))
             else:
@@ -607,10 +762,10 @@ class _Locator:
                 self.start_col = node.col + (k + 1 if k >= 0 else 0)
 
     def pos(self, offset: int) -> Pos:
-        node = self.node
         offset = max(0, offset)
-        if node.line == node.end_line:
-            return Pos(node.line + 1, self.start_col + offset + 1, node.doc.source)
+        if self.one_line:
+            return Pos(self.line + 1, self.start_col + offset + 1, self.source)
+        node = self.node
         if self.table is None:
             self.table = self._align()
         if not self.table:
@@ -1035,7 +1190,7 @@ class _Expression:
             return self.b.resolve(n.id, pos, f"in op '{self.owner}'", expression=True), pos
         folded = _fold_number(n)
         if folded is not None or isinstance(n, ast.List):
-            value = _make_value(n, self.literal_leaf, f"the literal {self.segment(n)}")
+            value = _make_value(n, self.literal_leaf, self.at, f"the literal {self.segment(n)}")
             return self.b.add_literal(self.owner, value, pos), pos
         if isinstance(n, ast.Constant):
             v = n.value
@@ -1059,18 +1214,17 @@ class _Expression:
         _fail(f"{what} '{self.segment(n)}' is not allowed; {_EXPR_RULE}", pos)
 
     def literal_leaf(self, n: ast.AST) -> _Leaf:
-        pos = self.at(n)
         if isinstance(n, ast.List):
-            return "list", n.elts, pos
+            return "list", n.elts
         folded = _fold_number(n)
         if folded is not None:
             v, is_int = folded
-            return "num", (v, is_int, self.segment(n)), pos
+            return "num", (v, is_int, self.segment(n))
         if isinstance(n, ast.Name):
-            return "bad", f"the name '{n.id}' (a list literal holds numbers only)", pos
+            return "bad", f"the name '{n.id}' (a list literal holds numbers only)"
         if isinstance(n, ast.Constant) and isinstance(n.value, str):
-            return "bad", f"a string {self.segment(n)}", pos
-        return "bad", f"'{self.segment(n)}'", pos
+            return "bad", f"a string {self.segment(n)}"
+        return "bad", f"'{self.segment(n)}'"
 
     def attr_value(self, n: ast.AST) -> tuple[Any, str]:
         folded = _fold_number(n)
@@ -1395,7 +1549,7 @@ class _Builder:
             kind = section[:-1]
             for name, knode, v in sections[section]:
                 node_v, what = values.get(name, (v, f"{kind} '{name}'"))
-                value = _make_value(node_v, _yaml_leaf, what)
+                value = _yaml_value(node_v, what)
                 self.add(Node(name, kind, knode.pos, value=value), name)  # type: ignore[arg-type]
         for name, knode, v in sections["ops"]:
             self.build_op(name, knode, v)
@@ -1523,7 +1677,7 @@ class _Builder:
                     )
                 args.append(self.resolve(text, a.pos, f"in op '{name}'"))
             elif isinstance(a, _YSeq) or (isinstance(a, _YScalar) and _scalar(a)[0] in ("int", "float")):
-                value = _make_value(a, _yaml_leaf, f"argument {i} of '{name}'")
+                value = _yaml_value(a, f"argument {i} of '{name}'")
                 args.append(self.add_literal(name, value, a.pos))
             else:
                 _fail(
@@ -1648,7 +1802,7 @@ class _Builder:
                     _fail(f"grad_ys entry {i} must be a value, a name or null; found '{_clip(text)}'", item.pos)
                 out.append(GradY(item.pos, ref=self.resolve(text, item.pos, "in grad_ys")))
                 continue
-            out.append(GradY(item.pos, value=_make_value(item, _yaml_leaf, f"grad_ys entry {i}")))
+            out.append(GradY(item.pos, value=_yaml_value(item, f"grad_ys entry {i}")))
         return tuple(out)
 
     def unconnected(self, v: _YNode) -> str:
@@ -1676,7 +1830,7 @@ class _Builder:
                     f"expect names '{name}', which is not in xs{did_you_mean(name, x_names)}",
                     knode.pos,
                 )
-            value = None if _is_null(v) else _make_value(v, _yaml_leaf, f"expect '{name}'")
+            value = None if _is_null(v) else _yaml_value(v, f"expect '{name}'")
             out.append(Expectation(name, knode.pos, value))
         return tuple(out)
 
@@ -1693,6 +1847,11 @@ class _Builder:
                     knode.pos,
                 )
             kind, x = _scalar(vn) if isinstance(vn, _YScalar) else ("other", None)
+            if kind == "int":
+                try:
+                    x = float(x)
+                except OverflowError:  # an integer beyond float64 (10**309 written out)
+                    x = math.inf
             if kind not in ("int", "float") or not math.isfinite(x) or x < 0:
                 _fail(f"{key} must be a non-negative finite number; found {_describe(vn)}", vn.pos)
             out[key] = float(x)
@@ -1757,7 +1916,7 @@ class _FakeMark:
 def _synthetic_scalar(doc: _Doc, value: str, col: int) -> _YScalar:
     node = _YScalar(doc, _FakeMark(col))
     node.tag, node.value, node.style, node.explicit = _STR, value, "", False
-    node.end_line, node.end_col, node.end_index = 0, col + len(value), col + len(value)
+    node.end, node.num = _FakeMark(col + len(value)), None
     return node
 
 
@@ -1766,7 +1925,7 @@ def _synthetic_names(names: tuple[str, ...], source: str) -> _YSeq:
     the file's own (positions are columns in the names joined by ',')."""
     doc = _Doc(",".join(names), source)
     seq = _YSeq(doc, _FakeMark(0))
-    seq.flow, seq.items = True, []
+    seq.flow, seq.items, seq.size = True, [], len(names) + 1
     col = 0
     for n in names:
         seq.items.append(_synthetic_scalar(doc, n, col))
