@@ -197,7 +197,8 @@ def _compute(e: Basic, vals: list, env: dict[str, np.ndarray]) -> np.ndarray:
 
 
 class Evaluator:
-    """A memo over one set of leaf values; ``run`` evaluates roots iteratively."""
+    """A memo over one set of leaf values; ``run`` evaluates roots iteratively.
+    Callers set ``np.errstate`` (once, around all their runs)."""
 
     def __init__(self, env: dict[str, np.ndarray], memo: dict[int, np.ndarray] | None = None,
                  compute: Callable = _compute):
@@ -215,21 +216,20 @@ class Evaluator:
         # Entries are (node, None) to expand or (node, operands) to compute.
         stack: list[tuple[Basic, tuple | None]] = [(root, None)]
         pop, push = stack.pop, stack.append
-        with np.errstate(all="ignore"):  # TF returns inf/nan silently; so do we
-            while stack:
-                e, kids = pop()
-                k = id(e)
-                if k in memo:
+        while stack:
+            e, kids = pop()
+            k = id(e)
+            if k in memo:
+                continue
+            if kids is None:
+                kids = _children(e)
+                todo = [c for c in kids if id(c) not in memo]
+                if todo:
+                    push((e, kids))
+                    stack.extend([(c, None) for c in todo])
                     continue
-                if kids is None:
-                    kids = _children(e)
-                    todo = [c for c in kids if id(c) not in memo]
-                    if todo:
-                        push((e, kids))
-                        stack.extend([(c, None) for c in todo])
-                        continue
-                memo[k] = compute(e, [memo[id(c)] for c in kids], env)
-                self.computed += 1
+            memo[k] = compute(e, [memo[id(c)] for c in kids], env)
+            self.computed += 1
         return memo[id(root)]
 
 
@@ -256,9 +256,10 @@ class Evaluation:
         """Every node's forward value (x's shape), computed on first use."""
         if self._values is None:
             d = self.derivation
-            self._values = {
-                n: _shaped(self.evaluator.run(e), d.shapes[n]) for n, e in d.forward.items()
-            }
+            with np.errstate(all="ignore"):
+                self._values = {
+                    n: _shaped(self.evaluator.run(e), d.shapes[n]) for n, e in d.forward.items()
+                }
         return self._values
 
 
@@ -279,7 +280,9 @@ def _seed_env(d: Derivation, ev: Evaluator) -> list[np.ndarray]:
 
 def evaluate(d: Derivation) -> Evaluation:
     """Every gradient of ``d`` as NumPy arrays (None where unconnected)."""
-    with gc_paused():
+    # TF returns inf/nan silently; so do we. (Set once here, not per root:
+    # entering errstate costs microseconds, and an MLP has hundreds of xs.)
+    with gc_paused(), np.errstate(all="ignore"):
         return _evaluate(d)
 
 
@@ -327,6 +330,7 @@ def objective(d: Derivation, replace: dict[str, np.ndarray], seeds: list[np.ndar
     )
     ev = Evaluator(env, memo)
     total = 0.0
-    for y, s in zip(d.graph.ys, seeds):
-        total += float(np.sum(np.asarray(s).reshape(d.shape2(y.name)) * ev.run(d.forward[y.name])))
+    with np.errstate(all="ignore"):
+        for y, s in zip(d.graph.ys, seeds):
+            total += float(np.sum(np.asarray(s).reshape(d.shape2(y.name)) * ev.run(d.forward[y.name])))
     return total
