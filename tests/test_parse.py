@@ -17,25 +17,9 @@ from hypothesis import strategies as st
 from tfgrad.graph import GraphError, Pos
 from tfgrad.parse import Overrides, parse_graph
 
-TUTORIAL = """\
-name: tf.gradients tutorial
-variables:
-  w1: [[1, 2]]
-  w2: [[3, 4]]
-ops:
-  res2a: matmul(w1, [[2], [1]]) + matmul(w2, [[3], [5]])
-  res2b:
-    op: add
-    args: [p, q]
-  p: {op: matmul, args: [w1, [[2], [4]]]}
-  q: matmul(w2, [[8], [6]])
-ys: [res2a, res2b]
-xs: [w1, w2]
-grad_ys: [[[1]], [[2]]]
-expect:
-  w1: [[6, 9]]
-  w2: [[19, 17]]
-"""
+from helpers import CONTRACT_EXAMPLE
+
+TUTORIAL = CONTRACT_EXAMPLE
 
 
 def parse(src: str, **overrides) -> object:
