@@ -98,7 +98,7 @@ def _children(e: Basic) -> tuple[Basic, ...]:
     return ()
 
 
-def _matmul(e: Basic, vals: list) -> np.ndarray:
+def _matmul(e: Basic, vals: list, env=None) -> np.ndarray:
     args = e._args
     if len(vals) == 2 and len(args) == 2:
         # The common case, a plain product of two matrices.
@@ -139,7 +139,7 @@ def _matmul(e: Basic, vals: list) -> np.ndarray:
     return acc * coeff if coeff != 1.0 else acc
 
 
-def _matadd(e: Basic, vals: list) -> np.ndarray:
+def _matadd(e: Basic, vals: list, env=None) -> np.ndarray:
     total = None
     it = iter(vals)
     ones = None
@@ -172,13 +172,30 @@ def _leaf_zeros(e: Basic, vals: list, env) -> np.ndarray:
     return np.zeros((int(e._args[0]), int(e._args[1])))
 
 
+def _elementwise(e: Basic, vals: list, env=None) -> np.ndarray:
+    return ELEMENTWISE[e._args[0].name](*vals)
+
+
+def _hadamard(e: Basic, vals: list, env=None) -> np.ndarray:
+    return reduce(np.multiply, vals)
+
+
+def _transpose(e: Basic, vals: list, env=None) -> np.ndarray:
+    return vals[0].T
+
+
+def _same(e: Basic, vals: list, env=None) -> np.ndarray:
+    return vals[0]
+
+
+# Node type -> its NumPy step, called straight from the walk (one call a node).
 _DISPATCH: dict[type, Callable] = {
-    Elementwise: lambda e, vals, env: ELEMENTWISE[e._args[0].name](*vals),
-    MatMul: lambda e, vals, env: _matmul(e, vals),
-    MatAdd: lambda e, vals, env: _matadd(e, vals),
-    HadamardProduct: lambda e, vals, env: reduce(np.multiply, vals),
-    Transpose: lambda e, vals, env: vals[0].T,
-    Ident: lambda e, vals, env: vals[0],
+    Elementwise: _elementwise,
+    MatMul: _matmul,
+    MatAdd: _matadd,
+    HadamardProduct: _hadamard,
+    Transpose: _transpose,
+    Ident: _same,
     MatrixSymbol: _leaf_symbol,
     OneMatrix: _leaf_ones,
     ZeroMatrix: _leaf_zeros,
@@ -213,6 +230,7 @@ class Evaluator:
         memo, compute, env = self.memo, self.compute, self.env
         if id(root) in memo:
             return memo[id(root)]
+        steps = _DISPATCH if compute is _compute else {}
         # Entries are (node, None) to expand or (node, operands) to compute.
         stack: list[tuple[Basic, tuple | None]] = [(root, None)]
         pop, push = stack.pop, stack.append
@@ -228,7 +246,8 @@ class Evaluator:
                     push((e, kids))
                     stack.extend([(c, None) for c in todo])
                     continue
-            memo[k] = compute(e, [memo[id(c)] for c in kids], env)
+            step = steps.get(type(e), compute)
+            memo[k] = step(e, [memo[id(c)] for c in kids], env)
             self.computed += 1
         return memo[id(root)]
 
