@@ -16,7 +16,7 @@ the constructors accept a number wherever a scalar may stand.
 
 from __future__ import annotations
 
-from sympy import Basic, Integer, Number, Rational
+from sympy import Basic, Integer, Number, Rational, S
 from sympy.core.symbol import Str
 from sympy.matrices.expressions import (
     HadamardProduct,
@@ -97,7 +97,9 @@ def is_num(e: Basic) -> bool:
 
 def is_neg(e: Basic) -> bool:
     """``(−1)⋅B``: the evaluator computes ``A + (−1)⋅B`` as ``A − B``."""
-    return isinstance(e, MatMul) and len(e.args) == 2 and e.args[0] == -1
+    # ``is``, not ``==``: SymPy's ``==`` on a matrix operand sympifies -1 and
+    # compares structures, which made this check a tenth of the derivation.
+    return type(e) is MatMul and len(e._args) == 2 and e._args[0] is S.NegativeOne
 
 
 def num(value: float | int) -> Number:
