@@ -124,3 +124,17 @@ def test_python_dash_m_and_real_exit_status():
     p = subprocess.run([sys.executable, "-m", "tfgrad", "run", "-"], input="ys: [", capture_output=True,
                        text=True)
     assert p.returncode == 2 and p.stderr.startswith("<stdin>:") and "Traceback" not in p.stderr
+
+
+def test_large_tensors_show_their_corners_unless_full():
+    rows = [[i * 40 + j for j in range(40)] for i in range(30)]
+    text = f"variables:\n  w: {rows}\nops:\n  y: w * w\nys: y\nxs: w\n"
+    out = invoke("run", "-", input=text).output.splitlines()
+    assert out[0] == "w  (30, 40)  (1,200 values, corners shown; --full prints all) ="
+    assert out[1] == "  [[   0,    2,    4, ...,   74,   76,   78],"  # 2w
+    assert out[4] == "   ..."
+    assert out[-1] == "   [2320, 2322, 2324, ..., 2394, 2396, 2398]]"
+    assert len(out) == 8
+    full = invoke("run", "-", "--full", input=text).output.splitlines()
+    assert len(full) == 31 and "..." not in "".join(full)
+    assert full[-1].endswith("2398]]")

@@ -135,8 +135,12 @@ def cli() -> None:
               show_default=True, help="Output format.")
 @click.option("--precision", type=click.IntRange(1, 17), default=None,
               help="Significant digits of non-integer numbers (default: shortest exact).")
+@click.option("--full", is_flag=True,
+              help="Print every value of large tensors (text shows the corners of those "
+                   "over 1,000 elements).")
 @override_options
-def run(file: str, fmt: str, precision: int | None, set_, ys, xs, stop, unconnected) -> None:
+def run(file: str, fmt: str, precision: int | None, full: bool, set_, ys, xs, stop,
+        unconnected) -> None:
     """Print the gradient of the ys with respect to each x (FILE may be -)."""
     from .evaluate import evaluate
     from .render import run_json, run_text
@@ -148,7 +152,7 @@ def run(file: str, fmt: str, precision: int | None, set_, ys, xs, stop, unconnec
     if fmt == "json":
         click.echo(run_json(names, shapes, ev.gradients, ev.integral, precision))
     else:
-        click.echo(run_text(names, shapes, ev.gradients, ev.integral, precision))
+        click.echo(run_text(names, shapes, ev.gradients, ev.integral, precision, full))
 
 
 def main() -> None:

@@ -56,23 +56,46 @@ def to_nested(a: np.ndarray, integral: bool = False, precision: int | None = Non
     return [to_nested(r, integral, precision) for r in a]
 
 
-def fmt_array(a: np.ndarray, integral: bool = False, precision: int | None = None) -> list[str]:
-    """Lines of a value in the graph file's own list syntax, columns aligned."""
+# Like NumPy's printing: beyond this many elements, show the corners.
+SUMMARY_THRESHOLD = 1000
+EDGE_ITEMS = 3
+
+
+def _edges(n: int, edge: int | None) -> list[int | None]:
+    """Indices to show along an axis of length n; None marks the elision."""
+    if edge is None or n <= 2 * edge:
+        return list(range(n))
+    return [*range(edge), None, *range(n - edge, n)]
+
+
+def fmt_array(a: np.ndarray, integral: bool = False, precision: int | None = None,
+              edge: int | None = None) -> list[str]:
+    """Lines of a value in the graph file's own list syntax, columns aligned;
+    with ``edge``, only that many items at each end of a long axis."""
     if a.ndim == 0:
         return [fmt_number(a, integral, precision)]
     if a.ndim == 1:
-        return ["[" + ", ".join(fmt_number(v, integral, precision) for v in a) + "]"]
-    cells = [[fmt_number(v, integral, precision) for v in row] for row in a]
-    width = [max(len(r[j]) for r in cells) for j in range(a.shape[1])] if cells else []
-    rows = ["[" + ", ".join(c.rjust(w) for c, w in zip(r, width)) + "]" for r in cells]
+        return ["[" + ", ".join("..." if j is None else fmt_number(a[j], integral, precision)
+                                for j in _edges(a.shape[0], edge)) + "]"]
+    cols = _edges(a.shape[1], edge)
+    cells = [None if i is None else
+             ["..." if j is None else fmt_number(a[i, j], integral, precision) for j in cols]
+             for i in _edges(a.shape[0], edge)]
+    shown = [r for r in cells if r is not None]
+    width = [max(len(r[j]) for r in shown) for j in range(len(cols))] if shown else []
+    rows = ["..." if r is None else "[" + ", ".join(c.rjust(w) for c, w in zip(r, width)) + "]"
+            for r in cells]
     if len(rows) <= 1:
         return ["[" + "".join(rows) + "]"]
-    return ["[" + rows[0] + ","] + [" " + r + "," for r in rows[1:-1]] + [" " + rows[-1] + "]"]
+    return ["[" + rows[0] + ","] + [" " + r + ("" if r == "..." else ",") for r in rows[1:-1]] \
+        + [" " + rows[-1] + "]"]
 
 
 def run_text(names: list[str], shapes: list[Shape], grads: list[np.ndarray | None],
-             integral: list[bool], precision: int | None = None) -> str:
-    """``tfgrad run``'s listing: each x's name, shape and gradient (or None)."""
+             integral: list[bool], precision: int | None = None, full: bool = False) -> str:
+    """``tfgrad run``'s listing: each x's name, shape and gradient (or None).
+    Tensors of more than ``SUMMARY_THRESHOLD`` elements show their corners
+    unless ``full``."""
     out = []
     width = max((len(n) for n in names), default=0)
     for name, shape, g, whole in zip(names, shapes, grads, integral):
@@ -80,7 +103,10 @@ def run_text(names: list[str], shapes: list[Shape], grads: list[np.ndarray | Non
         if g is None:
             out.append(f"{head} = None")
             continue
-        lines = fmt_array(g, whole, precision)
+        summarize = not full and g.size > SUMMARY_THRESHOLD
+        lines = fmt_array(g, whole, precision, EDGE_ITEMS if summarize else None)
+        if summarize:
+            head += f"  ({g.size:,} values, corners shown; --full prints all)"
         if len(lines) == 1:
             out.append(f"{head} = {lines[0]}")
         else:
