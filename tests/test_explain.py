@@ -440,3 +440,12 @@ def test_deep_chain_does_not_recurse(write):
         assert r.exit_code == 0, r.output[-2000:]
     assert "the longest chain has 2000 ops" in text.output
     assert json.loads(doc.output)["xs"][0]["value"] == run_values(path)[0]
+
+
+def test_large_values_show_their_corners():
+    rows = [[(i * 40 + j) % 7 for j in range(40)] for i in range(30)]
+    text = f"variables:\n  w: {rows}\nops:\n  y: w * 3\nys: y\nxs: w\n"
+    out = invoke(["-"], input=text).output
+    assert "[[3, 3, 3, ..., 3, 3, 3]," in out and "   ..." in out
+    latex = invoke(["-", "--format", "latex"], input=text).output
+    assert r"\cdots" in latex and r"\vdots" in latex and r"\ddots" in latex

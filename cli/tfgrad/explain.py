@@ -69,6 +69,7 @@ from .graph import Shape
 from .mexpr import Elementwise, Ident
 from .ops import to2
 from .opspec import SPECS
+from .render import EDGE_ITEMS, SUMMARY_THRESHOLD, edges, fmt_array
 from .printing import (
     MatrixLatexPrinter,
     MatrixTextPrinter,
@@ -1112,8 +1113,11 @@ def _value_inline(a: np.ndarray, integral: bool) -> str:
 
 
 def _value_lines(a: np.ndarray, integral: bool, width: int = 72) -> list[str]:
-    """One line when it fits, else one row per line, columns aligned."""
+    """One line when it fits, else one row per line, columns aligned; a
+    large tensor shows its corners, as ``run`` does."""
     a = np.asarray(a)
+    if a.size > SUMMARY_THRESHOLD:
+        return fmt_array(a, integral, None, EDGE_ITEMS)
     one = _value_inline(a, integral)
     if a.ndim < 2 or len(one) <= width or a.shape[0] == 1:
         return [one]
@@ -1127,8 +1131,17 @@ def _value_latex(a: np.ndarray, integral: bool) -> str:
     a = np.asarray(a)
     if a.ndim == 0:
         return number_latex(float(a), integral)
-    rows = [a] if a.ndim == 1 else list(a)
-    body = r" \\ ".join(" & ".join(number_latex(v, integral) for v in r) for r in rows)
+    m2 = a.reshape(1, -1) if a.ndim == 1 else a
+    edge = EDGE_ITEMS if a.size > SUMMARY_THRESHOLD else None
+    cols = edges(m2.shape[1], edge)
+    rows = []
+    for i in edges(m2.shape[0], edge):
+        if i is None:
+            rows.append(" & ".join(r"\ddots" if j is None else r"\vdots" for j in cols))
+        else:
+            rows.append(" & ".join(r"\cdots" if j is None else number_latex(m2[i, j], integral)
+                                   for j in cols))
+    body = r" \\ ".join(rows)
     return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
 
 

@@ -61,7 +61,7 @@ SUMMARY_THRESHOLD = 1000
 EDGE_ITEMS = 3
 
 
-def _edges(n: int, edge: int | None) -> list[int | None]:
+def edges(n: int, edge: int | None) -> list[int | None]:
     """Indices to show along an axis of length n; None marks the elision."""
     if edge is None or n <= 2 * edge:
         return list(range(n))
@@ -76,11 +76,11 @@ def fmt_array(a: np.ndarray, integral: bool = False, precision: int | None = Non
         return [fmt_number(a, integral, precision)]
     if a.ndim == 1:
         return ["[" + ", ".join("..." if j is None else fmt_number(a[j], integral, precision)
-                                for j in _edges(a.shape[0], edge)) + "]"]
-    cols = _edges(a.shape[1], edge)
+                                for j in edges(a.shape[0], edge)) + "]"]
+    cols = edges(a.shape[1], edge)
     cells = [None if i is None else
              ["..." if j is None else fmt_number(a[i, j], integral, precision) for j in cols]
-             for i in _edges(a.shape[0], edge)]
+             for i in edges(a.shape[0], edge)]
     shown = [r for r in cells if r is not None]
     width = [max(len(r[j]) for r in shown) for j in range(len(cols))] if shown else []
     rows = ["..." if r is None else "[" + ", ".join(c.rjust(w) for c, w in zip(r, width)) + "]"
