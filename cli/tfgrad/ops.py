@@ -188,10 +188,6 @@ def _args2(c: Call) -> tuple[Basic, Basic]:
     return x, y
 
 
-def _matrix_arg(c: Call, i: int = 0) -> Basic:
-    return c.m(i)
-
-
 def _fw_add(c: Call) -> Basic:
     x, y = _args2(c)
     return m.add(m.as_matrix(x, c.out2), m.as_matrix(y, c.out2))
@@ -216,13 +212,13 @@ def _fw_ew2(name: str) -> Callable[[Call], Basic]:
 
 def _fw_ew1(name: str) -> Callable[[Call], Basic]:
     def fw(c: Call) -> Basic:
-        return m.ew(name, _matrix_arg(c))
+        return m.ew(name, c.m(0))
 
     return fw
 
 
 def _fw_matmul(c: Call) -> Basic:
-    a, b = _matrix_arg(c, 0), _matrix_arg(c, 1)
+    a, b = c.m(0), c.m(1)
     if c.attrs.get("transpose_a"):
         a = m.transpose(a)
     if c.attrs.get("transpose_b"):
@@ -231,7 +227,7 @@ def _fw_matmul(c: Call) -> Basic:
 
 
 def _fw_transpose(c: Call) -> Basic:
-    x = _matrix_arg(c)
+    x = c.m(0)
     return m.transpose(x) if len(c.shapes[0]) == 2 else m.ident(x)
 
 
@@ -244,7 +240,7 @@ def _sum_parts(c: Call) -> tuple[m.Shape2, m.Shape2]:
 
 
 def _fw_reduce_sum(c: Call) -> Basic:
-    x = _matrix_arg(c)
+    x = c.m(0)
     kept, out2 = _sum_parts(c)
     s = m.sum_to(x, to2(c.shapes[0]), kept)
     if s is x:
@@ -266,15 +262,15 @@ def _fw_reduce_mean(c: Call) -> Basic:
 
 
 def _fw_add_n(c: Call) -> Basic:
-    return m.add(*[_matrix_arg(c, i) for i in range(len(c.args))])
+    return m.add(*[c.m(i) for i in range(len(c.args))])
 
 
 def _fw_negative(c: Call) -> Basic:
-    return m.neg(_matrix_arg(c))
+    return m.neg(c.m(0))
 
 
 def _fw_identity(c: Call) -> Basic:
-    return m.ident(_matrix_arg(c))
+    return m.ident(c.m(0))
 
 
 # ---------------------------------------------------------------- VJPs
@@ -329,7 +325,7 @@ def _vjp_identity(c: Call, g: Basic, i: int) -> Basic:
 
 
 def _vjp_matmul(c: Call, g: Basic, i: int) -> Basic:
-    a, b = _matrix_arg(c, 0), _matrix_arg(c, 1)
+    a, b = c.m(0), c.m(1)
     ta, tb = bool(c.attrs.get("transpose_a")), bool(c.attrs.get("transpose_b"))
     t = m.transpose
     # TF's _MatMulGrad, all four cases.
@@ -358,7 +354,7 @@ def _vjp_reduce_mean(c: Call, g: Basic, i: int) -> Basic:
 
 
 def _vjp_square(c: Call, g: Basic, i: int) -> Basic:
-    return m.hadamard(g, m.scale(Integer(2), _matrix_arg(c)))  # TF: grad * (2 * x)
+    return m.hadamard(g, m.scale(Integer(2), c.m(0)))  # TF: grad * (2 * x)
 
 
 def _vjp_sqrt(c: Call, g: Basic, i: int) -> Basic:
@@ -370,7 +366,7 @@ def _vjp_exp(c: Call, g: Basic, i: int) -> Basic:
 
 
 def _vjp_log(c: Call, g: Basic, i: int) -> Basic:
-    return m.ew("divide", g, _matrix_arg(c))
+    return m.ew("divide", g, c.m(0))
 
 
 def _vjp_tanh(c: Call, g: Basic, i: int) -> Basic:
@@ -382,11 +378,11 @@ def _vjp_sigmoid(c: Call, g: Basic, i: int) -> Basic:
 
 
 def _vjp_abs(c: Call, g: Basic, i: int) -> Basic:
-    return m.hadamard(g, m.ew("sign", _matrix_arg(c)))
+    return m.hadamard(g, m.ew("sign", c.m(0)))
 
 
 def _vjp_relu(c: Call, g: Basic, i: int) -> Basic:
-    return m.hadamard(g, m.ew("pos", _matrix_arg(c)))  # relu_grad: g where x > 0
+    return m.hadamard(g, m.ew("pos", c.m(0)))  # relu_grad: g where x > 0
 
 
 def _op(name: str, shape, forward, vjp, rule: str, elementwise: bool = False) -> Op:

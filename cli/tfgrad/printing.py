@@ -22,7 +22,6 @@ bracketed, so ``A·(B∘C)`` is never written ambiguously).
 
 from __future__ import annotations
 
-import math
 import re
 
 from sympy import Integer, Number, Rational, log
@@ -32,6 +31,7 @@ from sympy.printing.pretty.stringpict import prettyForm
 from sympy.printing.str import StrPrinter
 
 from .mexpr import Elementwise
+from .render import fmt_number
 
 # ---------------------------------------------------------------- names, numbers
 
@@ -61,17 +61,12 @@ def latex_name(name: str) -> str:
 
 
 def number_text(v: float | Number, integral: bool | None = None) -> str:
-    """One number as ``run`` prints it: exact integers, else shortest round-trip."""
+    """One number as ``run`` prints it (``render.fmt_number``); ``integral``
+    None means: exact when the value is a whole number below 2**53."""
     v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
     if integral is None:
         integral = v.is_integer() and abs(v) < 2**53
-    if integral:
-        return str(int(v))
-    return repr(v)
+    return fmt_number(v, integral)
 
 
 def number_latex(v: float | Number, integral: bool | None = None) -> str:
