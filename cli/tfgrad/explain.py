@@ -1121,10 +1121,7 @@ def _value_lines(a: np.ndarray, integral: bool, width: int = 72) -> list[str]:
     one = _value_inline(a, integral)
     if a.ndim < 2 or len(one) <= width or a.shape[0] == 1:
         return [one]
-    cells = [[number_text(v, integral) for v in row] for row in a]
-    w = [max(len(r[j]) for r in cells) for j in range(a.shape[1])]
-    rows = ["[" + ", ".join(c.rjust(k) for c, k in zip(r, w)) + "]" for r in cells]
-    return ["[" + rows[0] + ","] + [" " + r + "," for r in rows[1:-1]] + [" " + rows[-1] + "]"]
+    return fmt_array(a, integral)
 
 
 def _value_latex(a: np.ndarray, integral: bool) -> str:
