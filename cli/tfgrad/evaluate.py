@@ -8,9 +8,11 @@ finite-difference check perturbs.
 
 The expression DAG is walked once, iteratively (10,000-deep graphs are
 fine), memoizing every node by identity, so shared subexpressions are
-computed once and the work equals a hand-written forward+backward pass.
+computed once and the work equals a hand-written forward+backward pass;
+each intermediate value is dropped once its last consumer has run.
 ``𝟙`` factors in products are broadcasts and sums, never materialised
-matrix products.
+matrix products, and a broadcast stays one row or column through later
+products (``_product``).
 """
 
 from __future__ import annotations
@@ -77,25 +79,56 @@ ELEMENTWISE: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
-def _children(e: Basic) -> tuple[Basic, ...]:
+def _children(e: Basic) -> list[Basic] | tuple[Basic, ...]:
     """The operands whose values ``_compute`` receives, in order."""
     t = type(e)
+    if t is MatMul:
+        # ``A⋅Bᵀ`` multiplies by B's transposed view: no separate node visit.
+        # Coefficients are read off the node, and ``𝟙`` factors broadcast.
+        kids = []
+        for a in e._args:
+            ta = type(a)
+            if ta is Transpose:
+                kids.append(a._args[0])
+            elif ta is not OneMatrix and not a.is_Number:
+                kids.append(a)
+        return kids
     if t is Elementwise:
         return e._args[1:]
     if t is MatAdd:
         # ``A + (−1)⋅B`` is computed as A − B, and ``𝟙 + A`` as 1 + A: no
         # separate negation pass, no matrix of ones.
-        return tuple(a._args[1] if _is_neg(a) else a for a in e._args if type(a) is not OneMatrix)
-    if t is MatMul:
-        # ``A⋅Bᵀ`` multiplies by B's transposed view: no separate node visit.
-        # Coefficients are read off the node, and ``𝟙`` factors broadcast.
-        return tuple(a._args[0] if type(a) is Transpose else a
-                     for a in e._args if type(a) is not OneMatrix and not a.is_Number)
+        return [a._args[1] if _is_neg(a) else a for a in e._args if type(a) is not OneMatrix]
     if t is HadamardProduct:
-        return tuple(a for a in e._args if type(a) is not OneMatrix)
+        return [a for a in e._args if type(a) is not OneMatrix]
     if t is Transpose or t is Ident:
         return e._args
     return ()
+
+
+def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b``, where an operand that is a broadcast (a zero stride: equal
+    rows or equal columns, as ``𝟙⋅v`` and ``u⋅𝟙ᵀ`` evaluate) is multiplied
+    through its one row or column instead of being expanded for BLAS.
+
+    Each rule is the same sum, reassociated: ``(𝟙⋅v)⋅B = 𝟙⋅(v⋅B)`` keeps the
+    result a broadcast, so a ``reduce_sum`` cotangent stays one row through
+    a chain of products; ``(u⋅𝟙ᵀ)⋅B = u⋅(𝟙ᵀ⋅B)`` and ``A⋅(𝟙⋅v) = (A⋅𝟙)⋅v``
+    are sums and an outer product.
+    """
+    sa, sb = a.strides, b.strides
+    if 0 not in sa and 0 not in sb:
+        return a @ b
+    (m, k), n = a.shape, b.shape[1]
+    if m > 1 and sa[0] == 0:
+        return np.broadcast_to(_product(a[:1], b), (m, n))
+    if n > 1 and sb[1] == 0:
+        return np.broadcast_to(_product(a, b[:, :1]), (m, n))
+    if k > 1 and sa[1] == 0:
+        return a[:, :1] * b.sum(axis=0, keepdims=True)
+    if k > 1 and sb[0] == 0:
+        return a.sum(axis=1, keepdims=True) * b[:1]
+    return a @ b
 
 
 def _matmul(e: Basic, vals: list, env=None) -> np.ndarray:
@@ -104,7 +137,7 @@ def _matmul(e: Basic, vals: list, env=None) -> np.ndarray:
         # The common case, a plain product of two matrices.
         a = vals[0].T if type(args[0]) is Transpose else vals[0]
         b = vals[1].T if type(args[1]) is Transpose else vals[1]
-        return a @ b
+        return _product(a, b)
     coeff = 1.0
     acc = None  # an array, or a ("ones", rows, cols) placeholder
     it = iter(vals)
@@ -119,8 +152,11 @@ def _matmul(e: Basic, vals: list, env=None) -> np.ndarray:
             elif isinstance(acc, tuple):
                 acc = ("ones", acc[1], q)
             else:  # A @ 1(p, q): each row's sum, repeated
-                s = acc if p == 1 else acc.sum(axis=1, keepdims=True)
-                acc = np.broadcast_to(s, (acc.shape[0], q))
+                if p == 1:
+                    acc = np.broadcast_to(acc, (acc.shape[0], q))
+                else:
+                    s = acc.sum(axis=1, keepdims=True)
+                    acc = s if q == 1 else np.broadcast_to(s, (acc.shape[0], q))
             continue
         v = next(it)
         if type(f) is Transpose:
@@ -128,10 +164,14 @@ def _matmul(e: Basic, vals: list, env=None) -> np.ndarray:
         if acc is None:
             acc = v
         elif isinstance(acc, tuple):  # 1(r, p) @ B: each column's sum, repeated
-            s = v if v.shape[0] == 1 else v.sum(axis=0, keepdims=True)
-            acc = np.broadcast_to(s, (acc[1], v.shape[1]))
+            if v.shape[0] == 1:
+                acc = np.broadcast_to(v, (acc[1], v.shape[1]))
+            else:
+                s = v.sum(axis=0, keepdims=True)
+                # (a new array: returned as it is when no repeat is needed)
+                acc = s if acc[1] == 1 else np.broadcast_to(s, (acc[1], v.shape[1]))
         else:
-            acc = acc @ v
+            acc = _product(acc, v)
     if isinstance(acc, tuple):
         acc = np.ones((acc[1], acc[2]))
     if acc is None:
@@ -177,7 +217,7 @@ def _elementwise(e: Basic, vals: list, env=None) -> np.ndarray:
 
 
 def _hadamard(e: Basic, vals: list, env=None) -> np.ndarray:
-    return reduce(np.multiply, vals)
+    return vals[0] * vals[1] if len(vals) == 2 else reduce(np.multiply, vals)
 
 
 def _transpose(e: Basic, vals: list, env=None) -> np.ndarray:
@@ -214,8 +254,10 @@ def _compute(e: Basic, vals: list, env: dict[str, np.ndarray]) -> np.ndarray:
 
 
 class Evaluator:
-    """A memo over one set of leaf values; ``run`` evaluates roots iteratively.
-    Callers set ``np.errstate`` (once, around all their runs)."""
+    """A memo over one set of leaf values. ``run`` evaluates a root and keeps
+    every value it computed (any backend); ``run_all`` evaluates the
+    gradients and keeps only them (NumPy). Callers set ``np.errstate``
+    (once, around all their runs)."""
 
     def __init__(self, env: dict[str, np.ndarray], memo: dict[int, np.ndarray] | None = None,
                  compute: Callable = _compute):
@@ -251,6 +293,58 @@ class Evaluator:
             self.computed += 1
         return memo[id(root)]
 
+    def run_all(self, roots: list[Basic]) -> list[np.ndarray]:
+        """Evaluate ``roots`` (NumPy backend) in one walk, dropping each
+        intermediate value as soon as its last consumer has been computed:
+        memory stays at what a hand-written backward pass holds, and freed
+        buffers are reused while still in cache."""
+        memo, env = self.memo, self.env
+        # Plan: a post-order of the nodes to compute, and how many times each
+        # is consumed. Stack entries are nodes to expand, or (node, operands)
+        # tuples (never a SymPy node) once their operands are on the way.
+        order: list[tuple[Basic, list]] = []
+        uses: dict[int, int] = {}
+        seen: set[int] = set()
+        stack: list = [r for r in reversed(roots) if id(r) not in memo]
+        pop, push, see, children = stack.pop, stack.append, seen.add, _children
+        while stack:
+            e = pop()
+            if type(e) is tuple:
+                order.append(e)
+                continue
+            k = id(e)
+            if k in seen:
+                continue
+            see(k)
+            kids = children(e)
+            push((e, kids))
+            for c in kids:
+                kc = id(c)
+                if kc in memo:
+                    continue
+                uses[kc] = uses.get(kc, 0) + 1
+                # Pushed again even if pending deeper in the stack: it must
+                # be computed before this node, which now comes first.
+                if kc not in seen:
+                    push(c)
+        keep = {id(r) for r in roots}
+        dispatch = _DISPATCH
+        for e, kids in order:
+            vals = []
+            for c in kids:
+                kc = id(c)
+                vals.append(memo[kc])
+                n = uses.get(kc)
+                if n == 1:
+                    if kc not in keep:
+                        del memo[kc]
+                elif n is not None:
+                    uses[kc] = n - 1
+            step = dispatch.get(type(e))
+            memo[id(e)] = step(e, vals, env) if step is not None else _compute(e, vals, env)
+        self.computed += len(order)
+        return [memo[id(r)] for r in roots]
+
 
 def _shaped(a: np.ndarray, shape: Shape, owned: bool = False) -> np.ndarray:
     """``a`` as a float64 array of ``shape`` that the caller may change:
@@ -258,7 +352,7 @@ def _shaped(a: np.ndarray, shape: Shape, owned: bool = False) -> np.ndarray:
     gradient was a fifth of an MLP's evaluation)."""
     if owned and type(a) is np.ndarray and a.base is None and a.flags.c_contiguous:
         return a.reshape(shape)
-    return np.array(np.broadcast_to(a, (1, 1) if not shape else a.shape), dtype=np.float64).reshape(shape)
+    return np.array(a, dtype=np.float64, order="C").reshape(shape)
 
 
 @dataclass(eq=False)
@@ -322,12 +416,14 @@ def _evaluate(d: Derivation) -> Evaluation:
     # Arrays the evaluator computed belong to no one else, except the
     # inputs themselves and a gradient returned twice (duplicate xs).
     taken = {id(v) for v in ev.env.values()}
+    roots = [g for g in d.gradients if g is not None]
+    values = iter(ev.run_all(roots))
     for x, g in zip(d.graph.xs, d.gradients):
         if g is None:
             grads.append(None)
             integral.append(False)
             continue
-        r = ev.run(g)
+        r = next(values)
         a = _shaped(r, d.shapes[x.name], owned=id(r) not in taken)
         taken.add(id(r))
         grads.append(a)

@@ -112,42 +112,68 @@ def new(cls, *args: Basic) -> Basic:
     return Basic.__new__(cls, *args)
 
 
+def name_atom(name: str) -> Str:
+    """``Str(name)``, built directly (SymPy's constructor checks the type)."""
+    s = object.__new__(Str)
+    s._assumptions = Str.default_assumptions
+    s._mhash = None
+    s._args = ()
+    s.name = name
+    return s
+
+
+_FNAMES: dict[str, Str] = {}
+
+
 def ew(fname: str, *operands: Basic) -> Basic:
-    return Basic.__new__(Elementwise, Str(fname), *operands)
+    # One immutable atom per function name, shared by every node.
+    f = _FNAMES.get(fname)
+    if f is None:
+        f = _FNAMES[fname] = name_atom(fname)
+    return Basic.__new__(Elementwise, f, *operands)
 
 
 def ident(e: Basic) -> Basic:
     return Basic.__new__(Ident, e)
 
 
+_DIMS: dict[int, Integer] = {}
+
+
+def dim(n: int) -> Integer:
+    """``Integer(n)`` for a dimension, from a plain dict (SymPy's own cache
+    is several times slower, and every node of a derivation needs two)."""
+    d = _DIMS.get(n)
+    if d is None:
+        d = _DIMS[n] = Integer(n)
+    return d
+
+
 def ones(shape: Shape2) -> Basic:
     # SymPy's constructor sympifies and checks both dimensions: a third of
     # the derivation's time before this.
-    return Basic.__new__(OneMatrix, Integer(shape[0]), Integer(shape[1]))
+    return Basic.__new__(OneMatrix, dim(shape[0]), dim(shape[1]))
 
 
 def zeros(shape: Shape2) -> Basic:
-    return Basic.__new__(ZeroMatrix, Integer(shape[0]), Integer(shape[1]))
+    return Basic.__new__(ZeroMatrix, dim(shape[0]), dim(shape[1]))
 
 
 def symbol(name: str, shape: Shape2) -> MatrixSymbol:
     """A named leaf (variable, constant, literal, seed), built unchecked."""
-    return Basic.__new__(MatrixSymbol, Str(name), Integer(shape[0]), Integer(shape[1]))
+    return Basic.__new__(MatrixSymbol, name_atom(name), dim(shape[0]), dim(shape[1]))
 
 
 def matmul(*factors: Basic) -> Basic:
-    """A product, dropping 1x1 ones (``𝟙`` of shape 1x1 is the identity)."""
-    kept = [f for f in factors if not (isinstance(f, OneMatrix) and f.shape == (1, 1))]
-    if len(kept) == 1:
-        return kept[0]
-    return Basic.__new__(MatMul, *kept)
+    """A product of matrices, built as given (at least two factors)."""
+    return Basic.__new__(MatMul, *factors)
 
 
 def scale(c: Basic, e: Basic) -> Basic:
     """``c⋅e`` for a number c."""
-    if is_num(e):
+    if isinstance(e, Number):
         return c * e
-    if c == 1:
+    if c is S.One or c == 1:
         return e
     return Basic.__new__(MatMul, c, e)
 
@@ -168,17 +194,17 @@ def add(*terms: Basic) -> Basic:
 
 def hadamard(*factors: Basic) -> Basic:
     """An elementwise product; number factors become a scalar coefficient."""
-    coeff: Basic = Integer(1)
     mats = []
+    coeff: Basic | None = None
     for f in factors:
-        if is_num(f):
-            coeff = coeff * f
+        if isinstance(f, Number):
+            coeff = f if coeff is None else coeff * f
         else:
             mats.append(f)
     if not mats:
-        return coeff
+        return coeff if coeff is not None else S.One
     body = mats[0] if len(mats) == 1 else Basic.__new__(HadamardProduct, *mats)
-    return scale(coeff, body)
+    return body if coeff is None else scale(coeff, body)
 
 
 def as_matrix(e: Basic, shape: Shape2) -> Basic:
@@ -190,22 +216,28 @@ def as_matrix(e: Basic, shape: Shape2) -> Basic:
 
 def broadcast(e: Basic, frm: Shape2, to: Shape2) -> Basic:
     """NumPy broadcasting as matrix algebra: a row is ``𝟙⋅b``, a column ``b⋅𝟙ᵀ``."""
-    if is_num(e):
+    if isinstance(e, Number):
         return as_matrix(e, to)
     if frm == to:
         return e
-    left = ones((to[0], 1)) if frm[0] == 1 and to[0] != 1 else None
-    right = ones((1, to[1])) if frm[1] == 1 and to[1] != 1 else None
-    return matmul(*[f for f in (left, e, right) if f is not None])
+    factors = [e]
+    if frm[0] == 1 and to[0] != 1:
+        factors.insert(0, ones((to[0], 1)))
+    if frm[1] == 1 and to[1] != 1:
+        factors.append(ones((1, to[1])))
+    return factors[0] if len(factors) == 1 else matmul(*factors)
 
 
 def sum_to(g: Basic, frm: Shape2, to: Shape2) -> Basic:
     """Undo ``broadcast``: sum the cotangent back to the input's shape."""
     if frm == to:
         return g
-    left = ones((1, frm[0])) if to[0] == 1 and frm[0] != 1 else None
-    right = ones((frm[1], 1)) if to[1] == 1 and frm[1] != 1 else None
-    return matmul(*[f for f in (left, g, right) if f is not None])
+    factors = [g]
+    if to[0] == 1 and frm[0] != 1:
+        factors.insert(0, ones((1, frm[0])))
+    if to[1] == 1 and frm[1] != 1:
+        factors.append(ones((frm[1], 1)))
+    return factors[0] if len(factors) == 1 else matmul(*factors)
 
 
 def one_minus(e: Basic, shape: Shape2) -> Basic:

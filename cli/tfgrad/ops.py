@@ -14,10 +14,10 @@ in ``symbolic.py`` sums them back to each input's shape in one place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from sympy import Basic, Integer, Rational
+from sympy import Basic, Integer, Number, Rational
 
 from . import mexpr as m
 from .graph import GraphError, Node, Pos, Shape
@@ -26,43 +26,56 @@ from .opspec import SPECS
 
 def to2(shape: Shape) -> m.Shape2:
     """The 2-D matrix shape that stands for a NumPy shape of rank 0-2."""
-    if len(shape) == 0:
-        return (1, 1)
-    if len(shape) == 1:
-        return (1, shape[0])
-    return (shape[0], shape[1])
+    n = len(shape)
+    if n == 2:
+        return shape  # type: ignore[return-value]
+    return (1, 1) if n == 0 else (1, shape[0])
 
 
-@dataclass
 class Call:
     """One application of an op, as the rules see it."""
 
-    node: Node
-    args: list[Basic]
-    shapes: list[Shape]
-    out_shape: Shape = ()
-    out: Basic | None = None
-    attrs: dict[str, Any] = field(default_factory=dict)
-    _b: dict[int, Basic] = field(default_factory=dict, repr=False)
-    _m: dict[int, Basic] = field(default_factory=dict, repr=False)
+    # A plain slotted class: derive makes one per op, and a dataclass with
+    # two default-factory dicts cost a tenth of a small graph's derivation.
+    __slots__ = ("node", "args", "shapes", "attrs", "out_shape", "out2", "out", "_b", "_m")
 
-    @property
-    def out2(self) -> m.Shape2:
-        return to2(self.out_shape)
+    def __init__(self, node: Node, args: list[Basic], shapes: list[Shape],
+                 attrs: dict[str, Any] | None = None) -> None:
+        self.node = node
+        self.args = args
+        self.shapes = shapes
+        self.attrs: dict[str, Any] = attrs if attrs is not None else {}
+        self.out_shape: Shape = ()
+        self.out2: m.Shape2 = (1, 1)  # set with out_shape, by ``set_shape``
+        self.out: Basic | None = None
+        self._b: dict[int, Basic] | None = None
+        self._m: dict[int, Basic] | None = None
+
+    def set_shape(self, shape: Shape) -> None:
+        self.out_shape = shape
+        self.out2 = to2(shape)
 
     def m(self, i: int) -> Basic:
         """Argument i as a matrix (a number becomes ``c⋅𝟙``), one node shared
         by the forward pass and the VJPs."""
+        a = self.args[i]
+        if not isinstance(a, Number):
+            return a
+        if self._m is None:
+            self._m = {}
         if i not in self._m:
-            self._m[i] = m.as_matrix(self.args[i], to2(self.shapes[i]))
+            self._m[i] = m.as_matrix(a, to2(self.shapes[i]))
         return self._m[i]
 
     def b(self, i: int) -> Basic:
         """Argument i broadcast to the output's shape (numbers stay numbers)."""
         # Cached so that the forward pass and every VJP share one node.
-        if i not in self._b:
-            a = self.args[i]
-            self._b[i] = a if m.is_num(a) else m.broadcast(a, to2(self.shapes[i]), self.out2)
+        if self._b is None:
+            self._b = {}
+        elif i in self._b:
+            return self._b[i]
+        a = self.args[i]
+        self._b[i] = a if isinstance(a, Number) else m.broadcast(a, to2(self.shapes[i]), self.out2)
         return self._b[i]
 
     def error(self, message: str, arg: int | None = None) -> GraphError:
@@ -92,6 +105,8 @@ def _fmt(shape: Shape) -> str:
 def broadcast_shapes(c: Call) -> Shape:
     """NumPy's rule over ranks 0-2, with an error naming both shapes."""
     sx, sy = c.shapes
+    if sx == sy:
+        return sx
     n = max(len(sx), len(sy))
     px = (1,) * (n - len(sx)) + sx
     py = (1,) * (n - len(sy)) + sy

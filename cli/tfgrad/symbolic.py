@@ -94,12 +94,20 @@ def _leaf(node: Node, name: str, literal_names) -> tuple[Basic, str | None]:
     """The expression of a leaf and the symbol its value is bound to."""
     value = node.value
     assert value is not None
-    if node.kind == "literal" and value.array.ndim == 0:
-        v = float(value.array)
+    array = value.array
+    if node.kind == "literal" and array.ndim == 0:
+        v = float(array)
         return (m.num(v) if value.integral else Float(v)), None
     sym = name if node.kind != "literal" else next(literal_names)
-    r, c = to2(value.shape)
-    return m.symbol(sym, (r, c)), sym
+    return m.symbol(sym, to2(array.shape)), sym
+
+
+def _among(e: Basic, items: list[Basic]) -> bool:
+    # By identity: ``in`` would fall back to SymPy's structural ``==``.
+    for a in items:
+        if a is e:
+            return True
+    return False
 
 
 def derive(graph: Graph) -> Derivation:
@@ -119,28 +127,31 @@ def _derive(graph: Graph) -> Derivation:
     leaf_values: dict[str, np.ndarray] = {}
     leaf_names: dict[str, str] = {}
     integral = True
+    nodes = graph.nodes
     for name in graph.order:
-        node = graph.nodes[name]
+        node = nodes[name]
         if node.kind != "op":
-            assert node.value is not None
-            shapes[name] = node.value.shape
+            value = node.value
+            assert value is not None
+            array = value.array
+            shapes[name] = array.shape
             expr, sym = _leaf(node, name, literal_names)
             forward[name] = expr
-            integral = integral and node.value.integral
+            integral = integral and value.integral
             if sym is not None:
-                leaf_values[sym] = node.value.array.reshape(to2(node.value.shape))
+                leaf_values[sym] = array if array.ndim == 2 else array.reshape(to2(array.shape))
                 leaf_names[sym] = name
             continue
         op = OPS[node.op]
-        call = Call(node, [forward[a] for a in node.args], [shapes[a] for a in node.args],
-                    attrs=node.attrs)
-        call.out_shape = op.shape(call)
+        args = node.args
+        call = Call(node, [forward[a] for a in args], [shapes[a] for a in args], node.attrs)
+        call.set_shape(op.shape(call))
         out = op.forward(call)
         # A node must be an object of its own, and one the evaluator visits
         # (it folds ``A + (−1)⋅B`` into ``A − B`` and ``A⋅Bᵀ`` into a product
         # with a transposed view): values are replaced by identity for
         # finite differences and held stop nodes.
-        if m.is_neg(out) or type(out) is Transpose or any(out is a for a in call.args):
+        if m.is_neg(out) or type(out) is Transpose or _among(out, call.args):
             out = m.ident(out)
         call.out = out
         shapes[name] = call.out_shape
@@ -182,10 +193,16 @@ def _sweep(graph: Graph, shapes, calls, seeds) -> tuple[list[Basic | None], list
     xs = {x.name for x in graph.xs}
     stops = {s.name for s in graph.stop_gradients}
     # Only nodes with an x at or above them need cotangents.
+    nodes = graph.nodes
     reaches: dict[str, bool] = {}
     for name in graph.order:
-        node = graph.nodes[name]
-        reaches[name] = name in xs or any(reaches[a] for a in node.args)
+        hit = name in xs
+        if not hit:
+            for a in nodes[name].args:
+                if reaches[a]:
+                    hit = True
+                    break
+        reaches[name] = hit
 
     pending: dict[str, list[Basic]] = {}
     for s in seeds:
@@ -197,29 +214,34 @@ def _sweep(graph: Graph, shapes, calls, seeds) -> tuple[list[Basic | None], list
         parts = pending.pop(name, None)
         if not parts or not reaches[name]:
             continue
-        g = m.add(*parts)
+        g = parts[0] if len(parts) == 1 else m.add(*parts)
         if name in xs:
             totals[name] = g
-        node = graph.nodes[name]
-        if node.kind != "op":
+        call = calls.get(name)
+        if call is None:  # a leaf
             continue
+        node = call.node
         op = OPS[node.op]
         if name in stops or op.vjp is None:
             why = "stop_gradients" if name in stops else "stop_gradient op"
             steps.append(Step(name, node.op, op.rule, g, (), why))
             continue
-        call = calls[name]
         sent = []
+        vjp, elementwise, out2 = op.vjp, op.elementwise, call.out2
         for i, arg in enumerate(node.args):
             if not reaches[arg]:
                 continue
-            ct = op.vjp(call, g, i)
+            ct = vjp(call, g, i)
             summed = False
-            if op.elementwise:
+            if elementwise:
                 to = to2(shapes[arg])
-                summed = to != call.out2
-                ct = m.sum_to(ct, call.out2, to)
-            pending.setdefault(arg, []).append(ct)
+                if to != out2:
+                    summed = True
+                    ct = m.sum_to(ct, out2, to)
+            if arg in pending:
+                pending[arg].append(ct)
+            else:
+                pending[arg] = [ct]
             sent.append(Contribution(arg, ct, summed))
         steps.append(Step(name, node.op, op.rule, g, tuple(sent)))
 
