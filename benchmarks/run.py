@@ -141,7 +141,10 @@ def timing_text(args) -> str:
     return ("time.perf_counter, one child process per case, NumPy in the same process; "
             f"parse: median of {args.repeat or DEFAULT_REPEAT} runs, a single run for big cases "
             f"and files of {BIG_FILE_NUMBERS:,}+ numbers; derive/evaluate/numpy: one untimed "
-            f"warm-up round, then {rest}; the runs column says parse runs/rounds")
+            f"warm-up round, then {rest}; the runs column says parse runs/rounds; "
+            + ("gc.collect() before each stage (--split-stages)" if args.split_stages else
+               "gc.collect() before derive+evaluate (timed back to back, as tfgrad run runs "
+               "them) and before numpy"))
 
 
 def meta(args) -> dict:
@@ -166,6 +169,8 @@ def meta(args) -> dict:
                    if MemProbe().exact else
                    "per stage: growth of the process's max RSS (ru_maxrss; /proc/self/clear_refs "
                    "unavailable, so a stage that peaks below an earlier one shows 0)")
+                  + ("" if args.split_stages else
+                     " (derive and evaluate: in the warm-up round, where each runs on its own)")
                   + "; whole process: max RSS of the child (os.wait4)",
         "load": load_average(),
         "agreement": f"|tfgrad - numpy| <= {RTOL:g} * |numpy| + {ATOL:g} * max(1, max|numpy|), elementwise",
@@ -257,8 +262,18 @@ def rounds(min_runs: int, exact: bool, budget: float):
         n += 1
 
 
+def pipeline(derive, evaluate, graph) -> tuple[float, float, object]:
+    """(derive's time, evaluate's time, the evaluation), timed back to back."""
+    t0 = time.perf_counter()
+    d = derive(graph)
+    t1 = time.perf_counter()
+    ev = evaluate(d)
+    t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, ev
+
+
 def child_main(name: str, path: str, repeat: int, parse_repeat: int, exact: bool,
-               budget: float = 2.0) -> dict:
+               budget: float = 2.0, split: bool = False) -> dict:
     problem = C.CASES[name].build()
     values = problem.values
     text = Path(path).read_text()
@@ -320,15 +335,28 @@ def child_main(name: str, path: str, repeat: int, parse_repeat: int, exact: bool
                 graph = None
                 graph = timed("parse", parse_graph, text, path)
             # one untimed round first: the first runs after a large parse are
-            # several times slower (page faults, allocator and BLAS warm-up)
+            # several times slower (page faults, allocator and BLAS warm-up).
+            # It also measures each stage's memory on its own.
             for n in rounds(repeat, exact, budget):
                 keep = n > 0
-                stage = "derive"
-                derivation = timed("derive", derive, graph, keep=keep)
-                stage = "evaluate"
-                ev = timed("evaluate", evaluate, derivation, keep=keep)
-                grads = list(ev.gradients)
-                del derivation, ev
+                if keep and not split:
+                    # Derive and evaluate back to back, as `tfgrad run` runs
+                    # them: one collection and one cold start for the pair,
+                    # as the NumPy reference gets for its forward+backward.
+                    stage = "derive"
+                    t_derive, t_evaluate, ev = timed("derive+evaluate", pipeline, derive, evaluate,
+                                                     graph, keep=False)
+                    times["derive"].append(t_derive)
+                    times["evaluate"].append(t_evaluate)
+                    grads = list(ev.gradients)
+                    del ev
+                else:
+                    stage = "derive"
+                    derivation = timed("derive", derive, graph, keep=keep)
+                    stage = "evaluate"
+                    ev = timed("evaluate", evaluate, derivation, keep=keep)
+                    grads = list(ev.gradients)
+                    del derivation, ev
                 stage = "numpy"
                 loss, ref = timed("numpy", problem.reference, values, keep=keep)
             del graph
@@ -400,6 +428,8 @@ def run_child(case: C.Case, path: Path, args, env, n_numbers: int) -> dict:
     if args.repeat:
         cmd.append("--exact")
     cmd += ["--budget", str(round_budget(args))]
+    if args.split_stages:
+        cmd.append("--split-stages")
     limit = mem_limit_bytes(args.mem_limit_gb)
 
     def preexec():
@@ -727,6 +757,9 @@ def parse_args(argv=None):
     p.add_argument("--mem-limit-gb", type=float, default=None,
                    help="address-space limit of each case's process (default 70%% of RAM; 0: none)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    p.add_argument("--split-stages", action="store_true",
+                   help="collect garbage before evaluate too (each stage starts cold; by "
+                        "default derive and evaluate run back to back, as in `tfgrad run`)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--file", help=argparse.SUPPRESS)
     p.add_argument("--parse-repeat", type=int, default=1, help=argparse.SUPPRESS)
@@ -744,7 +777,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.child:
         print(json.dumps(child_main(args.child, args.file, args.repeat or 1, args.parse_repeat,
-                                    args.exact, args.budget)))
+                                    args.exact, args.budget, args.split_stages)))
         return 0
     if args.list:
         for c in C.CASES.values():

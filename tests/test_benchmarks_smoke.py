@@ -118,3 +118,30 @@ def test_case_names_are_unique_and_quick_set_is_small():
     quick = [c for c in cases.CASES.values() if c.quick]
     assert {c.family for c in quick} == {c.family for c in cases.CASES.values()}
     assert all(not c.big for c in quick)
+
+
+def _load_runner():
+    name = "tfgrad_benchmark_run"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["back-to-back", "split-stages"])
+def test_runner_child_times_each_stage_and_checks_agreement(tmp_path, split):
+    run = _load_runner()
+    path = tmp_path / "tutorial.yaml"
+    path.write_text(cases.CASES["tutorial"].build().yaml())
+    res = run.child_main("tutorial", str(path), repeat=2, parse_repeat=1, exact=True,
+                         budget=0.0, split=split)
+    assert "error" not in res, res.get("traceback")
+    assert res["agree"]["ok"]
+    counts = {k: len(v) for k, v in res["all_times"].items()}
+    assert counts == {"parse": 1, "derive": 2, "evaluate": 2, "numpy": 2}
+    assert all(t > 0 for k in ("derive", "evaluate", "numpy") for t in res["all_times"][k])
+    # Memory per stage comes from the untimed round, where each stage runs alone.
+    assert {"derive", "evaluate", "numpy"} <= set(res["mem_mb"])
