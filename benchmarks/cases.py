@@ -168,13 +168,18 @@ def tutorial() -> Problem:
 # Matmul chain: h_k = h_{k-1} @ W_k, loss = reduce_sum(h_d)
 
 
-def matmul_chain_reference(values: dict, depth: int) -> tuple[float, Grads]:
+def matmul_chain_reference(values: dict, depth: int, dense: bool = False) -> tuple[float, Grads]:
     ws = [values[f"W{k}"] for k in range(1, depth + 1)]
     hs = [values["X0"]]
     for w in ws:
         hs.append(hs[-1] @ w)
-    loss = float(hs[-1].sum())
-    g = np.ones_like(hs[-1])
+    if dense:
+        r = values["R"]
+        loss = float((hs[-1] * r).sum())
+        g = r
+    else:
+        loss = float(hs[-1].sum())
+        g = np.ones_like(hs[-1])
     dws = [None] * depth
     for k in range(depth - 1, -1, -1):
         dws[k] = hs[k].T @ g
@@ -182,23 +187,29 @@ def matmul_chain_reference(values: dict, depth: int) -> tuple[float, Grads]:
     return loss, [g, *dws]
 
 
-def matmul_chain(n: int, depth: int, seed: int = 1) -> Problem:
+def matmul_chain(n: int, depth: int, seed: int = 1, dense: bool = False) -> Problem:
+    """``dense``: the loss is ``reduce_sum(h_d * R)`` for a random constant R,
+    so the cotangent entering the chain is a full matrix. With plain
+    ``reduce_sum`` it is rank one, which tfgrad keeps as one row through the
+    backward products (the NumPy reference multiplies full matrices)."""
     rng = np.random.default_rng(seed)
     variables = {"X0": _normal(rng, (n, n), 1.0)}
     for k in range(1, depth + 1):
         variables[f"W{k}"] = _normal(rng, (n, n), 1.0 / np.sqrt(n))
+    constants = {"R": _normal(rng, (n, n), 1.0)} if dense else {}
     ops = [(f"h{k}", f"matmul({'X0' if k == 1 else f'h{k - 1}'}, W{k})") for k in range(1, depth + 1)]
-    ops.append(("loss", f"reduce_sum(h{depth})"))
+    ops.append(("loss", f"reduce_sum(h{depth} * R)" if dense else f"reduce_sum(h{depth})"))
     return Problem(
-        name=f"matmul-{n}x{depth}",
-        description=f"matmul chain, {n}x{n}, {depth} deep, loss reduce_sum",
+        name=f"matmul-{n}x{depth}" + ("-dense" if dense else ""),
+        description=f"matmul chain, {n}x{n}, {depth} deep, loss "
+                    + ("reduce_sum(h * R), R a random constant" if dense else "reduce_sum"),
         variables=variables,
-        constants={},
+        constants=constants,
         ops=ops,
         ys=["loss"],
         xs=["X0"] + [f"W{k}" for k in range(1, depth + 1)],
-        n_ops=depth + 1,
-        ref=partial(matmul_chain_reference, depth=depth),
+        n_ops=depth + 1 + dense,
+        ref=partial(matmul_chain_reference, depth=depth, dense=dense),
     )
 
 
@@ -451,6 +462,9 @@ def _cases() -> dict[str, Case]:
     cs = [
         Case("tutorial", "tutorial", tutorial, quick=True),
         Case("matmul-64x16", "matmul", partial(matmul_chain, 64, 16), quick=True),
+        # no target: the same chain without the rank-one cotangent
+        Case("matmul-64x16-dense", "matmul-dense", partial(matmul_chain, 64, 16, dense=True),
+             quick=True),
         Case("matmul-256x32", "matmul", partial(matmul_chain, 256, 32), big=True),
         Case("matmul-512x64", "matmul", partial(matmul_chain, 512, 64), big=True),
         Case("mlp-8", "mlp", partial(mlp, 8), quick=True),

@@ -639,7 +639,7 @@ def print_header(m: dict) -> None:
 
 COLS = ("case", "ops", "runs", "parse", "derive", "eval", "numpy",
         "(d+e)/np", "e/np", "us/op", "MB p/d/e/np", "peakMB", "agree", "target")
-WIDTHS = (13, 5, 4, 7, 7, 7, 7, 8, 6, 6, 15, 6, 8, 11)
+WIDTHS = (max(len(n) for n in C.CASES), 5, 4, 7, 7, 7, 7, 8, 6, 6, 15, 6, 8, 11)
 
 
 def print_row(cells) -> None:

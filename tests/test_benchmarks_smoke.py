@@ -67,6 +67,7 @@ def test_quick_cases_build_and_their_references_run(name):
 
 SMALL = {
     "matmul": lambda: cases.matmul_chain(5, 3),
+    "matmul-dense": lambda: cases.matmul_chain(5, 3, dense=True),
     "mlp": lambda: cases.mlp(3, batch=2, width=5),
     "chain": lambda: cases.thin_chain(13),
     "fan": lambda: cases.fan(60),
