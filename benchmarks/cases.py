@@ -466,6 +466,8 @@ def _cases() -> dict[str, Case]:
         Case("matmul-64x16-dense", "matmul-dense", partial(matmul_chain, 64, 16, dense=True),
              quick=True),
         Case("matmul-256x32", "matmul", partial(matmul_chain, 256, 32), big=True),
+        Case("matmul-256x32-dense", "matmul-dense", partial(matmul_chain, 256, 32, dense=True),
+             big=True),
         Case("matmul-512x64", "matmul", partial(matmul_chain, 512, 64), big=True),
         Case("mlp-8", "mlp", partial(mlp, 8), quick=True),
         Case("mlp-32", "mlp", partial(mlp, 32), big=True),
