@@ -343,7 +343,7 @@ def child_main(name: str, path: str, repeat: int, parse_repeat: int, exact: bool
                     # Derive and evaluate back to back, as `tfgrad run` runs
                     # them: one collection and one cold start for the pair,
                     # as the NumPy reference gets for its forward+backward.
-                    stage = "derive"
+                    stage = "derive or evaluate"
                     t_derive, t_evaluate, ev = timed("derive+evaluate", pipeline, derive, evaluate,
                                                      graph, keep=False)
                     times["derive"].append(t_derive)

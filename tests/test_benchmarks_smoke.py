@@ -19,18 +19,18 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_cases():
-    name = "tfgrad_benchmark_cases"
+def _load(name: str, filename: str):
+    """A module of benchmarks/ by path (the directory is not a package)."""
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "cases.py")
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / filename)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look the module up by name
     spec.loader.exec_module(module)
     return module
 
 
-cases = _load_cases()
+cases = _load("tfgrad_benchmark_cases", "cases.py")
 
 
 def test_tutorial_reference_gives_the_tutorial_numbers():
@@ -121,20 +121,9 @@ def test_case_names_are_unique_and_quick_set_is_small():
     assert all(not c.big for c in quick)
 
 
-def _load_runner():
-    name = "tfgrad_benchmark_run"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("split", [False, True], ids=["back-to-back", "split-stages"])
 def test_runner_child_times_each_stage_and_checks_agreement(tmp_path, split):
-    run = _load_runner()
+    run = _load("tfgrad_benchmark_run", "run.py")
     path = tmp_path / "tutorial.yaml"
     path.write_text(cases.CASES["tutorial"].build().yaml())
     res = run.child_main("tutorial", str(path), repeat=2, parse_repeat=1, exact=True,

@@ -35,8 +35,8 @@ def to2(shape: Shape) -> m.Shape2:
 class Call:
     """One application of an op, as the rules see it."""
 
-    # A plain slotted class: derive makes one per op, and a dataclass with
-    # two default-factory dicts cost a tenth of a small graph's derivation.
+    # A plain slotted class with caches made on first use: derive makes one
+    # per op, and most ops never need the caches.
     __slots__ = ("node", "args", "shapes", "attrs", "out_shape", "out2", "out", "_b", "_m")
 
     def __init__(self, node: Node, args: list[Basic], shapes: list[Shape],
