@@ -254,10 +254,9 @@ def _compute(e: Basic, vals: list, env: dict[str, np.ndarray]) -> np.ndarray:
 
 
 class Evaluator:
-    """A memo over one set of leaf values. ``run`` evaluates a root and keeps
-    every value it computed (any backend); ``run_all`` evaluates the
-    gradients and keeps only them (NumPy). Callers set ``np.errstate``
-    (once, around all their runs)."""
+    """A memo over one set of leaf values, and one iterative walk: ``run``
+    keeps every value it computed, ``run_all`` only the roots'. Callers set
+    ``np.errstate`` (once, around all their runs)."""
 
     def __init__(self, env: dict[str, np.ndarray], memo: dict[int, np.ndarray] | None = None,
                  compute: Callable = _compute):
@@ -269,36 +268,18 @@ class Evaluator:
         self.compute = compute
 
     def run(self, root: Basic) -> np.ndarray:
-        memo, compute, env = self.memo, self.compute, self.env
-        if id(root) in memo:
-            return memo[id(root)]
-        steps = _DISPATCH if compute is _compute else {}
-        # Entries are (node, None) to expand or (node, operands) to compute.
-        stack: list[tuple[Basic, tuple | None]] = [(root, None)]
-        pop, push = stack.pop, stack.append
-        while stack:
-            e, kids = pop()
-            k = id(e)
-            if k in memo:
-                continue
-            if kids is None:
-                kids = _children(e)
-                todo = [c for c in kids if id(c) not in memo]
-                if todo:
-                    push((e, kids))
-                    stack.extend([(c, None) for c in todo])
-                    continue
-            step = steps.get(type(e), compute)
-            memo[k] = step(e, [memo[id(c)] for c in kids], env)
-            self.computed += 1
-        return memo[id(root)]
+        """The value of ``root``, keeping every value computed on the way."""
+        return self._walk([root], release=False)[0]
 
     def run_all(self, roots: list[Basic]) -> list[np.ndarray]:
-        """Evaluate ``roots`` (NumPy backend) in one walk, dropping each
-        intermediate value as soon as its last consumer has been computed:
-        memory stays at what a hand-written backward pass holds, and freed
-        buffers are reused while still in cache."""
-        memo, env = self.memo, self.env
+        """The values of ``roots``, dropping each intermediate value as soon
+        as its last consumer has been computed: memory stays at what a
+        hand-written backward pass holds, and freed buffers are reused while
+        still in cache."""
+        return self._walk(roots, release=True)
+
+    def _walk(self, roots: list[Basic], release: bool) -> list[np.ndarray]:
+        memo, env, compute = self.memo, self.env, self.compute
         # Plan: a post-order of the nodes to compute, and how many times each
         # is consumed. Stack entries are nodes to expand, or (node, operands)
         # tuples (never a SymPy node) once their operands are on the way.
@@ -327,21 +308,24 @@ class Evaluator:
                 # be computed before this node, which now comes first.
                 if kc not in seen:
                     push(c)
-        keep = {id(r) for r in roots}
-        dispatch = _DISPATCH
-        for e, kids in order:
-            vals = []
-            for c in kids:
-                kc = id(c)
-                vals.append(memo[kc])
-                n = uses.get(kc)
-                if n == 1:
-                    if kc not in keep:
-                        del memo[kc]
-                elif n is not None:
-                    uses[kc] = n - 1
-            step = dispatch.get(type(e))
-            memo[id(e)] = step(e, vals, env) if step is not None else _compute(e, vals, env)
+        steps = _DISPATCH if compute is _compute else {}
+        if not release:
+            for e, kids in order:
+                memo[id(e)] = steps.get(type(e), compute)(e, [memo[id(c)] for c in kids], env)
+        else:
+            keep = {id(r) for r in roots}
+            for e, kids in order:
+                vals = []
+                for c in kids:
+                    kc = id(c)
+                    vals.append(memo[kc])
+                    n = uses.get(kc)
+                    if n == 1:
+                        if kc not in keep:
+                            del memo[kc]
+                    elif n is not None:
+                        uses[kc] = n - 1
+                memo[id(e)] = steps.get(type(e), compute)(e, vals, env)
         self.computed += len(order)
         return [memo[id(r)] for r in roots]
 
