@@ -503,7 +503,10 @@ class Builder:
         dt = self.ref_dtype(tensor_vals)
         final_args = []
         final_kwargs = {}
-        for pname, val in bound.arguments.items():
+        # the parameters given by position (in TF's order) stay positional;
+        # everything given by keyword stays a keyword
+        n_positional = len(args)
+        for i, (pname, val) in enumerate(bound.arguments.items()):
             kind = params[pname].kind
             if kind is inspect.Parameter.VAR_POSITIONAL:
                 final_args.extend(self.tensorize(v, dt) for v in val)
@@ -519,8 +522,8 @@ class Builder:
                     val = np.inf
             else:
                 val = self.tensorize(val, dt)
-            if kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) \
-                    and not final_kwargs:
+            if i < n_positional and kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                             inspect.Parameter.POSITIONAL_OR_KEYWORD):
                 final_args.append(val)
             else:
                 final_kwargs[pname] = val
@@ -528,8 +531,6 @@ class Builder:
             # TF's one_hot defaults to float32; the graph's dtype decides here
             # (the contract: dtype is the floating dtype of every value).
             final_kwargs["dtype"] = self.tf_dtype
-        # bind_partial kept the order; positional args after a skipped one
-        # must be keywords (handled above by switching to keywords).
         return fn(*final_args, **final_kwargs)
 
     def _names_or_tensors(self, v):
@@ -843,7 +844,7 @@ def process(path: Path, dtypes, out_dir: Path | None, quiet=False) -> dict:
             # dtype meaningless (mixed dtypes); skip it.
             continue
         results[dt] = _guard(lambda dt=dt: compute(doc, dt, path.parent, sidecar))
-        if "error" in results[dt] and not quiet:
+        if "error" in results[dt]:
             print(f"  {path.name} [{dt}]: TF error: {results[dt]['error']}", file=sys.stderr)
     out = {"tf_version": tf.__version__, "results": results}
     stem = path.name[: -len(".yaml")]
