@@ -35,10 +35,11 @@ class Pos:
 class GraphError(Exception):
     """Invalid input, located. The CLI prints ``FILE:LINE:COL: error: MSG``."""
 
-    def __init__(self, message: str, pos: Pos | None = None) -> None:
+    def __init__(self, message: str, pos: Pos | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.pos = pos
+        self.code = code  # tfgrad check's TGnnn code, set where the error is raised
 
     def format(self, filename: str) -> str:
         if self.pos is None:

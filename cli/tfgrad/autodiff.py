@@ -1,0 +1,171 @@
+"""Reverse mode over expression nodes: TF's ``tf.gradients`` sweep.
+
+``vjp(node, g)`` dispatches to the VJP of the node's kind (``funcs`` for
+elementwise functions, ``moves`` for movement and kernels, the contraction
+and reduction rules here). ``backprop`` is the sweep: cotangents enter at
+seed nodes, each node's VJP runs once on the sum of its cotangents, in
+reverse topological order, only for nodes that depend on some target
+(TF prunes the same way), never through a stop node, never into integer or
+boolean tensors. The same sweep serves first order (over the lowered
+forward graph) and higher order (over expressions that already contain
+gradients): every node kind and every named kernel has a VJP.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .funcs import FUNCS
+from .moves import MOVES, Prim, expand_over, register
+from .tensor import (
+    Contract, Ew, Kernel, Move, Node, Reduce, add, broadcast_to, contract, is_float,
+    prim, reshape, transpose, walk,
+)
+
+
+# -- contraction -------------------------------------------------------------------
+
+def _embed_np(x: np.ndarray, src: str, dst: str, shape: tuple) -> np.ndarray:
+    out = np.zeros(shape, dtype=x.dtype)
+    np.einsum(f"{dst}->{src}", out)[...] = x
+    return out
+
+
+register(Prim(
+    "diag_embed",
+    lambda ops, a: (a[2], ops[0].dtype),
+    _embed_np,
+    lambda n, g: [contract(f"{n.attrs[1]}->{n.attrs[0]}", g)],
+    "diag_embed({0})", r"\operatorname{{diag}}({0})",
+    "places x on the diagonal of repeated subscripts (zeros elsewhere): the VJP of a trace or diagonal",
+    "special_math_ops.py _EinsumGrad (repeated subscripts)",
+))
+
+
+def contract_vjp(n: Contract, g: Node) -> list:
+    """Operand k's cotangent: the einsum of G with the other operands onto
+    k's subscripts; axes summed only within k are broadcast back, repeated
+    subscripts (traces, diagonals) are embedded on the diagonal."""
+    ins, out = n.subscripts
+    args = n.args
+    result = []
+    for k, sk in enumerate(ins):
+        others = [(s, a) for j, (s, a) in enumerate(zip(ins, args)) if j != k] + [(out, g)]
+        uniq = "".join(dict.fromkeys(sk))
+        avail = set("".join(s for s, _ in others))
+        t = "".join(ch for ch in uniq if ch in avail)
+        if len(others) == 1 and others[0][0] == t:
+            r = g
+        elif len(others) == 1 and sorted(others[0][0]) == sorted(t) and len(set(t)) == len(t) \
+                and len(set(others[0][0])) == len(others[0][0]):
+            src = others[0][0]
+            r = transpose(g, tuple(src.index(ch) for ch in t))
+        else:
+            r = contract(",".join(s for s, _ in others) + "->" + t, *(a for _, a in others))
+        sizes = dict(zip(sk, args[k].shape))
+        if t != uniq:
+            r = reshape(r, tuple(sizes[ch] if ch in t else 1 for ch in uniq))
+            r = broadcast_to(r, tuple(sizes[ch] for ch in uniq))
+        if uniq != sk:
+            r = prim("diag_embed", r, attrs=(uniq, sk, tuple(args[k].shape)))
+        result.append(r)
+    return result
+
+
+# -- reductions ----------------------------------------------------------------------
+
+def _sum_vjp(n: Reduce, g: Node) -> list:
+    return [expand_over(g, n.axes, n.args[0].shape)]
+
+
+# kind -> (NumPy kernel(x, axes), VJP). Families add their reductions here.
+REDUCTIONS: dict[str, tuple[Callable[[np.ndarray, tuple], np.ndarray], Callable[[Reduce, Node], list]]] = {
+    "sum": (lambda x, axes: np.sum(x, axis=axes), _sum_vjp),
+}
+
+
+# -- dispatch ----------------------------------------------------------------------
+
+def vjp(n: Node, g: Node) -> list:
+    """One cotangent (or None) per operand of ``n``, given ``g`` for ``n``."""
+    t = type(n)
+    if t is Ew:
+        f = FUNCS[n.fn].vjp
+        if f is None:
+            return [None] * len(n.args)
+        return f(n, g)
+    if t is Contract:
+        return contract_vjp(n, g)
+    if t is Reduce:
+        return REDUCTIONS[n.kind][1](n, g)
+    if t is Move or t is Kernel:
+        f = MOVES[n.kind].vjp
+        if f is None:
+            return [None] * len(n.args)
+        return f(n, g)
+    return []
+
+
+Recorder = Callable[[Node, Node, list], None]
+
+
+def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
+             stop: Iterable[Node] = (), record: Recorder | None = None) -> list[Node | None]:
+    """``tf.gradients`` over expression nodes: the cotangent of each ``wrt``
+    node given cotangents ``seeds`` (node, cotangent) entering the graph, or
+    None where no path carries one.
+
+    ``stop`` nodes receive cotangents but pass none on (TF's
+    ``stop_gradients``); integer and boolean nodes never carry one.
+    ``record(node, total, [(operand, cotangent), ...])`` sees every VJP the
+    sweep runs, in order (explain's ``--steps``).
+    Raises ``AssertionError`` when a VJP returns a cotangent of the wrong
+    shape (a rule bug, never a user error)."""
+    order = walk([s for s, _ in seeds])
+    wrt_ids = {id(w) for w in wrt}
+    stop_ids = {id(s) for s in stop}
+    reach: set[int] = set()
+    for n in order:
+        i = id(n)
+        if not is_float(n.dtype):
+            continue
+        if i in wrt_ids:
+            reach.add(i)
+            continue
+        if i in stop_ids:
+            continue
+        for a in n._args:
+            if id(a) in reach:
+                reach.add(i)
+                break
+    pending: dict[int, list[Node]] = {}
+    for node, g in seeds:
+        if id(node) in reach:
+            pending.setdefault(id(node), []).append(g)
+    result: dict[int, Node] = {}
+    for n in reversed(order):
+        i = id(n)
+        parts = pending.pop(i, None)
+        if parts is None:
+            continue
+        total = parts[0] if len(parts) == 1 else add(*parts)
+        if i in wrt_ids:
+            result[i] = total
+        if i in stop_ids or not n._args:
+            continue
+        contributions = []
+        for a, c in zip(n._args, vjp(n, total)):
+            if c is None or id(a) not in reach:
+                continue
+            if c.shape != a.shape:
+                raise AssertionError(
+                    f"VJP of {type(n).__name__} {n.params()} gave a cotangent of shape {c.shape} "
+                    f"for an operand of shape {a.shape}")
+            pending.setdefault(id(a), []).append(c)
+            contributions.append((a, c))
+        if record is not None:
+            record(n, total, contributions)
+    return [result.get(id(w)) for w in wrt]
+

@@ -1,0 +1,385 @@
+"""The rank-N engine: a parsed ``Graph`` -> expression nodes -> gradients.
+
+``lower(graph)`` builds every graph node's forward expression with its op's
+``OpDef`` (``opdefs``): leaves become ``Tensor`` nodes whose values go in an
+environment, ops are bound to their parameters (TF's names and defaults),
+shape-checked with errors that name the user's nodes, and lowered.
+``derive(graph)`` adds the seeds and runs the reverse sweep
+(``autodiff.backprop``), giving one gradient expression (or None) per x.
+``compute(derived)`` evaluates them with a flat plan (``plan.Plan``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from .autodiff import backprop
+from .graph import Graph, GraphError, Node as GNode, Pos, Shape, gc_paused
+from .opdefs import Ctx, lookup
+from .opdefs.spec import TENSORS, fmt_shape
+from .plan import Plan
+from .tensor import Node, Tensor, ew, is_float, tensor, zeros
+
+
+def fresh_names(prefix: str, taken: set[str]) -> Iterator[str]:
+    """``c1``, ``c2``... skipping names the user took."""
+    i = 0
+    while True:
+        i += 1
+        name = f"{prefix}{i}"
+        if name not in taken:
+            taken.add(name)
+            yield name
+
+
+@dataclass(eq=False)
+class Lowered:
+    """Forward expressions of a graph.
+
+    ``nodes`` maps every graph name to its node (a list for ops with several
+    outputs); ``env`` maps leaf names to arrays; ``leaf_of`` maps a leaf's
+    env name to the graph name it came from; ``owner`` maps ``id(node)`` to
+    the graph name of the op that built it; ``labels`` maps a graph name to
+    how messages name it."""
+
+    graph: Graph
+    nodes: dict[str, Any]
+    env: dict[str, np.ndarray]
+    leaf_of: dict[str, str]
+    owner: dict[int, str]
+    integral: bool
+    dtype: str
+
+
+def _label(graph: Graph, name: str) -> str:
+    node = graph.nodes[name]
+    if node.user:
+        return name
+    text = getattr(node, "text", None)
+    if text:
+        return text
+    if node.kind == "literal" and node.value is not None:
+        a = node.value.array
+        if a.size <= 6:
+            return "the literal " + np.array2string(a, separator=", ").replace("\n", "")
+        return f"a literal of shape {fmt_shape(a.shape)}"
+    return name
+
+
+def _value_dtype(graph: Graph, node: GNode) -> str:
+    v = node.value
+    d = getattr(v, "dtype", None)
+    return d if d else getattr(graph, "dtype", None) or "float64"
+
+
+def _bind(graph: Graph, gnode: GNode, nodes: dict[str, Any], dtype: str) -> Ctx:
+    op = lookup(gnode.op)
+    if op is None:
+        raise GraphError(f"unknown op '{gnode.op}'", gnode.pos, "TG203")
+    inputs: dict[str, Any] = {}
+    labels: dict[str, Any] = {}
+    positions: dict[str, Pos] = {}
+    given = getattr(gnode, "inputs", None)
+
+    def resolve(n: str, pos: Pos) -> Node:
+        v = nodes[n]
+        if isinstance(v, list):
+            raise GraphError(
+                f"'{n}' has {len(v)} outputs; name one of them ({n}[0] ... {n}[{len(v) - 1}])",
+                pos, "TG202")
+        return v
+
+    arg_pos = dict(zip(gnode.args, gnode.arg_pos)) if gnode.arg_pos else {}
+    if given is not None:
+        for pname, ref in given.items():
+            p = op.param(pname)
+            if p is not None and p.kind == TENSORS:
+                inputs[pname] = [resolve(r, arg_pos.get(r, gnode.pos)) for r in ref]
+                labels[pname] = [_label(graph, r) for r in ref]
+                if ref:
+                    positions[pname] = arg_pos.get(ref[0], gnode.pos)
+            else:
+                inputs[pname] = resolve(ref, arg_pos.get(ref, gnode.pos))
+                labels[pname] = _label(graph, ref)
+                positions[pname] = arg_pos.get(ref, gnode.pos)
+    else:
+        tparams = op.tensor_params
+        args = list(zip(gnode.args, gnode.arg_pos or [gnode.pos] * len(gnode.args)))
+        for p in tparams:
+            if p.kind == TENSORS:
+                take, args = args, []
+                inputs[p.name] = [resolve(a, pos) for a, pos in take]
+                labels[p.name] = [_label(graph, a) for a, _ in take]
+                if take:
+                    positions[p.name] = take[0][1]
+            elif args:
+                (a, pos), args = args[0], args[1:]
+                inputs[p.name] = resolve(a, pos)
+                labels[p.name] = _label(graph, a)
+                positions[p.name] = pos
+    for p in op.tensor_params:
+        if p.name not in inputs:
+            raise GraphError(f"{op.name}: missing input '{p.name}'", gnode.pos, "TG203")
+    attrs: dict[str, Any] = {}
+    for p in op.attr_params:
+        if p.name in gnode.attrs:
+            attrs[p.name] = gnode.attrs[p.name]
+            if p.name in gnode.attr_pos:
+                positions[p.name] = gnode.attr_pos[p.name]
+        elif not p.required:
+            attrs[p.name] = p.default
+        else:
+            raise GraphError(f"{op.name}: missing required argument '{p.name}'", gnode.pos, "TG203")
+    return Ctx(op, gnode.name, inputs, labels, attrs, positions, gnode.pos, dtype)
+
+
+def _claim(owner: dict[int, str], out: Node, name: str) -> None:
+    """Mark the nodes an op's lowering created as that op's (stops at nodes
+    that already belong to an earlier op or leaf)."""
+    stack = [out]
+    while stack:
+        n = stack.pop()
+        if id(n) in owner:
+            continue
+        owner[id(n)] = name
+        stack.extend(n._args)
+
+
+def lower(graph: Graph) -> Lowered:
+    """Forward expressions for every node of ``graph`` (see ``Lowered``).
+    Raises ``GraphError`` (with its TGnnn code) for shape, dtype and call
+    errors, naming the user's nodes."""
+    dtype = getattr(graph, "dtype", None) or "float64"
+    taken = set(graph.nodes)
+    literal_names = fresh_names("c", taken)
+    nodes: dict[str, Any] = {}
+    env: dict[str, np.ndarray] = {}
+    leaf_of: dict[str, str] = {}
+    owner: dict[int, str] = {}
+    integral = True
+    for name in graph.order:
+        g = graph.nodes[name]
+        if g.kind != "op":
+            value = g.value
+            assert value is not None
+            vd = _value_dtype(graph, g)
+            key = name if g.kind != "literal" else next(literal_names)
+            arr = np.asarray(value.array)
+            if arr.dtype != vd:
+                arr = arr.astype(vd)
+            env[key] = arr
+            leaf_of[key] = name
+            t = tensor(key, arr.shape, vd, g.kind)
+            nodes[name] = t
+            owner[id(t)] = name
+            integral = integral and bool(value.integral)
+            continue
+        ctx = _bind(graph, g, nodes, dtype)
+        expected = ctx.op.shape(ctx)
+        out = ctx.op.forward(ctx)
+        outs = out if isinstance(out, list) else [out]
+        shapes = expected if isinstance(out, list) else [expected]
+        for o, s in zip(outs, shapes):
+            if tuple(o.shape) != tuple(s):
+                raise AssertionError(
+                    f"{ctx.op.name}: lowering built shape {o.shape}, shape rule says {tuple(s)}")
+        fixed = []
+        for o in outs:
+            if id(o) in owner and owner[id(o)] != name:
+                o = ew("identity", o)  # every graph node is a node of its own
+            _claim(owner, o, name)
+            fixed.append(o)
+        nodes[name] = fixed if isinstance(out, list) else fixed[0]
+    return Lowered(graph, nodes, env, leaf_of, owner, integral, dtype)
+
+
+@dataclass(eq=False)
+class Seed:
+    """The cotangent entering at ``ys[index]``: ``node`` is a seed leaf
+    (``g1``...: ones or a ``grad_ys`` literal) or the node a ``grad_ys``
+    entry names."""
+
+    index: int
+    y: str
+    node: Node
+
+
+@dataclass(eq=False)
+class Derived:
+    """A lowered graph with the gradient of each x (None where unconnected).
+    ``steps`` lists every VJP the sweep ran: (node, cotangent,
+    [(operand, contribution)...])."""
+
+    lowered: Lowered
+    seeds: list[Seed]
+    gradients: list[Node | None]
+    steps: list[tuple[Node, Node, list]] = field(default_factory=list)
+
+    @property
+    def graph(self) -> Graph:
+        return self.lowered.graph
+
+    def node(self, name: str) -> Node:
+        return self.lowered.nodes[name]
+
+    def shape(self, name: str) -> Shape:
+        return tuple(self.lowered.nodes[name].shape)
+
+
+def derive(graph: Graph, record_steps: bool = False) -> Derived:
+    """``tf.gradients(ys, xs, grad_ys, stop_gradients, unconnected_gradients)``
+    as expression nodes. Raises ``GraphError`` for invalid graphs."""
+    with gc_paused():
+        return _derive(graph, record_steps)
+
+
+def _tensor_of(low: Lowered, name: str, pos: Pos, what: str) -> Node:
+    v = low.nodes[name]
+    if isinstance(v, list):
+        raise GraphError(
+            f"{what} '{name}' has {len(v)} outputs; name one of them ({name}[0] ... "
+            f"{name}[{len(v) - 1}])", pos, "TG202")
+    return v
+
+
+def _derive(graph: Graph, record_steps: bool) -> Derived:
+    low = lower(graph)
+    taken = set(graph.nodes) | set(low.env)
+    seed_names = fresh_names("g", taken)
+    seeds: list[Seed] = []
+    for i, y in enumerate(graph.ys):
+        ynode = _tensor_of(low, y.name, y.pos, "ys entry")
+        gy = graph.grad_ys[i] if graph.grad_ys is not None else None
+        sname = next(seed_names)
+        if gy is not None and gy.ref is not None:
+            ref = _tensor_of(low, gy.ref, gy.pos, "grad_ys entry")
+            _check_seed(i, y.name, ynode, ref.shape, gy.pos, f"'{gy.ref}' has")
+            seeds.append(Seed(i, y.name, ref))
+            continue
+        if gy is not None and gy.value is not None:
+            arr = np.asarray(gy.value.array)
+            _check_seed(i, y.name, ynode, arr.shape, gy.pos, "has")
+            low.env[sname] = arr.astype(ynode.dtype)
+            low.integral = low.integral and bool(gy.value.integral)
+        else:
+            low.env[sname] = np.ones(ynode.shape, dtype=ynode.dtype)
+        seeds.append(Seed(i, y.name, tensor(sname, ynode.shape, ynode.dtype, "seed")))
+    xs = [_tensor_of(low, x.name, x.pos, "xs entry") for x in graph.xs]
+    stops = [_tensor_of(low, s.name, s.pos, "stop_gradients entry") for s in graph.stop_gradients]
+    steps: list = []
+    record = (lambda n, g, cs: steps.append((n, g, cs))) if record_steps else None
+    ys = [low.nodes[s.y] for s in seeds]
+    grads = backprop([(y, s.node) for y, s in zip(ys, seeds) if is_float(y.dtype)], xs, stops, record)
+    if graph.unconnected_gradients == "zero":
+        grads = [g if g is not None else zeros(x.shape, x.dtype) for g, x in zip(grads, xs)]
+    return Derived(low, seeds, grads, steps)
+
+
+def _check_seed(i: int, y: str, ynode: Node, got: tuple, pos: Pos, what: str) -> None:
+    if tuple(got) != tuple(ynode.shape):
+        raise GraphError(
+            f"grad_ys[{i}] {what} shape {fmt_shape(tuple(got))} but ys[{i}] '{y}' has shape "
+            f"{fmt_shape(ynode.shape)}; each grad_ys entry must have its y's shape",
+            pos, "TG204")
+
+
+@dataclass(eq=False)
+class Result:
+    """Gradients as arrays (None where unconnected), the seeds' values, and
+    which gradients print as exact integers."""
+
+    derived: Derived
+    gradients: list[np.ndarray | None]
+    seeds: list[np.ndarray]
+    integral: list[bool]
+    _values: dict[str, np.ndarray] | None = None
+
+    @property
+    def values(self) -> dict[str, np.ndarray]:
+        """Every single-output graph node's forward value, computed on first use."""
+        if self._values is None:
+            low = self.derived.lowered
+            names = [n for n, v in low.nodes.items() if not isinstance(v, list)]
+            arrays = Plan([low.nodes[n] for n in names]).run(low.env)
+            self._values = {n: np.asarray(a) for n, a in zip(names, arrays)}
+        return self._values
+
+
+def compute(d: Derived) -> Result:
+    """Evaluate every gradient of ``d`` (and the seeds) with NumPy."""
+    with gc_paused():
+        roots = [g for g in d.gradients if g is not None]
+        seed_nodes = [s.node for s in d.seeds]
+        vals = Plan(roots + seed_nodes).run(d.lowered.env) if roots or seed_nodes else []
+        it = iter(vals[: len(roots)])
+        seeds = [np.asarray(v) for v in vals[len(roots):]]
+        grads: list[np.ndarray | None] = []
+        integral: list[bool] = []
+        for g in d.gradients:
+            if g is None:
+                grads.append(None)
+                integral.append(False)
+                continue
+            a = np.array(next(it), order="C")  # own, contiguous (views of leaves and fills)
+            grads.append(a)
+            with np.errstate(all="ignore"):
+                integral.append(
+                    d.lowered.integral and a.dtype.kind == "f" and bool(np.all(np.isfinite(a)))
+                    and bool(np.all(a == np.round(a))))
+        return Result(d, grads, seeds, integral)
+
+
+def objective(d: Derived, replace: dict[str, np.ndarray], seeds: list[np.ndarray]) -> float:
+    """``sum_i sum(seeds[i] * ys[i])`` with the named nodes' values replaced
+    (their inputs ignored): the function whose gradient ``tf.gradients``
+    returns, for finite differences. Values are computed in float64."""
+    low = d.lowered
+    subs: dict[int, Tensor] = {}
+    env = {k: np.asarray(v, dtype=np.float64) if v.dtype.kind == "f" else v for k, v in low.env.items()}
+    for name, v in replace.items():
+        n = low.nodes[name]
+        key = f"\0replace:{name}"
+        env[key] = np.asarray(v, dtype=np.float64).reshape(n.shape)
+        subs[id(n)] = tensor(key, n.shape, "float64", "constant")
+    ys = [low.nodes[s.y] for s in d.seeds]
+    roots = [_substitute(y, subs) for y in ys]
+    vals = Plan(roots).run(env)
+    total = 0.0
+    with np.errstate(all="ignore"):
+        for v, s in zip(vals, seeds):
+            total += float(np.sum(np.asarray(s, dtype=np.float64) * v))
+    return total
+
+
+def _substitute(root: Node, subs: dict[int, Node]) -> Node:
+    """``root`` with the nodes in ``subs`` replaced (rebuilding only the
+    nodes above a replacement; float32 nodes become float64)."""
+    from .tensor import walk
+
+    if not subs:
+        return root
+    memo: dict[int, Node] = {}
+    for n in walk([root]):
+        if id(n) in subs:
+            memo[id(n)] = subs[id(n)]
+            continue
+        args = n._args
+        new_args = tuple(memo.get(id(a), a) for a in args)
+        if any(x is not y for x, y in zip(new_args, args)):
+            m = type(n).__new__(type(n))
+            m._args = new_args
+            m._mhash = None
+            m._assumptions = n._assumptions
+            m.shape = n.shape
+            m.dtype = n.dtype
+            for cls in type(n).__mro__:
+                if cls is Node:
+                    break
+                for slot in cls.__dict__.get("__slots__", ()):
+                    setattr(m, slot, getattr(n, slot))
+            memo[id(n)] = m
+    return memo.get(id(root), root)
+

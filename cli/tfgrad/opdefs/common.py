@@ -1,0 +1,153 @@
+"""Helpers shared by the op families: broadcasting with errors naming the
+user's nodes, axis normalisation, dtype checks, and the elementwise-op
+factory."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..tensor import Node, broadcast_to, ew, is_float, reshape, tensor
+from .spec import TENSOR, Ctx, OpDef, Param, fmt_shape, register
+
+
+def broadcast_shape(ctx: Ctx, params: Iterable[str]) -> tuple[int, ...]:
+    """NumPy/TF broadcasting of the named inputs' shapes (any rank), or a
+    TG202 error naming both of the user's nodes and their shapes."""
+    params = list(params)
+    out: tuple[int, ...] = ()
+    first = None
+    for p in params:
+        s = ctx.x(p).shape
+        if first is None:
+            out, first = s, p
+            continue
+        n = max(len(out), len(s))
+        a = (1,) * (n - len(out)) + out
+        b = (1,) * (n - len(s)) + s
+        res = []
+        for i, (da, db) in enumerate(zip(a, b)):
+            if da != db and da != 1 and db != 1:
+                raise ctx.error(
+                    f"{ctx.label(first)} has shape {fmt_shape(ctx.x(first).shape)} and "
+                    f"{ctx.label(p)} has shape {fmt_shape(s)}: they do not broadcast "
+                    f"(axis {i - n} is {da} vs {db}; each pair of sizes, aligned from the "
+                    "right, must be equal or one of them 1)",
+                    "TG202",
+                    p,
+                )
+            res.append(db if da == 1 else da)
+        out = tuple(res)
+    return out
+
+
+def same_dtype(ctx: Ctx, params: Iterable[str]) -> str:
+    """The common dtype of the inputs; TF does not upcast, so float32 with
+    float64 (or int with float) is an error naming both."""
+    params = list(params)
+    d0 = ctx.x(params[0]).dtype
+    for p in params[1:]:
+        d = ctx.x(p).dtype
+        if d != d0:
+            raise ctx.error(
+                f"{ctx.label(params[0])} is {d0} and {ctx.label(p)} is {d}; TensorFlow does "
+                "not convert between dtypes implicitly (use cast)",
+                "TG202",
+                p,
+            )
+    return d0
+
+
+def weak_literals(ctx: Ctx, params: list[str]) -> None:
+    """An inline literal (``x * 2``) takes the dtype of the tensor it meets,
+    as TF converts a Python number to the other operand's dtype."""
+    strong = [ctx.x(p) for p in params if not _is_literal(ctx.x(p))]
+    if not strong:
+        return
+    d = strong[0].dtype
+    for p in params:
+        x = ctx.x(p)
+        if _is_literal(x) and x.dtype != d and (is_float(d) or not _float_text(x)):
+            ctx.inputs[p] = tensor(x.name, x.shape, d, x.kind)
+
+
+def _is_literal(x: Node) -> bool:
+    return getattr(x, "kind", None) == "literal"
+
+
+def _float_text(x: Node) -> bool:
+    return getattr(x, "kind", None) == "literal" and is_float(x.dtype)
+
+
+def broadcast_inputs(ctx: Ctx, params: list[str]) -> tuple[list[Node], tuple[int, ...], str]:
+    weak_literals(ctx, params)
+    shape = broadcast_shape(ctx, params)
+    dtype = same_dtype(ctx, params)
+    return [broadcast_to(ctx.x(p), shape) for p in params], shape, dtype
+
+
+def norm_axes(ctx: Ctx, axis: Any, rank: int, param: str = "axis", *, extra: int = 0) -> tuple[int, ...]:
+    """``axis`` (None: every axis; an int; a list of ints) as sorted
+    non-negative axes of a rank-``rank`` tensor (``extra`` widens the valid
+    range, for expand_dims)."""
+    if axis is None:
+        return tuple(range(rank))
+    items = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    n = rank + extra
+    out = []
+    for a in items:
+        if not -n <= a < n:
+            valid = ", ".join(str(i) for i in range(-n, n)) if n else "none (use null)"
+            raise ctx.error(
+                f"axis {a} is out of range for {ctx.label(ctx.op.params[0].name)}, a tensor "
+                f"of rank {rank}; valid axes: {valid}",
+                "TG202",
+                param,
+            )
+        out.append(a % n)
+    if len(set(out)) != len(out):
+        raise ctx.error(f"axis {list(items)} names an axis twice", "TG202", param)
+    return tuple(sorted(out))
+
+
+def ew_op(fn: str, params: str = "x", *, doc: str, rule: str, tf: str, family: str = "elementwise",
+          kinks=None, kink_note: str = "", aliases: tuple[str, ...] = (),
+          attrs: tuple[Param, ...] = (), attr_values=None, differentiable: bool = True) -> OpDef:
+    """Register the user-facing op ``fn`` that applies the elementwise
+    function ``fn`` (``funcs.FUNCS``) to its broadcast tensor inputs."""
+    from ..funcs import FUNCS
+
+    names = params.split()
+    tparams = tuple(Param(n, TENSOR) for n in names)
+    f = FUNCS[fn]
+    if kinks is None and f.kinks is not None:
+        fk = f.kinks
+
+        def kinks(values: dict) -> list:
+            return fk(*[values[n] for n in names])
+
+        kink_note = kink_note or f.kink_note
+
+    def shape(ctx: Ctx) -> tuple[int, ...]:
+        if len(names) == 1:
+            return ctx.x(names[0]).shape
+        return broadcast_shape(ctx, names)
+
+    def forward(ctx: Ctx) -> Node:
+        if len(names) == 1:
+            x = ctx.x(names[0])
+            vals = attr_values(ctx) if attr_values else ()
+            return ew(fn, x, attrs=vals)
+        xs, _, _ = broadcast_inputs(ctx, names)
+        vals = attr_values(ctx) if attr_values else ()
+        return ew(fn, *xs, attrs=vals)
+
+    return register(OpDef(
+        fn, tparams + tuple(attrs), doc, shape, forward, rule, tf, family,
+        kinks=kinks, kink_note=kink_note, errors=("TG202",) if len(names) > 1 else (),
+        aliases=aliases, differentiable=differentiable,
+    ))
+
+
+def keepdims(x: Node, axes: tuple[int, ...], shape: tuple[int, ...]) -> Node:
+    """``x`` (reduced over ``axes`` of ``shape``) with those axes kept as 1."""
+    return reshape(x, tuple(1 if i in axes else d for i, d in enumerate(shape)))

@@ -1,0 +1,370 @@
+"""Expression nodes: the project's own SymPy node types, of any rank.
+
+Every tensor of a derivation (forward values and gradients alike) is a tree
+of these nodes. Each is a ``sympy.Basic`` subclass whose ``args`` are its
+operand nodes (so SymPy's traversal and printer protocol work on them), with
+two extra slots: ``shape`` (a tuple of ints, any rank) and ``dtype`` (one of
+``DTYPES``). Parameters that are not tensors (an einsum spec, axes, a target
+shape) live in slots too, never in ``args``.
+
+Nodes are built unchecked with ``Basic.__new__`` (about 1 µs each; SymPy's
+own array expressions cost hundreds of µs per op and recurse on ``.shape``).
+The constructors here check only what a rule could get wrong; user-facing
+shape errors are raised earlier, by the op's lowering, naming the user's
+nodes.
+
+SymPy's ``==``, ``hash`` and ``str`` recurse over the whole tree: never
+compare or hash nodes; key caches by ``id()``.
+
+Node types:
+
+- ``Tensor``: a named leaf (variable, constant, inline literal, seed); its
+  value is looked up by name when evaluating.
+- ``Fill``: a constant of a shape (``zeros``, ``ones``, ``0.5``).
+- ``Ew``: an elementwise function from ``funcs.FUNCS`` applied to operands
+  that already have the output's shape (broadcasting is an explicit ``Move``).
+- ``Contract``: an einsum contraction (matmul, batch matmul, tensordot,
+  outer products, traces).
+- ``Reduce``: ``sum``, ``max``, ``min`` or ``prod`` over axes (dropped).
+- ``Move``: data movement from ``moves.MOVES`` (reshape, transpose,
+  broadcast, slices, padding, concat...). ``Kernel``: other named kernels
+  (softmax, convolutions, pooling...) from the same table.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from sympy import Basic
+
+Shape = tuple[int, ...]
+
+FLOAT_DTYPES = ("float64", "float32")
+INT_DTYPES = ("int32", "int64")
+DTYPES = FLOAT_DTYPES + INT_DTYPES + ("bool",)
+
+
+def is_float(dtype: str) -> bool:
+    return dtype in FLOAT_DTYPES
+
+
+class Node(Basic):
+    """Base of every expression node: ``shape`` and ``dtype`` on top of
+    SymPy's ``args`` (the operand nodes)."""
+
+    __slots__ = ("shape", "dtype")
+
+    shape: Shape
+    dtype: str
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    # SymPy's structural __eq__/__hash__ recurse over the whole tree and treat
+    # nodes that differ only in their slots as equal; identity is the only
+    # safe meaning for these nodes.
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def _hashable_content(self):  # used by SymPy's sort keys; keep it shallow
+        return (id(self),)
+
+    def __repr__(self) -> str:  # never recurse: deep trees would overflow
+        return f"<{type(self).__name__} {self.shape} {self.dtype}>"
+
+    __str__ = __repr__
+
+    # -- fields the evaluator and the printers use ------------------------
+    def params(self) -> tuple:
+        """The node's non-tensor parameters (for printing and tests)."""
+        return ()
+
+
+def _new(cls: type, operands: tuple, shape: Shape, dtype: str) -> Any:
+    obj = Basic.__new__(cls, *operands)
+    obj.shape = shape
+    obj.dtype = dtype
+    return obj
+
+
+class Tensor(Node):
+    """A named leaf. ``kind`` is ``variable``, ``constant``, ``literal`` or
+    ``seed``; ``name`` is the key of its value in the evaluation environment
+    (the user's node name, ``c1``... for inline literals, ``g1``... for seeds)."""
+
+    __slots__ = ("name", "kind")
+
+    name: str
+    kind: str
+
+    def params(self) -> tuple:
+        return (self.name, self.kind)
+
+
+def tensor(name: str, shape: Shape, dtype: str, kind: str) -> Tensor:
+    t = _new(Tensor, (), tuple(shape), dtype)
+    t.name = name
+    t.kind = kind
+    return t
+
+
+class Fill(Node):
+    """A tensor of ``shape`` whose every entry is ``value`` (a Python number)."""
+
+    __slots__ = ("value",)
+
+    value: float
+
+    def params(self) -> tuple:
+        return (self.value,)
+
+
+def fill(value: float, shape: Shape, dtype: str) -> Fill:
+    f = _new(Fill, (), tuple(shape), dtype)
+    f.value = value
+    return f
+
+
+def zeros(shape: Shape, dtype: str) -> Fill:
+    return fill(0, shape, dtype)
+
+
+def ones(shape: Shape, dtype: str) -> Fill:
+    return fill(1, shape, dtype)
+
+
+def is_fill(n: Node, value: float | None = None) -> bool:
+    return type(n) is Fill and (value is None or n.value == value)
+
+
+class Ew(Node):
+    """An elementwise function ``fn`` (a key of ``funcs.FUNCS``) of operands
+    of the output's shape; ``attrs`` are its scalar parameters (leaky_relu's
+    alpha...)."""
+
+    __slots__ = ("fn", "attrs")
+
+    fn: str
+    attrs: tuple
+
+    def params(self) -> tuple:
+        return (self.fn,) + self.attrs
+
+
+def ew(fn: str, *operands: Node, attrs: tuple = (), dtype: str | None = None) -> Ew:
+    """Build ``fn(*operands)``. Every operand must have the same shape
+    (broadcast them first with ``broadcast_to``); the result's dtype is the
+    function's (comparisons give bool) or the first operand's."""
+    from .funcs import FUNCS
+
+    f = FUNCS[fn]
+    shape = operands[0].shape
+    for o in operands[1:]:
+        if o.shape != shape:
+            raise ValueError(f"ew({fn}): operand shapes differ: {shape} and {o.shape}")
+    if dtype is None:
+        dtype = f.out_dtype or operands[0].dtype
+    e = _new(Ew, operands, shape, dtype)
+    e.fn = fn
+    e.attrs = tuple(attrs)
+    return e
+
+
+class Contract(Node):
+    """``einsum(spec, *operands)``; ``spec`` is explicit (``ab,bc->ac``),
+    one letter per axis, no ellipsis."""
+
+    __slots__ = ("spec",)
+
+    spec: str
+
+    def params(self) -> tuple:
+        return (self.spec,)
+
+    @property
+    def subscripts(self) -> tuple[list[str], str]:
+        ins, out = self.spec.split("->")
+        return ins.split(","), out
+
+
+def contract(spec: str, *operands: Node) -> Contract:
+    ins, out = spec.split("->")
+    subs = ins.split(",")
+    if len(subs) != len(operands):
+        raise ValueError(f"contract({spec}): {len(operands)} operands")
+    sizes: dict[str, int] = {}
+    for s, o in zip(subs, operands):
+        if len(s) != o.rank:
+            raise ValueError(f"contract({spec}): operand of rank {o.rank} for {s!r}")
+        for ch, d in zip(s, o.shape):
+            if sizes.setdefault(ch, d) != d:
+                raise ValueError(f"contract({spec}): axis {ch} is {sizes[ch]} and {d}")
+    shape = tuple(sizes[ch] for ch in out)
+    c = _new(Contract, operands, shape, operands[0].dtype)
+    c.spec = spec
+    return c
+
+
+class Reduce(Node):
+    """``kind`` (sum, max, min, prod) over ``axes`` of the operand; the
+    reduced axes are dropped (keepdims is a reshape around it)."""
+
+    __slots__ = ("kind", "axes")
+
+    kind: str
+    axes: tuple[int, ...]
+
+    def params(self) -> tuple:
+        return (self.kind, self.axes)
+
+
+def reduce(kind: str, axes: tuple[int, ...], x: Node) -> Node:
+    axes = tuple(sorted(set(a % x.rank if x.rank else a for a in axes)))
+    if not axes:
+        return x
+    shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+    r = _new(Reduce, (x,), shape, x.dtype)
+    r.kind = kind
+    r.axes = axes
+    return r
+
+
+class Move(Node):
+    """Data movement: ``kind`` is a key of ``moves.MOVES`` (reshape,
+    transpose, broadcast, slice, pad, concat...), ``attrs`` its parameters
+    as a tuple of hashable Python values."""
+
+    __slots__ = ("kind", "attrs")
+
+    kind: str
+    attrs: tuple
+
+    def params(self) -> tuple:
+        return (self.kind,) + self.attrs
+
+
+class Kernel(Move):
+    """A named kernel that is neither elementwise nor movement (softmax,
+    convolution, pooling and their gradient kernels); same table as Move."""
+
+    __slots__ = ()
+
+
+def prim(kind: str, *operands: Node, attrs: tuple = ()) -> Node:
+    """Build a ``Move`` or ``Kernel`` node of table entry ``kind``."""
+    from .moves import MOVES
+
+    spec = MOVES[kind]
+    shape, dtype = spec.shape(operands, attrs)
+    m = _new(Kernel if spec.kernel else Move, operands, tuple(shape), dtype)
+    m.kind = kind
+    m.attrs = tuple(attrs)
+    return m
+
+
+# -- convenience constructors used by op lowerings and VJPs -------------------
+
+def reshape(x: Node, shape: Shape) -> Node:
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return prim("reshape", x, attrs=(shape,))
+
+
+def transpose(x: Node, perm: tuple[int, ...]) -> Node:
+    perm = tuple(perm)
+    if perm == tuple(range(x.rank)):
+        return x
+    return prim("transpose", x, attrs=(perm,))
+
+
+def broadcast_to(x: Node, shape: Shape) -> Node:
+    """NumPy broadcasting of ``x`` to ``shape`` (the caller has checked that
+    it broadcasts). Its VJP is the one place where broadcasting is undone."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return prim("broadcast", x, attrs=(shape,))
+
+
+def unbroadcast(g: Node, shape: Shape) -> Node:
+    """Sum ``g`` back to ``shape``: over the leading axes ``shape`` lacks and
+    over the axes where ``shape`` has 1 (then reshape). TF's
+    ``BroadcastGradientArgs`` + ``reduce_sum`` + ``reshape``."""
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    lead = g.rank - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, d in enumerate(shape) if d == 1 and g.shape[lead + i] != 1
+    )
+    return reshape(reduce("sum", axes, g), shape)
+
+
+def add(*terms: Node) -> Node:
+    """The sum of same-shaped terms (one node, TF's AddN)."""
+    terms = tuple(t for t in terms if not is_fill(t, 0)) or terms[:1]
+    if len(terms) == 1:
+        return terms[0]
+    return ew("add", *terms)
+
+
+def neg(x: Node) -> Node:
+    return ew("negative", x)
+
+
+def mul(a: Node, b: Node) -> Node:
+    return ew("multiply", a, b)
+
+
+def scale(x: Node, k: float) -> Node:
+    """``k * x`` for a Python number ``k``."""
+    if k == 1:
+        return x
+    return ew("multiply", x, fill(k, x.shape, x.dtype))
+
+
+def const_like(x: Node, value: float) -> Fill:
+    return fill(value, x.shape, x.dtype)
+
+
+def walk(roots: list[Node] | tuple[Node, ...]) -> list[Node]:
+    """Every node reachable from ``roots``, each once, operands before the
+    nodes that use them (iterative: graphs 10,000 deep are normal)."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        stack: list[tuple[Node, int]] = [(root, 0)]
+        seen.add(id(root))
+        while stack:
+            node, i = stack[-1]
+            args = node._args
+            if i < len(args):
+                stack[-1] = (node, i + 1)
+                child = args[i]
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, 0))
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+NodeFn = Callable[..., Node]
