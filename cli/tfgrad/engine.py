@@ -24,6 +24,11 @@ from .plan import Plan
 from .tensor import Node, Tensor, ew, is_float, tensor, zeros
 
 
+# The op a parser emits for ``parts[0]``, selecting one output of an op with
+# several; not a user-callable name.
+OUTPUT_OP = "__output__"
+
+
 def fresh_names(prefix: str, taken: set[str]) -> Iterator[str]:
     """``c1``, ``c2``... skipping names the user took."""
     i = 0
@@ -176,6 +181,23 @@ def lower(graph: Graph) -> Lowered:
             nodes[name] = t
             owner[id(t)] = name
             integral = integral and bool(value.integral)
+            continue
+        if g.op == OUTPUT_OP:
+            # ``parts[0]``: one output of an op with several (split, unstack...).
+            src = nodes[g.args[0]]
+            index = g.attrs["index"]
+            if not isinstance(src, list):
+                raise GraphError(f"'{g.args[0]}' has one output; [{index}] selects outputs of "
+                                 "ops with several", g.pos, "TG202")
+            if not -len(src) <= index < len(src):
+                raise GraphError(
+                    f"'{g.args[0]}' has {len(src)} outputs; index {index} is out of range "
+                    f"(0 to {len(src) - 1})", g.attr_pos.get("index", g.pos), "TG202")
+            o = src[index]
+            if id(o) in owner and owner[id(o)] != name:
+                o = ew("identity", o)
+            owner[id(o)] = name
+            nodes[name] = o
             continue
         ctx = _bind(graph, g, nodes, dtype)
         expected = ctx.op.shape(ctx)
