@@ -405,3 +405,30 @@ def _substitute(root: Node, subs: dict[int, Node]) -> Node:
             memo[id(n)] = m
     return memo.get(id(root), root)
 
+
+
+def apply(op_name: str, inputs: dict[str, Any], attrs: dict[str, Any] | None = None,
+          dtype: str = "float64", name: str = "op") -> Any:
+    """Lower one op on expression nodes, outside any graph file (tests,
+    higher-order rules). ``inputs`` maps tensor parameter names to nodes (a
+    list for ``tensors`` params); missing attributes take TF's defaults.
+    Raises ``GraphError`` as the op would for a file."""
+    op = lookup(op_name)
+    if op is None:
+        raise GraphError(f"unknown op '{op_name}'", None, "TG203")
+    attrs = dict(attrs or {})
+    for p in op.attr_params:
+        if p.name not in attrs:
+            if p.required:
+                raise GraphError(f"{op_name}: missing required argument '{p.name}'", None, "TG203")
+            attrs[p.name] = p.default
+    labels = {k: ([f"{k}[{i}]" for i in range(len(v))] if isinstance(v, list) else k)
+              for k, v in inputs.items()}
+    ctx = Ctx(op, name, dict(inputs), labels, attrs, {}, Pos(1, 1), dtype)
+    expected = op.shape(ctx)
+    out = op.forward(ctx)
+    outs, shapes = (out, expected) if isinstance(out, list) else ([out], [expected])
+    for o, s in zip(outs, shapes):
+        if tuple(o.shape) != tuple(s):
+            raise AssertionError(f"{op_name}: lowering built shape {o.shape}, shape rule says {tuple(s)}")
+    return out
