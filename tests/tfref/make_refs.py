@@ -649,8 +649,12 @@ def _as_list(v):
 
 def _first_line(e: BaseException) -> str:
     msg = getattr(e, "message", None) or str(e)
-    lines = [ln for ln in msg.strip().splitlines() if ln.strip()]
-    text = lines[0] if lines else type(e).__name__
+    lines = [ln.strip() for ln in msg.strip().splitlines() if ln.strip()]
+    # a graph execution error names the node and the op's creation
+    # traceback before the kernel's own message: keep the message
+    skip = ("Graph execution error", "Detected at node", "File ", "Node:", "[[")
+    kept = [ln for ln in lines if not ln.startswith(skip)]
+    text = (kept or lines or [type(e).__name__])[0]
     return text[:500]
 
 
