@@ -273,7 +273,7 @@ def test_names_that_are_python_keywords_work_in_the_mapping_form():
         ("1.5e3", 1500.0, False),
         ("0x10", 16.0, True),
         ("0o17", 15.0, True),
-        ("1_000", 1000.0, True),
+        ("010", 10.0, True),
         ("[1, 2.0]", [1.0, 2.0], False),
         ("[[1], [2]]", [[1.0], [2.0]], True),
         ("[[1, 2], [3, 4]]", [[1.0, 2.0], [3.0, 4.0]], True),
@@ -348,14 +348,12 @@ def test_merge_keys():
         ("-.5e3", -500.0, False),
         ("1.0e-999", 0.0, False),  # underflow is fine
         ("0x1F", 31.0, True),
-        ("-0x1f", -31.0, True),
+        ("0x1f", 31.0, True),
         ("0o17", 15.0, True),
-        ("0b101", 5.0, True),
-        ("007", 7.0, True),  # YAML 1.1 octal
-        ("08", 8.0, False),  # not octal: a YAML 1.2 float
-        ("1_000", 1000.0, True),
-        ("1_0.5", 10.5, False),
-        ("1:30", 90.0, True),  # YAML 1.1 sexagesimal
+        ("007", 7.0, True),  # YAML 1.2: decimal (YAML 1.1 read octal)
+        ("08", 8.0, True),
+        ("-010", -10.0, True),
+        ("1e3", 1000.0, False),
         ("!!float 3", 3.0, False),
         ("! 3", 3.0, True),  # the non-specific tag: resolved as if plain
         ("&n 3", 3.0, True),
@@ -528,7 +526,7 @@ def test_fast_path_matches_the_general_path_for_each_form(atom, monkeypatch):
 @given(st.text(alphabet="0123456789+-.eE_x:o", min_size=1, max_size=12) | st.sampled_from(_NUMBERISH))
 @settings(max_examples=500, deadline=None)
 def test_fast_number_regex_agrees_with_the_resolver(text):
-    """Whatever _FAST_NUMBER_RE accepts gets the tag PyYAML's resolver gives
+    """Whatever _FAST_NUMBER_RE accepts gets the tag the (YAML 1.2 core) resolver gives
     and the (kind, number) that _scalar computes from that tag."""
     import tfgrad.parse as parse_module
 
@@ -540,7 +538,7 @@ def test_fast_number_regex_agrees_with_the_resolver(text):
         return  # not one plain scalar (e.g. '-' starts a block sequence)
     node = root.items[0]
     assert isinstance(node, parse_module._YScalar)
-    resolved = yaml.resolver.Resolver().resolve(yaml.ScalarNode, node.value, (True, False))
+    resolved = parse_module._RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False))
     assert node.tag == resolved
     if node.num is None:
         return

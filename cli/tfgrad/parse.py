@@ -95,29 +95,48 @@ UNCONNECTED = ("none", "zero")
 TOLERANCE_DEFAULTS = {"rtol": 1e-7, "atol": 1e-9}
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_RESOLVER = yaml.resolver.Resolver()
-
 _T = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = _T + "str", _T + "int", _T + "float", _T + "bool", _T + "null"
+
+# Numbers follow YAML 1.2's core schema (as the YAML language server, ruamel
+# and the npm 'yaml' package read them), not PyYAML's YAML 1.1 rules: 010 is
+# ten, 0o17 and 0x1F are octal and hex, 1:30, 1_000 and 0b101 are strings.
+_CORE_INT_RE = re.compile(r"[-+]?[0-9]+\Z|0o[0-7]+\Z|0x[0-9a-fA-F]+\Z")
+_CORE_FLOAT_RE = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z"
+    r"|[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z"
+)
+
+
+class _CoreResolver(yaml.resolver.Resolver):
+    """PyYAML's resolver with YAML 1.2 core-schema ints and floats in place
+    of its YAML 1.1 ones (null, bool and the rest unchanged)."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in pairs if tag not in (_INT, _FLOAT)]
+        for first, pairs in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+    }
+
+
+_CoreResolver.add_implicit_resolver(_INT, _CORE_INT_RE, list("-+0123456789"))
+_CoreResolver.add_implicit_resolver(_FLOAT, _CORE_FLOAT_RE, list("-+.0123456789"))
+_RESOLVER = _CoreResolver()
 _SEQ, _MAP, _MERGE = _T + "seq", _T + "map", _T + "merge"
 _SCALAR_TAGS = {_STR, _INT, _FLOAT, _BOOL, _NULL}
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-# YAML 1.2 core-schema numbers that PyYAML's 1.1 resolver leaves as strings
-# (1e-7, 1.5e3, 0o17): the contract's own example writes ``rtol: 1e-7``.
-_CORE_FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
-_CORE_OCT_RE = re.compile(r"[-+]?0o[0-7]+\Z")
+# Plain scalars that look like numbers but are not YAML 1.2 ones (1_000, 1:30, 0b1).
+_NUMBERISH_RE = re.compile(r"[-+]?\.?[0-9][0-9A-Za-z_:.+-]*\Z")
 # Plain untagged scalars that are plainly numbers, read without PyYAML's
 # resolver. Each group is a subset on which the result is known exactly
 # (every other scalar goes the general way):
-#   1 float: PyYAML's own float forms without '_' (0.25, -1.0e-06, 5., .5):
-#            the resolver says !!float and _yaml_float gives float(text);
+#   1 float: forms with a point (0.25, -1.0e-06, 5., .5): the resolver
+#            says !!float and _yaml_float gives float(text);
 #   2 int:   decimal, no leading zero, at most 15 digits (< 2**53): the
 #            resolver says !!int and _yaml_int gives int(text);
-#   3 core:  the remaining YAML 1.2 forms with an exponent (1e-7, 1.5E3,
-#            -.5e3): no 1.1 resolver matches them (!!str), and _scalar reads
-#            them through _CORE_FLOAT_RE as float(text).
-# The groups are disjoint but for float/core, where float comes first.
+#   3 float: the remaining forms with an exponent (1e-7, 1.5E3, -.5e3):
+#            the resolver says !!float and _yaml_float gives float(text).
+# The groups are disjoint but for 1/3, where 1 comes first.
 # tests/test_parse.py checks all this against the resolver and _scalar.
 _FAST_NUMBER_RE = re.compile(
     r"(?:([-+]?[0-9]+\.[0-9]*(?:[eE][-+][0-9]+)?|\.[0-9]+(?:[eE][-+][0-9]+)?)"
@@ -332,7 +351,7 @@ def _compose_events(doc: _Doc, loader: Any) -> _YNode | None:
                 if group == 2:
                     node.tag, node.num = _INT, int(value)
                 else:
-                    node.tag, node.num = (_FLOAT if group == 1 else _STR), float(value)
+                    node.tag, node.num = _FLOAT, float(value)
                 node.explicit = False
                 node.end = None if anchor is None else ev.end_mark
             else:
@@ -480,54 +499,32 @@ def _yaml_error(e: yaml.YAMLError, doc: _Doc) -> GraphError:
 
 
 def _yaml_int(text: str) -> int | None:
-    """PyYAML's int rules (0b, 0x, 0o, leading-0 octal, 1_000, 1:30), None if not an int."""
-    v = text.replace("_", "")
-    sign = 1
-    if v[:1] in ("-", "+"):
-        sign = -1 if v[0] == "-" else 1
-        v = v[1:]
-    try:
-        if v == "0":
-            return 0
-        if v.startswith(("0b", "0B")):
-            return sign * int(v[2:], 2)
-        if v.startswith(("0x", "0X")):
-            return sign * int(v[2:], 16)
-        if v.startswith(("0o", "0O")):
-            return sign * int(v[2:], 8)
-        if ":" in v:
-            n = 0
-            for part in v.split(":"):
-                n = n * 60 + int(part)
-            return sign * n
-        if v.startswith("0"):
-            return sign * int(v, 8)
-        if len(v) > 4000 and v.isdigit():
-            return sign * 10**4000  # beyond int-from-str limits; only "too large" matters
-        return sign * int(v)
-    except ValueError:
+    """A YAML 1.2 core-schema integer (decimal with optional sign and leading
+    zeros, 0o17, 0x1F), None if ``text`` is not one."""
+    if not _CORE_INT_RE.match(text):
         return None
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > 4000:
+        # beyond int-from-str limits; only "too large" matters
+        return (-1 if text.startswith("-") else 1) * 10**4000
+    return int(text)
 
 
 def _yaml_float(text: str) -> float | None:
-    v = text.replace("_", "").lower()
-    sign = 1.0
-    if v[:1] in ("-", "+"):
-        sign = -1.0 if v[0] == "-" else 1.0
-        v = v[1:]
-    try:
-        if v == ".inf":
-            return sign * math.inf
-        if v == ".nan":
-            return math.nan
-        if ":" in v:
-            n = 0.0
-            for part in v.split(":"):
-                n = n * 60 + float(part)
-            return sign * n
-        return sign * float(v)
-    except ValueError:
+    """A YAML 1.2 core-schema float (1.5, -.5e3, 10, .inf, -.Inf, .nan),
+    None if ``text`` is not one."""
+    if not _CORE_FLOAT_RE.match(text):
         return None
+    v = text.lower()
+    if v.endswith(".inf"):
+        return -math.inf if v.startswith("-") else math.inf
+    if v == ".nan":
+        return math.nan
+    return float(text)
 
 
 def _scalar(node: _YScalar) -> tuple[str, Any]:
@@ -555,11 +552,6 @@ def _scalar(node: _YScalar) -> tuple[str, Any]:
         _fail(f"'{_clip(v)}' is tagged !!bool but is not true or false", node.pos)
     if tag == _NULL:
         return "null", None
-    if not node.explicit and node.plain:
-        if _CORE_OCT_RE.match(v):
-            return "int", _yaml_int(v)
-        if _CORE_FLOAT_RE.match(v):
-            return "float", float(v)
     # str, and implicit timestamps/merge/value, which the YAML 1.2 core schema reads as strings
     return "str", v
 
@@ -576,6 +568,8 @@ def _describe(node: _YNode) -> str:
         return f"a boolean ({node.value})"
     if kind == "null":
         return "null" if node.value else "nothing (null)"
+    if _NUMBERISH_RE.match(v) and not node.quoted:
+        return f"a string '{_clip(v)}' (not a number in YAML 1.2, which has no 1_000, 1:30 or 0b101)"
     return f"a string '{_clip(v)}'"
 
 
@@ -857,6 +851,19 @@ _OPERATOR_TEXT = {
     "Invert": "~",
 }
 _CHAIN_LEVELS = ({"+", "-"}, {"*", "/", "@"})
+# Number tokens of an expression (1, 010, 1.5e-08, .5); the leading zeros
+# of a decimal integer (010, not 0, 0.5, 1e-08 or 010e3) become spaces.
+_NUMBER_TOKEN_RE = re.compile(r"(?<![\w.])(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9_]+)?")
+
+
+def _blank_leading_zeros(m: re.Match) -> str:
+    t = m.group()
+    if len(t) > 1 and t[0] == "0" and t.isdigit():
+        stripped = t.lstrip("0")
+        return " " * (len(t) - len(stripped)) + stripped if stripped else t
+    return t
+
+
 _OPERAND_END = {tokenize.NAME, tokenize.NUMBER, tokenize.STRING}
 
 
@@ -904,6 +911,9 @@ class _Expression:
             s = _blank_comments(s).replace("\r", " ").replace("\n", " ")
         self.lead = len(s) - len(s.lstrip())
         self.src = s.lstrip()
+        # YAML 1.2 reads 010 as ten, Python refuses it: parse it as ' 10'
+        # (same length, so positions stay those of the source).
+        self.code = _NUMBER_TOKEN_RE.sub(_blank_leading_zeros, self.src)
         self.b2c: list[int] | None = None
         self.c2b: list[int] | None = None
 
@@ -939,7 +949,7 @@ class _Expression:
 
     # parsing ---------------------------------------------------------------
     def parse(self) -> ast.AST:
-        s = self.src
+        s = self.code
         if not s.strip():
             _fail(f"op '{self.owner}' is an empty expression", self.node.pos)
         try:
@@ -953,6 +963,8 @@ class _Expression:
 
     def syntax_error(self, e: SyntaxError, base: int) -> NoReturn:
         msg = e.msg or "invalid syntax"
+        if "integer string conversion" in msg:
+            self.big_integer()
         if "null bytes" in msg:
             msg = "an expression cannot contain NUL characters"
         words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", self.src))
@@ -1110,8 +1122,56 @@ class _Expression:
         return tree
 
     # building --------------------------------------------------------------
+    def raw(self, n: ast.AST) -> str:
+        """The source text of a node as written (ast's names are NFKC-folded)."""
+        a = self.char_of(getattr(n, "col_offset", 0))
+        e = self.char_of(getattr(n, "end_col_offset", None) or getattr(n, "col_offset", 0))
+        return self.src[a:e]
+
+    def check_tokens(self, root: ast.AST) -> None:
+        """Names exactly as declared names are written (ASCII identifiers:
+        Python's parser reads 'ℌ' or a fullwidth 'Ｈ' as 'H'), numbers as
+        YAML 1.2 writes them, and no integer beyond Python's digit limit."""
+        for n in ast.walk(root):
+            if isinstance(n, ast.Name):
+                name, raw = n.id, self.raw(n)
+            elif isinstance(n, ast.keyword) and n.arg is not None:
+                name, raw = n.arg, self.raw(n).split("=", 1)[0].strip()
+            elif isinstance(n, ast.Constant) and type(n.value) in (int, float):
+                raw = self.raw(n)
+                if not (_CORE_INT_RE.match(raw) or _CORE_FLOAT_RE.match(raw)):
+                    _fail(
+                        f"invalid expression: '{_clip(raw)}' is not a number as YAML 1.2 writes "
+                        "numbers (12, 1.5, 1e-7, 0x1F, 0o17; no '_' separators, 0b or 0X)",
+                        self.at(n),
+                    )
+                continue
+            else:
+                continue
+            if raw != name or not _NAME_RE.match(raw):
+                folded = f" (Python's parser would read it as '{name}')" if raw != name else ""
+                _fail(
+                    f"invalid name '{_clip(raw)}' in op '{self.owner}': names are ASCII letters, "
+                    f"digits and _, not starting with a digit{folded}",
+                    self.at(n),
+                )
+
+    def big_integer(self) -> NoReturn:
+        """Python refuses decimal literals of more than 4,300 digits; say
+        what a value of that size gets: too large to be exact."""
+        for m in re.finditer(r"(?<![\w.])[0-9]{4000,}(?![\w.])", self.src):
+            _fail(
+                f"integer {_clip(m.group())} in op '{self.owner}' is too large to be exact in "
+                "float64 (beyond 2**53); write it as a float",
+                self.at_char(m.start()),
+            )
+        _fail(f"an integer in op '{self.owner}' is too large to be exact in float64 (beyond 2**53); "
+              "write it as a float", self.at_char(0))
+
     def build(self) -> None:
-        root = _strip_uadd(self.parse())
+        root = self.parse()
+        self.check_tokens(root)
+        root = _strip_uadd(root)
         if not _is_operation(root):
             ref, pos = self.operand(root)
             self.b.add_op(self.owner, self.owner, "identity", pos, (ref,), (pos,), {}, {}, True)
