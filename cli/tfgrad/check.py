@@ -33,6 +33,7 @@ import click
 import numpy as np
 
 from tfgrad.graph import GraphError
+from tfgrad.source import decode, is_regular_file, read_text
 
 # --------------------------------------------------------------------------
 # Problem codes
@@ -231,7 +232,8 @@ class PathError(Exception):
 class Target:
     path: str  # as displayed
     stdin: bool = False
-    text: str | None = None  # stdin's text, read by the caller
+    # stdin's text or bytes, read by the caller (or why it could not be)
+    text: str | bytes | GraphError | None = None
 
 
 STDIN_NAME = "<stdin>"
@@ -248,7 +250,7 @@ def collect_targets(
     paths: Sequence[str],
     exclude: Sequence[str] = (),
     *,
-    read_stdin: Callable[[], str] | None = None,
+    read_stdin: Callable[[], str | bytes] | None = None,
     stdin_name: str = STDIN_NAME,
 ) -> list[Target]:
     """The files to check, in order: each path as given; a directory's
@@ -270,7 +272,11 @@ def collect_targets(
 
     for path in paths:
         if path == "-":
-            add(Target(stdin_name, stdin=True, text=read_stdin() if read_stdin else None))
+            try:
+                text = read_stdin() if read_stdin else None
+            except GraphError as e:  # too large: reported as the file's problem
+                text = e
+            add(Target(stdin_name, stdin=True, text=text))
         elif os.path.isdir(path):
             found: list[tuple[tuple[str, ...], str]] = []
             for root, dirs, files in os.walk(path):
@@ -286,8 +292,12 @@ def collect_targets(
                         name.lower().endswith(YAML_SUFFIXES)
                         and not name.startswith(".")
                         and not _excluded(rel, exclude)
+                        # never a FIFO, socket or device: opening one blocks
+                        and is_regular_file(os.path.join(root, name))
                     ):
                         found.append((tuple(rel.split("/")), os.path.join(root, name)))
+            if not found:
+                raise PathError(f"no graph files (*.yaml, *.yml) found in '{path}'")
             for _, full in sorted(found):
                 add(Target(full))
         elif os.path.exists(path):
@@ -425,18 +435,17 @@ def check_text(text: str, path: str, options: Options = Options()) -> FileReport
 def check_target(target: Target, options: Options = Options()) -> FileReport:
     """``check_text`` of a target's file (or stdin text); an unreadable file
     is a TG105 problem."""
-    if target.text is not None:
+    if isinstance(target.text, str):
         return check_text(target.text, target.path, options)
     try:
-        with open(target.path, "rb") as f:
-            data = f.read()
-        text = data.decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        msg = f"cannot read the file: {why}"
-        if isinstance(exc, UnicodeDecodeError):
-            msg = f"cannot read the file: not UTF-8 ({exc.reason} at byte {exc.start})"
-        checks = (CheckResult("validate", "failed", (problem("TG105", msg),)),)
+        if isinstance(target.text, GraphError):
+            raise target.text
+        if target.text is not None:
+            text = decode(target.text)
+        else:
+            text = read_text(target.path)
+    except GraphError as exc:
+        checks = (CheckResult("validate", "failed", (problem(classify(exc), exc.message, exc.pos),)),)
         return FileReport(target.path, tuple(_filter(c, options) for c in checks))
     return check_text(text, target.path, options)
 

@@ -27,18 +27,11 @@ EXIT_INTERNAL = 3
 
 
 def read_source(path: str) -> tuple[str, str]:
-    """(text, display name) of a graph file or ``-`` (stdin)."""
-    from .graph import GraphError
+    """(text, display name) of a graph file or ``-`` (stdin), reading no
+    more than the size limit allows."""
+    from .source import read_text
 
-    try:
-        if path == "-":
-            return sys.stdin.read(), "<stdin>"
-        with open(path, encoding="utf-8") as f:
-            return f.read(), path
-    except UnicodeDecodeError as e:
-        raise GraphError(f"the file is not UTF-8 text (byte {e.start}: {e.reason})") from None
-    except OSError as e:
-        raise GraphError(f"cannot read the file: {e.strerror}") from None
+    return read_text(path), "<stdin>" if path == "-" else path
 
 
 def fail(err: "GraphError", filename: str) -> None:
@@ -89,7 +82,7 @@ def load(path: str, overrides: "Overrides | None") -> tuple["Derivation", str]:
 
     name = "<stdin>" if path == "-" else path
     try:
-        text, name = read_source(path)
+        text, name = read_source(path)  # before the heavy imports: a bad file fails fast
         from .parse import parse_graph
         from .symbolic import derive
 
@@ -142,10 +135,10 @@ def cli() -> None:
 def run(file: str, fmt: str, precision: int | None, full: bool, set_, ys, xs, stop,
         unconnected) -> None:
     """Print the gradient of the ys with respect to each x (FILE may be -)."""
+    d, _ = load(file, make_overrides(set_, ys, xs, stop, unconnected))
     from .evaluate import evaluate
     from .render import run_json, run_text
 
-    d, _ = load(file, make_overrides(set_, ys, xs, stop, unconnected))
     ev = evaluate(d)
     names = [x.name for x in d.graph.xs]
     shapes = [d.shapes[n] for n in names]
@@ -222,14 +215,17 @@ def check_command(ctx: click.Context, paths, fmt, output, exclude, select, ignor
     failed, 2 a usage error, 3 an internal error (TG001).
     """
     from . import check
+    from .source import read_stdin_bytes
 
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose exclude each other")
     try:
-        targets = check.collect_targets(paths, exclude, read_stdin=sys.stdin.read,
+        targets = check.collect_targets(paths, exclude, read_stdin=read_stdin_bytes,
                                         stdin_name=stdin_filename)
     except check.PathError as e:
         raise click.UsageError(str(e)) from None
+    if not targets:
+        raise click.UsageError(f"no graph files to check in {', '.join(repr(p) for p in paths)}")
     options = check.Options(
         gradcheck=not no_gradcheck, fd_step=fd_step, fd_rtol=fd_rtol, fd_atol=fd_atol,
         fd_max_elements=fd_max_elements, require_expect=require_expect, select=select,
@@ -298,11 +294,11 @@ def explain_command(file: str, only, steps: bool, elementwise: bool | None, fmt:
     reverse sweep built it (seeds g1, g2..., inline literals c1, c2...,
     shared pieces t1, t2...), its value, and optionally each element as a
     scalar formula and the backward pass op by op (FILE may be -)."""
+    d, _ = load(file, make_overrides(set_, ys, xs, stop, unconnected))
     from .evaluate import evaluate
     from .explain import explain, render_json, render_latex, render_text
     from .graph import did_you_mean
 
-    d, _ = load(file, make_overrides(set_, ys, xs, stop, unconnected))
     names = [x.name for x in d.graph.xs]
     wanted = _names(only)
     for w in wanted or ():
