@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import inspect
 import json
 import math
@@ -769,8 +770,8 @@ def compute_extras(doc, run_dtype, base, sidecar) -> dict:
     if sidecar.get("hessians"):
         def hess():
             graph = tf.Graph()
-            with graph.as_default():
-                b = Builder(doc, run_dtype, base)
+            with graph.as_default(), _maybe_tape(doc) as tape:
+                b = Builder(doc, run_dtype, base, tape=tape)
                 b.build_leaves()
                 b.build_all_ops()
                 ys = [b.ref(n) for n in _as_list(doc.get("ys"))]
@@ -803,8 +804,8 @@ def compute_extras(doc, run_dtype, base, sidecar) -> dict:
         def jvp():
             tangents = (sidecar["jvp"] or {}).get("tangents") or {}
             graph = tf.Graph()
-            with graph.as_default():
-                b = Builder(doc, run_dtype, base)
+            with graph.as_default(), _maybe_tape(doc) as tape:
+                b = Builder(doc, run_dtype, base, tape=tape)
                 b.build_leaves()
                 primals, tans = [], []
                 for name, tv in tangents.items():
@@ -822,6 +823,17 @@ def compute_extras(doc, run_dtype, base, sidecar) -> dict:
                 return to_json_value(_run(sess, jv))
         extras["jvp"] = _guard(jvp)
     return extras
+
+
+@contextlib.contextmanager
+def _maybe_tape(doc):
+    """A persistent tape around the graph's construction when its ops use
+    jacobian or batch_jacobian (None otherwise)."""
+    if not uses_tape(doc):
+        yield None
+        return
+    with tf.GradientTape(persistent=True) as tape:
+        yield tape
 
 
 def explicit_float_dtypes(doc) -> set:
