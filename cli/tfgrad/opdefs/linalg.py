@@ -1,14 +1,23 @@
-"""Linear algebra: ``matmul`` (batched, TF's BatchMatMulV2), ``einsum``.
+"""Linear algebra: ``matmul`` (batched, TF's BatchMatMulV2), ``einsum``,
+``tensordot``, ``matrix_transpose``, ``diag_part``, ``trace``, ``det``, ``inv``.
 
-Both lower to one ``Contract`` node (an einsum with explicit subscripts)
-after broadcasting batch dimensions explicitly, so the contraction's VJP is
-one rule for all of them and broadcasting is undone by the ``broadcast``
-node's VJP.
+Contractions (matmul, einsum, tensordot) lower to one ``Contract`` node (an
+einsum with explicit subscripts) after broadcasting batch dimensions
+explicitly, so the contraction's VJP is one rule for all of them and
+broadcasting is undone by the ``broadcast`` node's VJP. ``diag_part`` and
+``trace`` are TF's MatrixDiagPart (and a sum over it); ``det`` and ``inv``
+are kernels (TF's MatrixDeterminant, MatrixInverse) whose VJPs are TF's
+registered gradients built from nodes (matmuls as ``Contract``, the inverse
+as the inverse kernel), so that second and higher orders follow TF too.
 """
 
 from __future__ import annotations
 
-from ..tensor import Node, broadcast_to, contract, ew
+import numpy as np
+
+from ..graph import GraphError
+from ..moves import Prim, register as register_prim
+from ..tensor import Node, broadcast_to, contract, ew, prim, reduce, reshape, transpose
 from .common import same_dtype, weak_literals
 from .spec import TENSOR, TENSORS, Ctx, OpDef, Param, fmt_shape, register
 
@@ -212,4 +221,320 @@ register(OpDef(
     _einsum_shape, _einsum,
     "d(input k) += einsum of G with the other inputs, onto input k's subscripts",
     "special_math_ops.py _EinsumGrad", "linalg", errors=("TG202", "TG203"), varargs=True,
+))
+
+
+# -- tensordot ------------------------------------------------------------------
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _tensordot_axes(ctx: Ctx) -> tuple[list[int], list[int]]:
+    """TF's ``_tensordot_axes``: an int N (the last N axes of a with the first
+    N of b), a pair of ints, or a pair of lists; negative axes count from the
+    end. Sizes of paired axes must agree."""
+    a, b = ctx.x("a"), ctx.x("b")
+    axes = ctx.a("axes")
+    if isinstance(axes, bool) or axes is None:
+        raise ctx.error(f"axes must be an int or a pair of axis lists, not {axes!r}", "TG203", "axes")
+    if isinstance(axes, int):
+        if axes < 0:
+            raise ctx.error(f"axes {axes} must be at least 0", "TG203", "axes")
+        if axes > a.rank or axes > b.rank:
+            raise ctx.error(
+                f"axes {axes} is larger than the rank of {ctx.label('a')} (shape "
+                f"{fmt_shape(a.shape)}) or {ctx.label('b')} (shape {fmt_shape(b.shape)})",
+                "TG202", "axes")
+        aa, ba = list(range(a.rank - axes, a.rank)), list(range(axes))
+    else:
+        if not isinstance(axes, (list, tuple)) or len(axes) != 2:
+            raise ctx.error(f"axes must be an int or have length 2, not {axes!r}", "TG203", "axes")
+        aa, ba = ([x] if isinstance(x, int) else list(x) for x in axes)
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in aa + ba):
+            raise ctx.error(f"axes {axes!r}: each axis must be an int", "TG203", "axes")
+        if len(aa) != len(ba):
+            raise ctx.error(
+                f"axes {axes!r} pairs {len(aa)} axes of {ctx.label('a')} with {len(ba)} of "
+                f"{ctx.label('b')}; the lists must have the same length", "TG202", "axes")
+        for lst, x, p in ((aa, a, "a"), (ba, b, "b")):
+            for j, i in enumerate(lst):
+                if not -x.rank <= i < x.rank:
+                    raise ctx.error(
+                        f"axis {i} is out of range for {ctx.label(p)} (shape {fmt_shape(x.shape)}, "
+                        f"rank {x.rank})", "TG202", "axes")
+                lst[j] = i % x.rank
+            if len(set(lst)) != len(lst):
+                raise ctx.error(f"axes {axes!r} name an axis of {ctx.label(p)} twice", "TG202", "axes")
+    for i, j in zip(aa, ba):
+        if a.shape[i] != b.shape[j]:
+            raise ctx.error(
+                f"axis {i} of {ctx.label('a')} (shape {fmt_shape(a.shape)}) has size {a.shape[i]} "
+                f"but axis {j} of {ctx.label('b')} (shape {fmt_shape(b.shape)}) has size "
+                f"{b.shape[j]}; contracted axes must have the same size", "TG202", "axes")
+    return aa, ba
+
+
+def _tensordot_spec(ctx: Ctx) -> str:
+    a, b = ctx.x("a"), ctx.x("b")
+    aa, ba = _tensordot_axes(ctx)
+    if a.rank + b.rank - len(aa) > len(_LETTERS):
+        raise ctx.error("too many axes for tensordot", "TG202")
+    sa = _LETTERS[: a.rank]
+    sb = list(_LETTERS[a.rank: a.rank + b.rank])
+    for i, j in zip(aa, ba):
+        sb[j] = sa[i]
+    sb = "".join(sb)
+    out = "".join(ch for i, ch in enumerate(sa) if i not in aa) + "".join(
+        ch for j, ch in enumerate(sb) if j not in ba)
+    return f"{sa},{sb}->{out}"
+
+
+def _tensordot_shape(ctx: Ctx) -> tuple[int, ...]:
+    a, b = ctx.x("a"), ctx.x("b")
+    aa, ba = _tensordot_axes(ctx)
+    return tuple(d for i, d in enumerate(a.shape) if i not in aa) + tuple(
+        d for j, d in enumerate(b.shape) if j not in ba)
+
+
+def _tensordot(ctx: Ctx) -> Node:
+    weak_literals(ctx, ["a", "b"])
+    same_dtype(ctx, ["a", "b"])
+    return contract(_tensordot_spec(ctx), ctx.x("a"), ctx.x("b"))
+
+
+register(OpDef(
+    "tensordot", (Param("a", TENSOR), Param("b", TENSOR), Param("axes", "any")),
+    "sum of products over paired axes: axes=N pairs the last N axes of a with the first N of b; "
+    "axes=[[i...], [j...]] pairs them explicitly; the result has a's free axes, then b's",
+    _tensordot_shape, _tensordot,
+    "dA[free_a, c] += Σ_free_b G[free_a, free_b]·B[c, free_b]; "
+    "dB[c, free_b] += Σ_free_a A[free_a, c]·G[free_a, free_b]",
+    "math_ops.py tensordot (reshape, transpose, MatMul): math_grad.py _MatMulGrad through the "
+    "reshapes", "linalg", errors=("TG202", "TG203"),
+))
+
+
+# -- matrix_transpose, diag_part, trace -------------------------------------------
+
+def _need_matrix(ctx: Ctx, param: str, *, square: bool = False) -> Node:
+    x = ctx.x(param)
+    if x.rank < 2:
+        raise ctx.error(
+            f"{ctx.label(param)} has shape {fmt_shape(x.shape)} (rank {x.rank}); "
+            f"{ctx.op.name} takes matrices: a tensor of rank 2 or more (batches of matrices)",
+            "TG202", param)
+    if square and x.shape[-1] != x.shape[-2]:
+        raise ctx.error(
+            f"{ctx.label(param)} has shape {fmt_shape(x.shape)}: its matrices are "
+            f"{x.shape[-2]}x{x.shape[-1]}, not square", "TG202", param)
+    return x
+
+
+def _swap_last(rank: int) -> tuple[int, ...]:
+    return tuple(range(rank - 2)) + (rank - 1, rank - 2)
+
+
+def _matrix_transpose(ctx: Ctx) -> Node:
+    x = _need_matrix(ctx, "a")
+    return transpose(x, _swap_last(x.rank))
+
+
+register(OpDef(
+    "matrix_transpose", (Param("a", TENSOR), Param("conjugate", "bool", False)),
+    "swap the last two axes (each matrix of a batch transposed); conjugate is a no-op on reals",
+    lambda ctx: _need_matrix(ctx, "a").shape[:-2] + ctx.x("a").shape[:-3:-1],
+    _matrix_transpose, "dA += Gᵀ (per matrix)", "array_ops.py matrix_transpose -> "
+    "array_grad.py _TransposeGrad", "linalg", errors=("TG202",),
+))
+
+
+def _diag_len(m: int, n: int, k: int) -> int:
+    return min(m, n - k) if k >= 0 else min(m + k, n)
+
+
+def _np_diag_part(x: np.ndarray, k: int) -> np.ndarray:
+    return np.diagonal(x, offset=k, axis1=-2, axis2=-1)
+
+
+def _np_matrix_diag(g: np.ndarray, k: int, m: int, n: int) -> np.ndarray:
+    out = np.zeros(g.shape[:-1] + (m, n), dtype=g.dtype)
+    length = g.shape[-1]
+    rows = np.arange(length) + max(-k, 0)
+    cols = np.arange(length) + max(k, 0)
+    out[..., rows, cols] = g
+    return out
+
+
+register_prim(Prim(
+    "matrix_diag_part",
+    lambda ops, a: (ops[0].shape[:-2] + (_diag_len(ops[0].shape[-2], ops[0].shape[-1], a[0]),),
+                    ops[0].dtype),
+    _np_diag_part,
+    lambda n, g: [prim("matrix_diag", g, attrs=(n.attrs[0],) + tuple(n.args[0].shape[-2:]))],
+    "diag_part({0}, k={attrs})", r"\operatorname{{diag}}({0})",
+    "the k-th diagonal of each matrix (the last two axes)",
+    "array_grad.py _MatrixDiagPartV3Grad: matrix_diag(G, k) (square) / matrix_set_diag(0, G, k)",
+    kernel=True,
+))
+register_prim(Prim(
+    "matrix_diag",
+    lambda ops, a: (ops[0].shape[:-1] + (a[1], a[2]), ops[0].dtype),
+    _np_matrix_diag,
+    lambda n, g: [prim("matrix_diag_part", g, attrs=(n.attrs[0],))],
+    "matrix_diag({0}, k={attrs})", r"\operatorname{{Diag}}({0})",
+    "matrices of zeros with x on the k-th diagonal (the VJP of diag_part)",
+    "array_grad.py _MatrixDiagV3Grad: matrix_diag_part(G, k)",
+    kernel=True,
+))
+
+
+def _diag_k(ctx: Ctx) -> int:
+    x = _need_matrix(ctx, "input")
+    k = ctx.a("k")
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise ctx.error(f"k must be an int (one diagonal; bands are not supported), not {k!r}",
+                        "TG203", "k")
+    m, n = x.shape[-2:]
+    if not (-m < k < n or (k == 0 and m * n == 0)):
+        raise ctx.error(
+            f"k = {k} is out of range for the {m}x{n} matrices of {ctx.label('input')} "
+            f"(shape {fmt_shape(x.shape)}); it must be between {-m + 1} and {n - 1}", "TG202", "k")
+    return k
+
+
+register(OpDef(
+    "diag_part",
+    (Param("input", TENSOR), Param("k", "int", 0), Param("padding_value", "float", 0),
+     Param("align", "str", "RIGHT_LEFT")),
+    "the k-th diagonal of each matrix (the last two axes); k = 0 is the main diagonal",
+    lambda ctx: ctx.x("input").shape[:-2] + (
+        _diag_len(ctx.x("input").shape[-2], ctx.x("input").shape[-1], _diag_k(ctx)),),
+    lambda ctx: prim("matrix_diag_part", ctx.x("input"), attrs=(_diag_k(ctx),)),
+    "dA[..., i, i+k] += G[..., i]; zero elsewhere", "array_grad.py _MatrixDiagPartV3Grad",
+    "linalg", errors=("TG202", "TG203"),
+))
+
+
+def _trace(ctx: Ctx) -> Node:
+    x = _need_matrix(ctx, "x")
+    # TF: reduce_sum(matrix_diag_part(x), [-1])
+    d = prim("matrix_diag_part", x, attrs=(0,))
+    return reduce("sum", (d.rank - 1,), d)
+
+
+register(OpDef(
+    "trace", (Param("x", TENSOR),),
+    "sum of the main diagonal of each matrix (the last two axes)",
+    lambda ctx: _need_matrix(ctx, "x").shape[:-2], _trace,
+    "∂tr(A)/∂A = I: dA += G·I (per matrix)",
+    "math_ops.py trace = reduce_sum(matrix_diag_part(x), -1): _SumGrad, then "
+    "_MatrixDiagPartV3Grad", "linalg", errors=("TG202",),
+))
+
+
+# -- det and inv ----------------------------------------------------------------------
+
+class KernelError(GraphError):
+    """An error TF's kernel raises at run time (InvalidArgumentError), e.g.
+    ``Input is not invertible.``; raised while evaluating, with no position."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, None, None)
+
+
+def _np_inverse(x: np.ndarray, adjoint: bool, label: str) -> np.ndarray:
+    a = np.swapaxes(x, -1, -2) if adjoint else x
+    try:
+        # TF's MatrixInverse: LU with partial pivoting; an exactly zero pivot
+        # is "Input is not invertible." (LAPACK's getrf/gesv criterion too).
+        r = np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        raise KernelError(
+            f"{label} is not invertible (a zero pivot in its LU factorisation); TensorFlow's "
+            "MatrixInverse raises 'Input is not invertible.'") from None
+    return r.astype(x.dtype, copy=False)
+
+
+def _np_det(x: np.ndarray) -> np.ndarray:
+    return np.asarray(np.linalg.det(x)).astype(x.dtype, copy=False)
+
+
+def _batch_letters(rank: int) -> str:
+    return BATCH_LETTERS[: rank - 2]
+
+
+def _inverse_vjp(n: Node, g: Node) -> list:
+    # linalg_grad.py _MatrixInverseGrad:
+    #   -matmul(ainv, matmul(grad, ainv, adjoint_a=adj, adjoint_b=not adj), adjoint_a=not adj)
+    ainv = n
+    adjoint = n.attrs[0]
+    z = _batch_letters(ainv.rank)
+    if not adjoint:
+        inner = contract(f"{z}ij,{z}kj->{z}ik", g, ainv)  # G·A⁻ᵀ
+        outer = contract(f"{z}ji,{z}jk->{z}ik", ainv, inner)  # A⁻ᵀ·(G·A⁻ᵀ)
+    else:
+        inner = contract(f"{z}ji,{z}jk->{z}ik", g, ainv)  # Gᵀ·B
+        outer = contract(f"{z}ij,{z}jk->{z}ik", ainv, inner)  # B·(Gᵀ·B)
+    return [ew("negative", outer)]
+
+
+def _det_vjp(n: Node, g: Node) -> list:
+    # linalg_grad.py _MatrixDeterminantGrad:
+    #   reshape(grad * c, shape(c) + [1, 1]) * matrix_inverse(a, adjoint=True)
+    a = n.args[0]
+    label = n.attrs[0]
+    mult = reshape(ew("multiply", g, n), n.shape + (1, 1))
+    inv_adj = prim("matrix_inverse", a, attrs=(True, f"{label}'s input (det's gradient needs "
+                                                     "its inverse)"))
+    return [ew("multiply", broadcast_to(mult, a.shape), inv_adj)]
+
+
+register_prim(Prim(
+    "matrix_inverse",
+    lambda ops, a: (ops[0].shape, ops[0].dtype),
+    _np_inverse,
+    _inverse_vjp,
+    "inv({0})", r"{0}^{{-1}}",
+    "the inverse of each matrix (of its transpose when adjoint); attrs (adjoint, label for "
+    "the not-invertible error)",
+    "linalg_grad.py _MatrixInverseGrad: -A⁻ᵀ·(G·A⁻ᵀ)",
+    kernel=True,
+))
+register_prim(Prim(
+    "matrix_determinant",
+    lambda ops, a: (ops[0].shape[:-2], ops[0].dtype),
+    lambda x, label: _np_det(x),
+    _det_vjp,
+    "det({0})", r"\det({0})",
+    "the determinant of each matrix (attrs: a label for messages)",
+    "linalg_grad.py _MatrixDeterminantGrad: reshape(G·det(A), [..., 1, 1]) · inv(A, adjoint=True)",
+    kernel=True,
+))
+
+
+def _det(ctx: Ctx) -> Node:
+    x = _need_matrix(ctx, "input", square=True)
+    return prim("matrix_determinant", x, attrs=(f"det({ctx.label('input')})",))
+
+
+def _inv(ctx: Ctx) -> Node:
+    x = _need_matrix(ctx, "input", square=True)
+    return prim("matrix_inverse", x, attrs=(bool(ctx.a("adjoint")), ctx.label("input")))
+
+
+register(OpDef(
+    "det", (Param("input", TENSOR),),
+    "the determinant of each square matrix (the last two axes)",
+    lambda ctx: _need_matrix(ctx, "input", square=True).shape[:-2], _det,
+    "∂det(A)/∂A = det(A)·A⁻ᵀ: dA += (G·det(A))·A⁻ᵀ (per matrix); TF computes A⁻ᵀ with "
+    "MatrixInverse, so a singular A is an error ('Input is not invertible.')",
+    "linalg_grad.py _MatrixDeterminantGrad", "linalg", errors=("TG202",),
+))
+register(OpDef(
+    "inv", (Param("input", TENSOR), Param("adjoint", "bool", False)),
+    "the inverse of each square matrix (of its transpose when adjoint); a singular matrix is "
+    "TF's error 'Input is not invertible.'",
+    lambda ctx: _need_matrix(ctx, "input", square=True).shape, _inv,
+    "∂(A⁻¹) = -A⁻¹·∂A·A⁻¹: dA -= A⁻ᵀ·G·A⁻ᵀ (adjoint: dA -= A⁻ᵀ... of Aᵀ: -B·Gᵀ·B, B = (Aᵀ)⁻¹)",
+    "linalg_grad.py _MatrixInverseGrad", "linalg", errors=("TG202",),
 ))
