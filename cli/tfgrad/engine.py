@@ -127,6 +127,9 @@ def _bind(graph: Graph, gnode: GNode, nodes: dict[str, Any], dtype: str) -> Ctx:
                 positions[p.name] = pos
     for p in op.tensor_params:
         if p.name not in inputs:
+            if not p.required:  # an optional tensor (where's x and y): the op's rule decides
+                inputs[p.name] = p.default
+                continue
             raise GraphError(f"{op.name}: missing input '{p.name}'", gnode.pos, "TG203")
     attrs: dict[str, Any] = {}
     for p in op.attr_params:

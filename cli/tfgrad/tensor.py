@@ -168,7 +168,8 @@ class Ew(Node):
 def ew(fn: str, *operands: Node, attrs: tuple = (), dtype: str | None = None) -> Ew:
     """Build ``fn(*operands)``. Every operand must have the same shape
     (broadcast them first with ``broadcast_to``); the result's dtype is the
-    function's (comparisons give bool) or the first operand's."""
+    function's (comparisons give bool) or that of the operand its
+    ``dtype_from`` names (the first; select's is its second)."""
     from .funcs import FUNCS
 
     f = FUNCS[fn]
@@ -177,7 +178,7 @@ def ew(fn: str, *operands: Node, attrs: tuple = (), dtype: str | None = None) ->
         if o.shape != shape:
             raise ValueError(f"ew({fn}): operand shapes differ: {shape} and {o.shape}")
     if dtype is None:
-        dtype = f.out_dtype or operands[0].dtype
+        dtype = f.out_dtype or operands[f.dtype_from].dtype
     e = _new(Ew, operands, shape, dtype)
     e.fn = fn
     e.attrs = tuple(attrs)
