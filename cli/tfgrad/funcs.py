@@ -264,7 +264,7 @@ register(Func(
 register(Func(
     "reciprocal", 1, np.reciprocal, lambda n, g: [ew("reciprocal_grad", n, g)],
     lambda a: 1 / a, "1⊘{0}", r"\frac{{1}}{{{0}}}", "1 / x",
-    "math_grad.py _ReciprocalGrad: ReciprocalGrad(y, G)",
+    "math_grad.py _ReciprocalGrad: ReciprocalGrad(y, G)", prec=20,
 ))
 register(Func(
     "reciprocal_grad", 2, _np_reciprocal_grad,

@@ -1,0 +1,735 @@
+"""Expression nodes -> readable formulas, through SymPy's printer protocol.
+
+``TensorText`` (a ``StrPrinter``) and ``TensorLatex`` (a ``LatexPrinter``)
+have a ``_print_<Node>`` method per node type of ``tensor.py`` (the node
+types import no printer). Two notations:
+
+- **matrix** (every tensor of the formula has rank <= 2): ``A·Bᵀ`` matrix
+  product, ``∘``/``⊘`` elementwise product/division, ``ᵀ``, ``𝟙``/``𝟎``
+  tensors of ones/zeros (shape from context), sums as ``𝟙ᵀ·X``/``X·𝟙``,
+  broadcasting as products with ``𝟙``;
+- **index** (above rank 2, or a contraction with no matrix form): the
+  formula of one element, ``∂L/∂W[i,j,k] = Σₗ X[i,l,j]·G[i,l,k]``.
+
+Elementwise functions print from their ``funcs.FUNCS`` templates (``text``,
+``latex``, ``prec``); TF's gradient kernels that have no readable template
+(``sqrt_grad(y, G)``) print from their SymPy scalar form (``½·G⊘y``) and
+record a note where TF's kernel departs from the formula. Movement and
+kernel nodes print from ``moves.MOVES`` templates, except the structural
+ones of ``tensor.py`` (broadcast, transpose, size-1 reshapes), which have a
+notation of their own.
+
+Printing is shallow by contract: nodes in ``names`` (id -> name) print as
+their name, so callers name shared and deep pieces first.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from sympy import Add, Integer, Mul, Number, Piecewise, Pow, Rational, Symbol
+from sympy.core.relational import Relational
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from ..funcs import FUNCS
+from ..moves import MOVES
+from ..tensor import Contract, Ew, Fill, Kernel, Move, Node, Reduce, Tensor
+from .common import latex_escape, latex_name, number_latex, number_text, to_ascii
+from .contract import matrix_form
+
+SUM, ADD, NEG, PROD, POW, ATOM = 9, 10, 15, 20, 40, 100
+
+INDEX_POOL = "ijklmnprstuvaehox" + "bcdfgqwyz"
+_SUB = dict(zip("aehijklmnoprstuvx", "ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
+_ASSOCIATIVE = {"add", "multiply", "mm", "had"}
+_ENCLOSE_BEFORE = ("(", "[", "|", ",", "^{", "_{", "sqrt{", "frac{", "}{", r"\left(", r"\left|")
+_ENCLOSE_AFTER = (")", "]", "|", ",", "}", r"\right")
+
+
+def _fields(template: str) -> list[tuple[str, str | None]]:
+    """(literal text before, field) pairs; the last has field None."""
+    out: list[tuple[str, str | None]] = []
+    lit = ""
+    for text, field, _, _ in string.Formatter().parse(template):
+        lit += text
+        if field is not None:
+            out.append((lit, field))
+            lit = ""
+    out.append((lit, None))
+    return out
+
+
+def is_transparent(n: Node) -> bool:
+    """Nodes shown as their operand: identity, and reshapes of one element."""
+    t = type(n)
+    if t is Ew:
+        return n.fn == "identity"
+    if t is Move and n.kind == "reshape":
+        return n.size <= 1
+    return False
+
+
+def see_through(n: Node) -> Node:
+    while is_transparent(n):
+        n = n._args[0]
+    return n
+
+
+def kernel_form(fn: str) -> bool:
+    """Printed from the scalar form: a TF kernel with no readable template."""
+    f = FUNCS[fn]
+    return fn.endswith("_grad") and f.text.startswith(fn + "(")
+
+
+def _squeezed(shape: tuple) -> tuple:
+    return tuple(d for d in shape if d != 1)
+
+
+def node_matrix_ok(n: Node) -> bool:
+    """Whether ``n`` itself has a matrix-notation form (its operands aside)."""
+    if n.rank > 2 or any(a.rank > 2 for a in n._args):
+        return False
+    if type(n) is Contract:
+        return matrix_form(n.spec, tuple(a.rank for a in n._args)) is not None
+    return True
+
+
+def formula_notation(root: Node, names: dict[int, str]) -> str:
+    """``matrix`` when every node of the formula (named pieces are leaves) has
+    a matrix form, else ``index``."""
+    stack = [root]
+    seen: set[int] = set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if n.rank > 2:
+            return "index"
+        if n is not root and id(n) in names:
+            continue
+        if not node_matrix_ok(n):
+            return "index"
+        stack.extend(n._args)
+    return "matrix"
+
+
+class _TensorMixin:
+    """Shared by the text and LaTeX printers; ``style`` is text, ascii or latex."""
+
+    style = "text"
+
+    def _setup(self, settings: dict) -> None:
+        self.names: dict[int, str] = settings.get("names") or {}
+        self.notation: str = settings.get("notation") or "matrix"
+        self.root: Node | None = None
+        self.sums: set[int] = settings.get("sums") or set()
+        self.seeds: set[int] = settings.get("seeds") or set()
+        self.idx: tuple[str, ...] = ()
+        self.used_letters: set[str] = set()
+        self.notes: dict[str, str] = settings.get("notes_out") if settings.get("notes_out") is not None else {}
+        self._prec = ATOM
+        self._kind = "atom"
+
+    # -- entry points ---------------------------------------------------------
+    def formula(self, node: Node, idx: tuple[str, ...] = ()) -> str:
+        """``node`` written out (even if it is itself named); in index
+        notation, its element at ``idx``."""
+        self.root = node
+        self.idx = tuple(idx)
+        self.used_letters = set(idx)
+        return self._print(node)
+
+    def _print(self, expr: Any, **kw) -> str:
+        if isinstance(expr, Node):
+            if expr is not self.root:
+                nm = self.names.get(id(expr))
+                if nm is not None:
+                    if not isinstance(nm, str):  # a scalar literal: its number
+                        s = self.number(nm)
+                        return self._done(s, NEG if s.startswith("-") else ATOM, "atom")
+                    self._prec, self._kind = ATOM, "atom"
+                    return self.name_at(nm, expr.shape)
+            if is_transparent(expr) and expr is not self.root or (
+                    expr is self.root and is_transparent(expr)):
+                inner = expr._args[0]
+                return self._moved(inner, self._reshape_idx(expr, inner))
+        return super()._print(expr, **kw)
+
+    # -- helpers ---------------------------------------------------------------
+    def name(self, nm: str) -> str:
+        return latex_name(nm) if self.style == "latex" else nm
+
+    def name_at(self, nm: str, shape: tuple) -> str:
+        if self.notation != "index" or _size(shape) == 1 or not shape:
+            return self.name(nm)
+        return self.name(nm) + "[" + ",".join(self.idx) + "]"
+
+    def paren(self, s: str) -> str:
+        return rf"\left({s}\right)" if self.style == "latex" else f"({s})"
+
+    def child(self, n: Node, prec: int, kind: str = "", first: bool = True,
+              enclosed: bool = False) -> str:
+        s = self._print(n)
+        cp, ck = self._prec, self._kind
+        if not enclosed and (cp < prec or (cp == prec and prec < ATOM and (
+                (ck != kind and prec == PROD) or (not first and kind not in _ASSOCIATIVE)))):
+            s = self.paren(s)
+        return s
+
+    def _moved(self, n: Node, idx: tuple[str, ...] | None) -> str:
+        """``n`` printed at other indices (index notation)."""
+        saved = self.idx
+        if idx is not None:
+            self.idx = idx
+        try:
+            return self._print(n)
+        finally:
+            self.idx = saved
+
+    def _reshape_idx(self, outer: Node, inner: Node) -> tuple[str, ...] | None:
+        if self.notation != "index":
+            return None
+        return _squeeze_map(outer.shape, inner.shape, self.idx)
+
+    def fresh(self) -> str:
+        for ch in INDEX_POOL:
+            if ch not in self.used_letters:
+                self.used_letters.add(ch)
+                return ch
+        k = len(self.used_letters)
+        self.used_letters.add(f"i{k}")
+        return f"i{k}"
+
+    def _done(self, s: str, prec: int, kind: str) -> str:
+        self._prec, self._kind = prec, kind
+        return s
+
+    # symbols of the style
+    def sym(self, what: str, shape: tuple = ()) -> str:
+        st = self.style
+        if what == "mm":
+            return {"text": "·", "ascii": " @ ", "latex": r" \cdot "}[st]
+        if what == "scale":
+            return {"text": "·", "ascii": " * ", "latex": r" \, "}[st]
+        if what == "T":
+            return {"text": "ᵀ", "ascii": ".T", "latex": r"^{\top}"}[st]
+        if what in ("ones", "zeros"):
+            if st == "latex":
+                return r"\mathbf{1}" if what == "ones" else r"\mathbf{0}"
+            if st == "ascii":
+                return f"{what}({','.join(str(d) for d in shape)})"
+            return "𝟙" if what == "ones" else "𝟎"
+        if what == "minus":
+            return {"text": " − ", "ascii": " - ", "latex": " - "}[st]
+        if what == "plus":
+            return " + "
+        raise KeyError(what)
+
+    def number(self, v: Any) -> str:
+        if isinstance(v, Rational) and not isinstance(v, Integer):
+            if self.style == "latex":
+                return rf"\tfrac{{{v.p}}}{{{v.q}}}"
+            if v == Rational(1, 2) and self.style == "text":
+                return "½"
+            return f"{v.p}/{v.q}"
+        f = float(v)
+        return number_latex(f) if self.style == "latex" else number_text(f)
+
+    def sigma(self, letters: list[str], body: str) -> str:
+        if self.style == "latex":
+            return rf"\sum_{{{','.join(letters)}}} {body}"
+        if self.style == "ascii":
+            return f"sum_{{{','.join(letters)}}} {body}" if len(letters) > 1 else f"sum_{letters[0]} {body}"
+        if all(ch in _SUB for ch in letters):
+            return "Σ" + "".join(_SUB[ch] for ch in letters) + " " + body
+        return "Σ_{" + ",".join(letters) + "} " + body
+
+    def template(self, fn_or_prim: Any) -> str:
+        t = fn_or_prim.latex if self.style == "latex" else fn_or_prim.text
+        if self.style == "ascii":
+            for a, b in _ASCII_TEMPLATES:
+                t = t.replace(a, b)
+            t = to_ascii(t)
+        return t
+
+    # -- node types --------------------------------------------------------------
+    def _print_Tensor(self, n: Tensor, **kw) -> str:
+        return self._done(self.name_at(n.name, n.shape), ATOM, "atom")
+
+    def _print_Fill(self, n: Fill, **kw) -> str:
+        v = n.value
+        if self.notation == "index" or n.rank == 0:
+            s = self.number(v)
+            return self._done(s, NEG if str(s).startswith("-") else ATOM, "atom")
+        if v == 1:
+            return self._done(self.sym("ones", n.shape), ATOM, "atom")
+        if v == 0:
+            return self._done(self.sym("zeros", n.shape), ATOM, "atom")
+        s = self.number(v)
+        return self._done(s + self.sym("scale") + self.sym("ones", n.shape), PROD, "scale")
+
+    def _print_Ew(self, n: Ew, **kw) -> str:
+        fn = n.fn
+        f = FUNCS[fn]
+        args = n._args
+        if fn == "add":
+            parts = []
+            if id(n) in self.sums:
+                # the sweep's sum of cotangent parts: seeds first, then the
+                # parts in the graph's order (the sweep appends last use first)
+                seeds = [a for a in args if id(a) in self.seeds]
+                args = tuple(seeds + [a for a in args if id(a) not in self.seeds][::-1])
+            for k, a in enumerate(args):
+                a2 = see_through(a)
+                if k and type(a2) is Ew and a2.fn == "negative" and id(a2) not in self.names:
+                    parts.append(self.sym("minus") + self.child(a2._args[0], ADD, "add", False))
+                else:
+                    parts.append(("" if not k else self.sym("plus")) + self.child(a, ADD, "add", k == 0))
+            return self._done("".join(parts), ADD, "add")
+        if fn == "multiply" and self.notation == "matrix":
+            fills = [k for k, a in enumerate(args) if type(see_through(a)) is Fill]
+            if len(fills) == 1:
+                other = args[1 - fills[0]]
+                v = see_through(args[fills[0]]).value
+                if v == 1:
+                    s = self._print(other)
+                    return s
+                c = self.number(v)
+                return self._done(c + self.sym("scale") + self.child(other, PROD, "scale"), PROD, "scale")
+        if kernel_form(fn):
+            return self._kernel(n)
+        return self._fill_template(self.template(f), args, f.prec, fn, n.attrs)
+
+    def _fill_template(self, template: str, args: tuple, prec: int, kind: str,
+                       attrs: tuple = (), attr_text: str = "") -> str:
+        fields = _fields(template)
+        out = []
+        for k, (lit, field) in enumerate(fields):
+            out.append(lit)
+            if field is None:
+                continue
+            if field == "args":
+                out.append(", ".join(self.child(a, ATOM, enclosed=True) for a in args))
+                continue
+            if field == "attrs":
+                out.append(attr_text)
+                continue
+            i = int(field)
+            after = fields[k + 1][0] if k + 1 < len(fields) else ""
+            enclosed = lit.rstrip().endswith(_ENCLOSE_BEFORE) and after.lstrip().startswith(_ENCLOSE_AFTER)
+            out.append(self.child(args[i], prec, kind, i == 0, enclosed))
+        whole = "".join(out)
+        p = ATOM if (_call_like(template)) else prec
+        return self._done(whole, p, kind)
+
+    # a TF kernel printed as its formula, from its SymPy scalar form
+    def _kernel(self, n: Ew) -> str:
+        f = FUNCS[n.fn]
+        syms = [Symbol(f"_op{k}") for k in range(len(n._args))]
+        expr = f.scalar(*syms, *n.attrs)
+        expr, dropped = _main_branch(expr)
+        if dropped:
+            self.notes[n.fn] = f.doc
+        ops = {s.name: a for s, a in zip(syms, n._args)}
+        return _ScalarAsTensor(self, ops, n.shape).show(expr)
+
+    def _print_Contract(self, n: Contract, **kw) -> str:
+        args = n._args
+        if self.notation == "matrix":
+            recipe = matrix_form(n.spec, tuple(a.rank for a in args))
+            if recipe is not None:
+                return self._recipe(recipe, args, n)
+            return self._einsum(n)
+        ins, out = n.subscripts
+        letter = dict(zip(out, self.idx))
+        summed = []
+        for s in ins:
+            for ch in s:
+                if ch not in letter:
+                    letter[ch] = self.fresh()
+                    summed.append(letter[ch])
+        factors = []
+        for s, a in zip(ins, args):
+            factors.append(self._moved_child(a, tuple(letter[ch] for ch in s), PROD, "mm"))
+        body = self.sym("mm").join(factors) if self.style != "ascii" else " * ".join(factors)
+        if self.style == "text":
+            body = "·".join(factors)
+        if not summed:
+            return self._done(body, PROD, "mm")
+        return self._done(self.sigma(summed, body), SUM, "sum")
+
+    def _moved_child(self, a: Node, idx: tuple, prec: int, kind: str) -> str:
+        saved = self.idx
+        self.idx = idx
+        try:
+            return self.child(a, prec, kind)
+        finally:
+            self.idx = saved
+
+    def _einsum(self, n: Contract) -> str:
+        ops = ", ".join(self.child(a, ATOM, enclosed=True) for a in n._args)
+        if self.style == "latex":
+            return self._done(rf"\operatorname{{einsum}}(\texttt{{{n.spec}}}, {ops})", ATOM, "call")
+        return self._done(f"einsum('{n.spec}', {ops})", ATOM, "call")
+
+    def _recipe(self, recipe: tuple, args: tuple, n: Node) -> str:
+        kind = recipe[0]
+        T = self.sym("T")
+        if kind == "id":
+            return self._print(args[0])
+        if kind == "T":
+            return self._done(self.child(args[0], POW, "T") + T, POW, "T")
+        if kind in ("trace", "diag"):
+            s = self.child(args[0], ATOM, enclosed=True)
+            op = r"\operatorname{tr}" if kind == "trace" and self.style == "latex" else (
+                r"\operatorname{diag}" if self.style == "latex" else ("tr" if kind == "trace" else "diag"))
+            return self._done(f"{op}({s})" if self.style != "latex" else rf"{op}\left({s}\right)",
+                              ATOM, "call")
+        if kind == "sum":
+            _, k, left, right = recipe
+            x = args[k]
+            return self._sum_ones(x, left, right)
+        if kind == "had":
+            had = {"text": "∘", "ascii": " * ", "latex": r" \circ "}[self.style]
+            parts = []
+            for j, (k, t) in enumerate(recipe[1]):
+                s = self.child(args[k], POW if t else PROD, "T" if t else "had", j == 0)
+                parts.append(s + T if t else s)
+            return self._done(had.join(parts), PROD, "had")
+        _, chain, scalars = recipe
+        parts = [self.child(args[k], PROD, "scale") for k in scalars]
+        mm = []
+        for j, (k, t) in enumerate(chain):
+            if t:
+                mm.append(self.child(args[k], POW, "T") + T)
+            else:
+                mm.append(self.child(args[k], PROD, "mm", j == 0))
+        if parts and mm:
+            return self._done(self.sym("scale").join(parts) + self.sym("scale") + self.sym("mm").join(mm),
+                              PROD, "mm")
+        if parts:
+            return self._done(self.sym("scale").join(parts), PROD, "scale")
+        if len(mm) == 1:
+            return self._done(mm[0], self._prec, self._kind)
+        return self._done(self.sym("mm").join(mm), PROD, "mm")
+
+    def _sum_ones(self, x: Node, left: bool, right: bool) -> str:
+        ones = self.sym("ones", (x.shape[0],) if x.rank else ())
+        ones_r = self.sym("ones", (x.shape[-1],) if x.rank else ())
+        s = self.child(x, PROD, "mm", not left)
+        T = self.sym("T")
+        if left:
+            s = ones + T + self.sym("mm") + s
+        if right:
+            s = s + self.sym("mm") + ones_r
+        return self._done(s, PROD, "mm")
+
+    def _print_Reduce(self, n: Reduce, **kw) -> str:
+        x = n._args[0]
+        if self.notation == "matrix" and n.kind == "sum":
+            if x.rank == 1:
+                return self._sum_ones(x, True, False)
+            if x.rank == 2:
+                return self._sum_ones(x, 0 in n.axes, 1 in n.axes)
+        if self.notation == "index":
+            kept = iter(self.idx)
+            letters = []
+            idx = []
+            for a in range(x.rank):
+                if a in n.axes:
+                    ch = self.fresh()
+                    letters.append(ch)
+                    idx.append(ch)
+                else:
+                    idx.append(next(kept))
+            body = self._moved_child(x, tuple(idx), PROD if n.kind == "sum" else ATOM, "sum")
+            if n.kind == "sum":
+                return self._done(self.sigma(letters, body), SUM, "sum")
+            op = {"prod": "∏"}.get(n.kind, n.kind) if self.style == "text" else n.kind
+            if self.style == "latex":
+                op = {"prod": r"\prod", "max": r"\max", "min": r"\min"}.get(
+                    n.kind, rf"\operatorname{{{n.kind}}}")
+                return self._done(rf"{op}_{{{','.join(letters)}}} {body}", SUM, "sum")
+            sub = "".join(_SUB.get(ch, "_" + ch) for ch in letters) if self.style == "text" \
+                else "_" + ",".join(letters)
+            return self._done(f"{op}{sub} {body}", SUM, "sum")
+        s = self.child(x, ATOM, enclosed=True)
+        axes = n.axes[0] if len(n.axes) == 1 else n.axes
+        if self.style == "latex":
+            return self._done(rf"\operatorname{{{n.kind}}}_{{{axes}}}\left({s}\right)", ATOM, "call")
+        return self._done(f"reduce_{n.kind}({s}, axis={axes})" if len(n.axes) < x.rank
+                          else f"reduce_{n.kind}({s})", ATOM, "call")
+
+    def _print_Move(self, n: Move, **kw) -> str:
+        x = n._args[0] if n._args else None
+        kind = n.kind
+        if kind == "broadcast":
+            if self.notation == "index":
+                return self._moved(x, _broadcast_idx(x.shape, n.shape, self.idx))
+            return self._broadcast_matrix(x, n.shape)
+        if kind == "transpose" and self.notation == "index":
+            perm = n.attrs[0]
+            idx = [""] * len(perm)
+            for i, p in enumerate(perm):
+                idx[p] = self.idx[i]
+            return self._moved(x, tuple(idx))
+        if kind == "transpose" and n.rank == 2:
+            return self._done(self.child(x, POW, "T") + self.sym("T"), POW, "T")
+        if kind == "reshape" and _squeezed(n.shape) == _squeezed(x.shape):
+            if self.notation == "index":
+                return self._moved(x, _squeeze_map(n.shape, x.shape, self.idx))
+            # a vector written as a row or column, or a matrix as a vector
+            row_in = x.rank == 2 and x.shape[0] == 1 and x.shape[1] != 1
+            row_out = n.rank == 2 and n.shape[0] == 1 and n.shape[1] != 1
+            if row_in != row_out:
+                return self._done(self.child(x, POW, "T") + self.sym("T"), POW, "T")
+            return self._print(x)
+        return self._prim(n)
+
+    _print_Kernel = _print_Move
+
+    def _prim(self, n: Node) -> str:
+        p = MOVES[n.kind]
+        attrs = ", ".join(_attr_text(a) for a in n.attrs)
+        t = self.template(p)
+        if self.style == "latex":
+            attrs = latex_escape(attrs)
+        saved_notation, saved_idx = self.notation, self.idx
+        index = self.notation == "index"
+        if index:
+            self.notation = "matrix"  # operands of a kernel are whole tensors
+        try:
+            s = self._fill_template(t, n._args, ATOM, n.kind, n.attrs, attrs)
+        finally:
+            self.notation, self.idx = saved_notation, saved_idx
+        if index and n.size > 1:
+            s = (self.paren(s) if not _call_like(t) else s) + "[" + ",".join(self.idx) + "]"
+        return self._done(s, ATOM, "call")
+
+    def _broadcast_matrix(self, x: Node, shape: tuple) -> str:
+        sx = x.shape
+        if _size(sx) == 1:
+            s = self.child(x, PROD, "scale")
+            return self._done(s + self.sym("scale") + self.sym("ones", shape), PROD, "scale")
+        T = self.sym("T")
+        mm = self.sym("mm")
+        m = shape[0]
+        if len(sx) == 1 and len(shape) == 2:  # (n,) -> (m, n): 𝟙·xᵀ
+            return self._done(self.sym("ones", (m, 1)) + mm + self.child(x, POW, "T") + T, PROD, "mm")
+        if len(sx) == 2 and sx[0] == 1:  # (1, n) -> (m, n): 𝟙·x
+            return self._done(self.sym("ones", (m, 1)) + mm + self.child(x, PROD, "mm", False),
+                              PROD, "mm")
+        if len(sx) == 2 and sx[1] == 1:  # (m, 1) -> (m, n): x·𝟙ᵀ
+            return self._done(self.child(x, PROD, "mm") + mm + self.sym("ones", (1, shape[1])) + T,
+                              PROD, "mm")
+        return self._print(x)
+
+
+def _call_like(template: str) -> bool:
+    """``name(...)`` covering the whole template (or ``|x|``)."""
+    t = template.strip()
+    if t.startswith("|") and t.endswith("|"):
+        return True
+    if not t.endswith(")") and not t.endswith(r"\right)"):
+        return False
+    head = t.split("(", 1)[0]
+    return bool(head) and "{" not in head.replace(r"\operatorname{{", "").replace("}}", "") \
+        or head.startswith(r"\operatorname")
+
+
+def _size(shape: tuple) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _attr_text(a: Any) -> str:
+    if isinstance(a, tuple):
+        if len(a) == 1:
+            return f"({_attr_text(a[0])},)"
+        return "(" + ", ".join(_attr_text(x) for x in a) + ")"
+    if isinstance(a, float) and a.is_integer():
+        return str(a)
+    return str(a)
+
+
+def _broadcast_idx(src: tuple, dst: tuple, idx: tuple) -> tuple:
+    lead = len(dst) - len(src)
+    return tuple("0" if d == 1 else idx[lead + a] for a, d in enumerate(src))
+
+
+def _squeeze_map(outer: tuple, inner: tuple, idx: tuple) -> tuple:
+    """Indices of ``inner`` given those of ``outer``, the two shapes differing
+    only by axes of size 1."""
+    if not idx:
+        return tuple("0" for _ in inner)
+    big = [i for d, i in zip(outer, idx) if d != 1]
+    it = iter(big)
+    return tuple("0" if d == 1 else next(it, "0") for d in inner)
+
+
+_ASCII_TEMPLATES = [("√{0}", "sqrt({0})"), ("{0}²", "{0}**2"), ("|{0}|", "abs({0})"),
+                    ("}^{", "}**{"), ("1⊘{0}", "1 / {0}")]
+
+
+def _main_branch(expr: Any) -> tuple[Any, bool]:
+    """A kernel's Piecewise as its general formula: the branch that is not a
+    constant (``sqrt_grad``: ``dy/(2y)``, TF's 0 where dy = 0 dropped and
+    reported); a 0-default branch becomes an Iverson mask."""
+    if not isinstance(expr, Piecewise):
+        return expr, False
+    branches = list(expr.args)
+    live = [(e, c) for e, c in branches if not (isinstance(e, Number) and e == 0)]
+    if len(live) == 1:
+        e, c = live[0]
+        if c == True:  # noqa: E712 - SymPy's true
+            return e, True
+        return ("mask", e, c), False
+    return branches[-1][0], True
+
+
+class _ScalarAsTensor:
+    """A SymPy scalar formula over operand symbols, printed in tensor
+    notation with the operands' own formulas (``dy*(1 - y**2)`` ->
+    ``G∘(𝟙 − y∘y)``)."""
+
+    def __init__(self, p: _TensorMixin, ops: dict[str, Node], shape: tuple) -> None:
+        self.p = p
+        self.ops = ops
+        self.shape = shape
+
+    def show(self, e: Any) -> str:
+        p = self.p
+        if isinstance(e, tuple) and e[0] == "mask":
+            body = self.show(e[1])
+            bp, bk = p._prec, p._kind
+            if bp < PROD:
+                body = p.paren(body)
+            had = {"text": "∘", "ascii": " * ", "latex": r" \circ "}[p.style]
+            return p._done(body + had + self._cond(e[2]), PROD, "had")
+        if isinstance(e, Symbol):
+            node = self.ops[e.name]
+            s = p._print(node)
+            return s
+        if isinstance(e, Number):
+            if p.notation == "matrix" and e == 1:
+                return p._done(p.sym("ones", self.shape), ATOM, "atom")
+            s = p.number(e)
+            return p._done(s, NEG if s.startswith("-") else ATOM, "atom")
+        if isinstance(e, Add):
+            terms = list(e.as_ordered_terms())
+            # numbers last reads worse in 1 - y**2: put positive numbers first
+            terms.sort(key=lambda t: 0 if (isinstance(t, Number) and t > 0) else 1)
+            out = []
+            for k, t in enumerate(terms):
+                neg = t.could_extract_minus_sign()
+                body = -t if neg else t
+                s = self.show(body)
+                if p._prec <= ADD and k:
+                    s = p.paren(s)
+                if k == 0:
+                    out.append(("-" if neg else "") + s)
+                else:
+                    out.append((p.sym("minus") if neg else p.sym("plus")) + s)
+            return p._done("".join(out), ADD, "add")
+        if isinstance(e, Mul):
+            coeff, rest = e.as_coeff_Mul()
+            num, den = [], []
+            for f in Mul.make_args(rest):
+                if isinstance(f, Pow) and f.exp.is_Number and f.exp < 0:
+                    den.append(f.base ** (-f.exp))
+                else:
+                    num.append(f)
+            had = {"text": "∘", "ascii": " * ", "latex": r" \circ "}[p.style]
+            div = {"text": "⊘", "ascii": " / ", "latex": r" \oslash "}[p.style]
+            parts = []
+            for f in num:
+                s = self.show(f)
+                if p._prec < PROD or (p._prec == PROD and (p._kind != "had" or isinstance(f, Symbol))):
+                    s = p.paren(s)
+                parts.append(s)
+            s = had.join(parts) if parts else p.sym("ones", self.shape)
+            for f in den:
+                d = self.show(f)
+                if p._prec <= PROD or (isinstance(f, Symbol) and p._prec < ATOM):
+                    d = p.paren(d)
+                s += div + d
+            neg = coeff < 0
+            c = -coeff if neg else coeff
+            if c != 1:
+                s = p.number(c) + p.sym("scale") + s
+            if neg:
+                return p._done("-" + s, NEG, "neg")
+            return p._done(s, PROD, "had")
+        if isinstance(e, Pow) and e.exp == 2:
+            b = self.show(e.base)
+            if p._prec < ATOM:
+                b = p.paren(b)
+            had = {"text": "∘", "ascii": " * ", "latex": r" \circ "}[p.style]
+            return p._done(b + had + b, PROD, "had")
+        if isinstance(e, Pow):
+            b = self.show(e.base)
+            if p._prec < ATOM:
+                b = p.paren(b)
+            x = self.show(e.exp)
+            if p.style == "latex":
+                return p._done(f"{{{b}}}^{{{x}}}", POW, "pow")
+            return p._done(f"{b}^{x}" if p.style == "text" else f"{b}**{x}", POW, "pow")
+        # any other function: its name and arguments
+        args = ", ".join(self.show(a) for a in e.args)
+        name = type(e).__name__.lower()
+        return p._done(f"{name}({args})", ATOM, "call")
+
+    def _cond(self, c: Any) -> str:
+        p = self.p
+        if isinstance(c, Relational):
+            op = {">": ">", "<": "<", ">=": "≥", "<=": "≤", "==": "=", "!=": "≠"}[c.rel_op]
+            if p.style == "latex":
+                op = {"≥": r"\geq", "≤": r"\leq", "≠": r"\neq"}.get(op, op)
+            elif p.style == "ascii":
+                op = {"≥": ">=", "≤": "<=", "≠": "!=", "=": "=="}.get(op, op)
+            s = f"{self.show(c.lhs)} {op} {self.show(c.rhs)}"
+        else:
+            s = str(c)
+        if p.style == "latex":
+            return rf"\left[{s}\right]"
+        return f"[{s}]"
+
+
+class TensorText(_TensorMixin, StrPrinter):
+    """Text (Unicode, or ASCII with ``ascii=True``)."""
+
+    _default_settings = {**StrPrinter._default_settings, "names": None, "notation": "matrix",
+                         "ascii": False, "notes_out": None, "sums": None, "seeds": None}
+
+    def __init__(self, settings: dict | None = None) -> None:
+        StrPrinter.__init__(self, settings)
+        self.style = "ascii" if self._settings["ascii"] else "text"
+        self._setup(self._settings)
+
+
+class TensorLatex(_TensorMixin, LatexPrinter):
+    """LaTeX math mode (amsmath)."""
+
+    _default_settings = {**LatexPrinter._default_settings, "names": None, "notation": "matrix",
+                         "notes_out": None, "sums": None, "seeds": None}
+
+    def __init__(self, settings: dict | None = None) -> None:
+        LatexPrinter.__init__(self, settings)
+        self.style = "latex"
+        self._setup(self._settings)
+
+
+def printer(style: str, names: dict[int, Any], notation: str = "matrix",
+            notes: dict[str, str] | None = None, sums: set[int] | None = None,
+            seeds: set[int] | None = None) -> _TensorMixin:
+    """A printer of ``style`` (text, ascii, latex); see the module doc."""
+    common = {"names": names, "notation": notation, "notes_out": notes, "sums": sums,
+              "seeds": seeds}
+    if style == "latex":
+        return TensorLatex(common)
+    return TensorText({**common, "ascii": style == "ascii"})
