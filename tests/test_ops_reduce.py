@@ -255,3 +255,15 @@ def test_scans_match_finite_differences(op, data, exclusive, reverse):
     x, axis, _, cs = data
     axis = 0 if axis is None else (axis[0] if isinstance(axis, list) else axis)
     _fd(op, "x", x, {"axis": axis, "exclusive": exclusive, "reverse": reverse}, cs)
+
+
+def test_sum_of_size_one_axes_is_a_copy_and_keeps_negative_zero():
+    # TF 2.21: reduce_sum([-0.0]) is -0.0 (a copy), reduce_sum([-0.0, -0.0]) is +0.0.
+    from tfgrad.autodiff import REDUCTIONS
+
+    f = REDUCTIONS["sum"][0]
+    assert np.signbit(f(np.array([-0.0]), (0,)))
+    assert np.signbit(f(np.array([[-0.0], [-0.0]]), (1,))).all()
+    assert not np.signbit(f(np.array([[-0.0, -0.0]]), (1,))).any()
+    assert f(np.array([[1, 2]], dtype=np.int32), (0, 1)).dtype == np.int32
+    assert f(np.ones((2, 1, 3), dtype=np.float32), (1, 2)).shape == (2,)

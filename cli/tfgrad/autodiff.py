@@ -80,9 +80,20 @@ def _sum_vjp(n: Reduce, g: Node) -> list:
     return [expand_over(g, n.axes, n.args[0].shape)]
 
 
+def _np_sum(x: np.ndarray, axes: tuple) -> np.ndarray:
+    # TF's Sum (ReductionHelper::Simplify): axes of size 1 are dropped, and a
+    # reduction left with no axes is a copy, so a lone -0.0 stays -0.0; a real
+    # sum starts from 0 (NumPy's too): -0.0 + -0.0 gives +0.0. Integers keep
+    # their dtype (NumPy would widen int32 to int64).
+    real = tuple(a for a in axes if x.shape[a] != 1)
+    out_shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+    r = np.sum(x, axis=real, dtype=x.dtype) if real else x
+    return np.reshape(r, out_shape)
+
+
 # kind -> (NumPy kernel(x, axes), VJP). Families add their reductions here.
 REDUCTIONS: dict[str, tuple[Callable[[np.ndarray, tuple], np.ndarray], Callable[[Reduce, Node], list]]] = {
-    "sum": (lambda x, axes: np.sum(x, axis=axes), _sum_vjp),
+    "sum": (_np_sum, _sum_vjp),
 }
 
 
