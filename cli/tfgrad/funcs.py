@@ -278,8 +278,18 @@ register(Func(
     "TF's ReciprocalGrad kernel: 0 where dy == 0, else -y² dy",
     "cwise_ops_gradients.h scalar_inverse_gradient_op; math_grad.py _ReciprocalGradGrad",
 ))
+def _np_tanh(x: np.ndarray) -> np.ndarray:
+    # TF's Tanh kernel is Eigen's rational approximation (ptanh_double /
+    # ptanh_float, a few ulps), exactly ±1 beyond the clamp where it reaches 1;
+    # NumPy's tanh is not yet 1 there (float32 tanh(8) is 0.99999976), which
+    # shows through 1 - y² in the gradient. The clamp is matched, not the ulps.
+    x = np.asarray(x)
+    c = 7.90531110763549805 if x.dtype == np.float32 else 17.6610191624600077
+    return np.where(np.abs(x) >= c, np.sign(x), np.tanh(x))
+
+
 register(Func(
-    "tanh", 1, np.tanh, lambda n, g: [ew("tanh_grad", n, g)], sp.tanh,
+    "tanh", 1, _np_tanh, lambda n, g: [ew("tanh_grad", n, g)], sp.tanh,
     "tanh({0})", r"\tanh({0})", "hyperbolic tangent", "math_grad.py _TanhGrad: TanhGrad(y, G)",
 ))
 register(Func(
@@ -509,8 +519,19 @@ def _vjp_erf(sign: float) -> VjpFn:
     return vjp
 
 
-_unary("erf", _ufunc(math.erf), _vjp_erf(1.0), sp.erf, "erf({0})", r"\operatorname{{erf}}({0})",
-       "the error function", "math_grad.py _ErfGrad: G * 2/sqrt(pi) * exp(-square(x))",
+_erf64 = _ufunc(math.erf)
+
+
+def _np_erf(x: np.ndarray) -> np.ndarray:
+    # TF 2.21's float64 Erf kernel gives nan at ±inf (float32's gives ±1).
+    y = _erf64(x)
+    if y.dtype == np.float64:
+        y = np.where(np.isinf(x), np.nan, y)
+    return y
+
+
+_unary("erf", _np_erf, _vjp_erf(1.0), sp.erf, "erf({0})", r"\operatorname{{erf}}({0})",
+       "the error function (TF's float64 kernel gives nan at ±inf)", "math_grad.py _ErfGrad: G * 2/sqrt(pi) * exp(-square(x))",
        smooth_domain=_gaussian)
 _unary("erfc", _ufunc(math.erfc), _vjp_erf(-1.0), sp.erfc, "erfc({0})", r"\operatorname{{erfc}}({0})",
        "the complementary error function 1 - erf(x)",

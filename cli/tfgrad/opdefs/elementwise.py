@@ -7,6 +7,8 @@ gradient), summed back over broadcast axes by the ``broadcast`` node's VJP.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..tensor import Node, add, broadcast_to, ew, fill, is_float
 from .common import broadcast_shape, ew_op, same_dtype, weak_literals
 from .spec import TENSOR, TENSORS, Ctx, OpDef, Param, fmt_shape, register
@@ -130,8 +132,6 @@ ew_op("selu", "features", doc="scale·x if x >= 0 else scale·alpha·(exp(x) - 1
 
 def _float32_attr(name: str):
     # TF stores float attributes as float32: leaky_relu's alpha=0.2 is 0.20000000298023224.
-    import numpy as np
-
     def values(ctx: Ctx) -> tuple:
         v = ctx.a(name)
         if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -140,23 +140,16 @@ def _float32_attr(name: str):
     return values
 
 
-def _float_attr(name: str):
-    def values(ctx: Ctx) -> tuple:
-        v = ctx.a(name)
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ctx.error(f"{name} must be a number, not {v!r}", "TG203", name)
-        return (float(v),)
-    return values
-
-
 ew_op("leaky_relu", "features", doc="x if x > 0 else alpha·x",
       rule="dx += leaky_relu_grad(G, x) = x > 0 ? G : alpha·G (a select)",
       tf="nn_grad.py _LeakyReluGrad -> LeakyReluGrad kernel",
       attrs=(Param("alpha", "float", 0.2),), attr_values=_float32_attr("alpha"))
-ew_op("silu", "features", doc="x·sigmoid(beta·x) (swish); beta is a number here, not a tensor",
+ew_op("silu", "features",
+      doc="x·sigmoid(beta·x) (swish); beta is a number here, not a tensor, and as in TF it "
+      "becomes a float32 tensor before the cast to x's dtype",
       rule="dx += G∘(s∘(1 + (beta·x)∘(1 - s))), s = σ(beta·x)",
       tf="nn_impl.py swish (custom_gradient)",
-      attrs=(Param("beta", "float", 1.0),), attr_values=_float_attr("beta"))
+      attrs=(Param("beta", "float", 1.0),), attr_values=_float32_attr("beta"))
 ew_op("squared_difference", "x y", doc="(x - y)², broadcasting",
       rule="dx += 2G∘(x - y); dy -= 2G∘(x - y)", tf="math_grad.py _SquaredDifferenceGrad")
 ew_op("atan2", "y x", doc="the angle of (x, y), broadcasting: atan2(y, x)",
@@ -170,6 +163,9 @@ ew_op("multiply_no_nan", "x y", doc="x * y, and 0 where y == 0, broadcasting",
 
 # -- gelu: TF's Python composition (nn_ops.py gelu) ------------------------------------
 
+_F32_COEFF = float(np.float32(0.044715))
+_F32_RSQRT2 = float(np.float32(0.7071067811865476))
+
 def _gelu(ctx: Ctx) -> Node:
     x = ctx.x("features")
     if not is_float(x.dtype):
@@ -179,14 +175,16 @@ def _gelu(ctx: Ctx) -> Node:
     def c(v: float) -> Node:
         return fill(v, x.shape, x.dtype)
 
+    # math_ops.cast(0.044715, dtype) and cast(0.7071067811865476, dtype) convert
+    # the Python float to a float32 tensor first: the constants are float32's.
     half_x = ew("multiply", c(0.5), x)
     if ctx.a("approximate"):
         # 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * pow(x, 3))))
-        cubic = ew("multiply", c(0.044715), ew("pow", x, c(3)))
+        cubic = ew("multiply", c(_F32_COEFF), ew("pow", x, c(3)))
         inner = ew("multiply", c(0.7978845608028654), ew("add", x, cubic))
         return ew("multiply", half_x, ew("add", c(1.0), ew("tanh", inner)))
     # 0.5 * x * erfc(-x * 0.7071067811865476)
-    return ew("multiply", half_x, ew("erfc", ew("multiply", ew("negative", x), c(0.7071067811865476))))
+    return ew("multiply", half_x, ew("erfc", ew("multiply", ew("negative", x), c(_F32_RSQRT2))))
 
 
 register(OpDef(
