@@ -80,7 +80,8 @@ def _value_dtype(graph: Graph, node: GNode) -> str:
     return d if d else getattr(graph, "dtype", None) or "float64"
 
 
-def _bind(graph: Graph, gnode: GNode, nodes: dict[str, Any], dtype: str) -> Ctx:
+def _bind(graph: Graph, gnode: GNode, nodes: dict[str, Any], dtype: str,
+          values: dict[str, np.ndarray] | None = None) -> Ctx:
     op = lookup(gnode.op)
     if op is None:
         raise GraphError(f"unknown op '{gnode.op}'", gnode.pos, "TG203")
@@ -141,7 +142,7 @@ def _bind(graph: Graph, gnode: GNode, nodes: dict[str, Any], dtype: str) -> Ctx:
             attrs[p.name] = p.default
         else:
             raise GraphError(f"{op.name}: missing required argument '{p.name}'", gnode.pos, "TG203")
-    return Ctx(op, gnode.name, inputs, labels, attrs, positions, gnode.pos, dtype)
+    return Ctx(op, gnode.name, inputs, labels, attrs, positions, gnode.pos, dtype, values=values)
 
 
 def _claim(owner: dict[int, str], out: Node, name: str) -> None:
@@ -202,7 +203,7 @@ def lower(graph: Graph) -> Lowered:
             owner[id(o)] = name
             nodes[name] = o
             continue
-        ctx = _bind(graph, g, nodes, dtype)
+        ctx = _bind(graph, g, nodes, dtype, env)
         expected = ctx.op.shape(ctx)
         out = ctx.op.forward(ctx)
         outs = out if isinstance(out, list) else [out]
@@ -411,10 +412,13 @@ def _substitute(root: Node, subs: dict[int, Node]) -> Node:
 
 
 def apply(op_name: str, inputs: dict[str, Any], attrs: dict[str, Any] | None = None,
-          dtype: str = "float64", name: str = "op") -> Any:
+          dtype: str = "float64", name: str = "op",
+          values: dict[str, np.ndarray] | None = None) -> Any:
     """Lower one op on expression nodes, outside any graph file (tests,
     higher-order rules). ``inputs`` maps tensor parameter names to nodes (a
     list for ``tensors`` params); missing attributes take TF's defaults.
+    ``values`` (optional) maps leaf names to arrays, as ``lower`` passes the
+    environment, so that constant index tensors are validated at lowering.
     Raises ``GraphError`` as the op would for a file."""
     op = lookup(op_name)
     if op is None:
@@ -427,7 +431,7 @@ def apply(op_name: str, inputs: dict[str, Any], attrs: dict[str, Any] | None = N
             attrs[p.name] = p.default
     labels = {k: ([f"{k}[{i}]" for i in range(len(v))] if isinstance(v, list) else k)
               for k, v in inputs.items()}
-    ctx = Ctx(op, name, dict(inputs), labels, attrs, {}, Pos(1, 1), dtype)
+    ctx = Ctx(op, name, dict(inputs), labels, attrs, {}, Pos(1, 1), dtype, values=values)
     expected = op.shape(ctx)
     out = op.forward(ctx)
     outs, shapes = (out, expected) if isinstance(out, list) else ([out], [expected])

@@ -155,13 +155,17 @@ class Ctx:
     ``inputs[param]`` is a node (``tensor``) or a list of nodes
     (``tensors``); ``labels[param]`` the user's names for them (a list for
     lists); ``attrs[param]`` the attribute values; ``positions[param]`` where
-    each was written (falling back to the op's position)."""
+    each was written (falling back to the op's position). ``values`` maps
+    leaf names (``Tensor.name``) to their arrays when the caller knows them
+    (``engine.lower`` passes the graph's environment), so that a rule can
+    validate constant index tensors at lowering time (``ctx.value``)."""
 
-    __slots__ = ("op", "name", "inputs", "labels", "attrs", "positions", "pos", "dtype", "source")
+    __slots__ = ("op", "name", "inputs", "labels", "attrs", "positions", "pos", "dtype", "source",
+                 "values")
 
     def __init__(self, op: OpDef, name: str, inputs: dict[str, Any], labels: dict[str, Any],
                  attrs: dict[str, Any], positions: dict[str, "Pos"], pos: "Pos", dtype: str,
-                 source: str = "") -> None:
+                 source: str = "", values: "dict[str, np.ndarray] | None" = None) -> None:
         self.op = op
         self.name = name
         self.inputs = inputs
@@ -171,12 +175,24 @@ class Ctx:
         self.pos = pos
         self.dtype = dtype
         self.source = source
+        self.values = values
 
     def x(self, param: str) -> "Node":
         return self.inputs[param]
 
     def xs(self, param: str) -> "Sequence[Node]":
         return self.inputs[param]
+
+    def value(self, param: str) -> "np.ndarray | None":
+        """The constant value of tensor input ``param`` when it is a leaf
+        whose value the caller passed (``values``), else None (an op's
+        result, or no values given): for validating index tensors early."""
+        from ..tensor import Tensor
+
+        x = self.inputs.get(param)
+        if self.values is None or type(x) is not Tensor:
+            return None
+        return self.values.get(x.name)
 
     def a(self, param: str) -> Any:
         return self.attrs[param]
