@@ -11,6 +11,10 @@ order: the VJP of the VJP's nodes), for every float input (null: None).
 Subscript cases (``subscript``) are written as Python subscripts on a TF
 tensor; the StridedSlice attributes TF's ``_slice_helper`` built are
 recorded as the case's ``attrs``.
+
+It also writes ``tests/data/strided_slice_tf.json``: 600 random
+``tf.strided_slice`` specs (rank 0-4, random begin/end/strides and all five
+masks) with TF's result on ``arange`` input, or the fact that TF raised.
 """
 
 from __future__ import annotations
@@ -181,7 +185,37 @@ def run_case(case: dict) -> dict:
             **result}
 
 
+def strided_fuzz(n: int = 600, seed: int = 0) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    cases: list[dict] = []
+    while len(cases) < n:
+        r = int(rng.integers(0, 5))
+        shape = [int(d) for d in rng.integers(0, 4, r)]
+        k = int(rng.integers(0, r + 3))
+        begin = [int(v) for v in rng.integers(-5, 6, k)]
+        end = [int(v) for v in rng.integers(-5, 6, k)]
+        strides = [int(v) or 1 for v in rng.integers(-3, 4, k)]
+        if rng.random() < 0.05 and k:
+            strides[int(rng.integers(0, k))] = 0
+        masks = [int(rng.integers(0, 1 << k)) if k else 0 for _ in range(5)]
+        if rng.random() < 0.7:
+            masks[2] &= -masks[2]  # mostly at most one ellipsis
+        x = np.arange(int(np.prod(shape))).reshape(shape).astype(np.float64)
+        spec = [tf.constant(v, dtype=tf.int32, shape=[k]) for v in (begin, end, strides)]
+        try:
+            y = tf.strided_slice(tf.constant(x), *spec, *masks).numpy()
+            out = {"out_shape": list(y.shape), "values": y.reshape(-1).astype(int).tolist()}
+        except tf.errors.InvalidArgumentError:
+            out = {"error": True}
+        cases.append({"shape": shape, "begin": begin, "end": end, "strides": strides, "masks": masks, **out})
+    return cases
+
+
 def main() -> None:
+    fuzz = strided_fuzz()
+    out = Path(__file__).parent / "data" / "strided_slice_tf.json"
+    out.write_text(json.dumps({"tf_version": tf.__version__, "cases": fuzz}, separators=(",", ":"))
+                   .replace('},{', '},\n{') + "\n")
     tf.compat.v1.disable_eager_execution()
     cases = []
     for c in CASES:

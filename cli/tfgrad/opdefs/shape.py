@@ -135,15 +135,19 @@ register(OpDef(
 
 # -- broadcast_to / tile -----------------------------------------------------------
 
+def _is_int(v: object) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
 def _target_shape(ctx: Ctx, param: str) -> tuple[int, ...]:
     v = ctx.a(param)
     if isinstance(v, tuple):
         v = list(v)
-    if not isinstance(v, list) or not all(isinstance(d, int) and not isinstance(d, bool) for d in v):
+    if not isinstance(v, list) or not all(_is_int(d) for d in v):
         raise ctx.error(f"{param} must be a list of integers, got {v!r}", "TG203", param)
     if any(d < 0 for d in v):
         raise ctx.error(f"{param} {v} has a negative size", "TG202", param)
-    return tuple(v)
+    return tuple(int(d) for d in v)
 
 
 def _broadcast_shape(ctx: Ctx) -> tuple[int, ...]:
@@ -220,12 +224,12 @@ def _values(ctx: Ctx, param: str = "values") -> list[Node]:
 
 def _axis_in(ctx: Ctx, param: str, rank: int, what: str) -> int:
     a = ctx.a(param)
-    if not isinstance(a, int) or isinstance(a, bool):
+    if not _is_int(a):
         raise ctx.error(f"{param} must be an integer, got {a!r}", "TG203", param)
     if not -rank <= a < rank:
         raise ctx.error(f"{param} {a} is out of range for {what}; valid axes: "
                         f"{-rank} to {rank - 1}", "TG202", param)
-    return a % rank
+    return int(a) % rank
 
 
 def _concat_plan(ctx: Ctx) -> tuple[list[Node], int, tuple[int, ...]]:
@@ -373,7 +377,8 @@ def _split_sizes(ctx: Ctx) -> tuple[int, list[int]]:
     d = x.shape[axis]
     spec = ctx.a("num_or_size_splits")
     where = f"axis {axis} of {ctx.label('value')} (shape {fmt_shape(x.shape)})"
-    if isinstance(spec, int) and not isinstance(spec, bool):
+    if _is_int(spec):
+        spec = int(spec)
         if spec <= 0:
             raise ctx.error(f"num_or_size_splits must be positive, got {spec}", "TG202",
                             "num_or_size_splits")
@@ -381,9 +386,8 @@ def _split_sizes(ctx: Ctx) -> tuple[int, list[int]]:
             raise ctx.error(f"{where} has size {d}, which does not split evenly into {spec} parts",
                             "TG202", "num_or_size_splits")
         sizes = [d // spec] * spec
-    elif isinstance(spec, (list, tuple)) and all(isinstance(s, int) and not isinstance(s, bool)
-                                                 for s in spec):
-        sizes = list(spec)
+    elif isinstance(spec, (list, tuple)) and all(_is_int(s) for s in spec):
+        sizes = [int(s) for s in spec]
         if not sizes:
             raise ctx.error("num_or_size_splits is an empty list", "TG202", "num_or_size_splits")
         if sizes.count(-1) > 1 or any(s < -1 for s in sizes):
@@ -417,7 +421,7 @@ def _split_n(attrs: dict) -> int:
     spec = attrs.get("num_or_size_splits")
     if isinstance(spec, (list, tuple)):
         return len(spec)
-    return spec if isinstance(spec, int) else 0
+    return int(spec) if _is_int(spec) else 0
 
 
 register(OpDef(
