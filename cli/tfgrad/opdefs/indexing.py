@@ -172,7 +172,13 @@ register_move(Prim(
 # -- gather / scatter_add ------------------------------------------------------------
 
 def _index_error(where: str, msg: str) -> GraphError:
-    return GraphError(f"{where}: {msg}", None, "TG202")
+    # TF's CPU kernels raise InvalidArgumentError at run time: a KernelError
+    # (no position: the values only exist while evaluating), coded as TG202.
+    from .linalg import KernelError
+
+    e = KernelError(f"{where}: {msg}")
+    e.code = "TG202"
+    return e
 
 
 def _check_range(idx: np.ndarray, n: int, where: str, what: str) -> None:
