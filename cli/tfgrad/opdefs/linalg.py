@@ -442,7 +442,7 @@ class KernelError(GraphError):
         super().__init__(message, None, None)
 
 
-def _np_inverse(x: np.ndarray, adjoint: bool, label: str) -> np.ndarray:
+def _np_inverse(x: np.ndarray, label: str, adjoint: bool = False) -> np.ndarray:
     a = np.swapaxes(x, -1, -2) if adjoint else x
     try:
         # TF's MatrixInverse: LU with partial pivoting; an exactly zero pivot
@@ -467,7 +467,7 @@ def _inverse_vjp(n: Node, g: Node) -> list:
     # linalg_grad.py _MatrixInverseGrad:
     #   -matmul(ainv, matmul(grad, ainv, adjoint_a=adj, adjoint_b=not adj), adjoint_a=not adj)
     ainv = n
-    adjoint = n.attrs[0]
+    adjoint = n.kind == "matrix_inverse_adjoint"
     z = _batch_letters(ainv.rank)
     if not adjoint:
         inner = contract(f"{z}ij,{z}kj->{z}ik", g, ainv)  # G·A⁻ᵀ
@@ -484,20 +484,32 @@ def _det_vjp(n: Node, g: Node) -> list:
     a = n.args[0]
     label = n.attrs[0]
     mult = reshape(ew("multiply", g, n), n.shape + (1, 1))
-    inv_adj = prim("matrix_inverse", a, attrs=(True, f"{label}'s input (det's gradient needs "
-                                                     "its inverse)"))
+    inv_adj = prim("matrix_inverse_adjoint", a,
+                   attrs=(f"{label}'s input (det's gradient needs its inverse)",))
     return [ew("multiply", broadcast_to(mult, a.shape), inv_adj)]
 
 
+# TF's MatrixInverse has an ``adjoint`` attribute; here it is two node kinds
+# (the same kernel) so that formulas read A⁻¹ and A⁻ᵀ. attrs: (label,), how
+# the not-invertible error names the matrix.
 register_prim(Prim(
     "matrix_inverse",
     lambda ops, a: (ops[0].shape, ops[0].dtype),
     _np_inverse,
     _inverse_vjp,
-    "inv({0})", r"{0}^{{-1}}",
-    "the inverse of each matrix (of its transpose when adjoint); attrs (adjoint, label for "
-    "the not-invertible error)",
+    "inv({0})", r"{{{0}^{{-1}}}}",
+    "the inverse of each matrix (TF's MatrixInverse, adjoint=False)",
     "linalg_grad.py _MatrixInverseGrad: -A⁻ᵀ·(G·A⁻ᵀ)",
+    kernel=True,
+))
+register_prim(Prim(
+    "matrix_inverse_adjoint",
+    lambda ops, a: (ops[0].shape, ops[0].dtype),
+    lambda x, label: _np_inverse(x, label, True),
+    _inverse_vjp,
+    "inv({0})ᵀ", r"{{{0}^{{-\top}}}}",
+    "the inverse of each matrix's transpose, (Aᵀ)⁻¹ = A⁻ᵀ (TF's MatrixInverse, adjoint=True)",
+    "linalg_grad.py _MatrixInverseGrad (adjoint): -B·(Gᵀ·B), B = (Aᵀ)⁻¹",
     kernel=True,
 ))
 register_prim(Prim(
@@ -519,7 +531,8 @@ def _det(ctx: Ctx) -> Node:
 
 def _inv(ctx: Ctx) -> Node:
     x = _need_matrix(ctx, "input", square=True)
-    return prim("matrix_inverse", x, attrs=(bool(ctx.a("adjoint")), ctx.label("input")))
+    kind = "matrix_inverse_adjoint" if ctx.a("adjoint") else "matrix_inverse"
+    return prim(kind, x, attrs=(ctx.label("input"),))
 
 
 register(OpDef(
