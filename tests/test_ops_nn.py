@@ -238,3 +238,17 @@ def test_moments_matches_finite_differences(shape, seed, keep, data, output):
         # the variance's gradient in TF holds the mean constant (stop_gradient),
         # which at the mean is the true derivative: Σ (x - m) = 0.
         assert_vjps_match_fd("moments", inputs, attrs, cot=cot, output=1)
+
+
+def test_batch_normalization_without_offset_and_scale():
+    # TF's None offset/scale: inv = rsqrt(variance + eps); x * inv + -(mean * inv)
+    rng = np.random.default_rng(3)
+    x, m, v = rng.normal(size=(3, 2)), rng.normal(size=2), rng.uniform(0.5, 2, size=2)
+    y, g = vjps("batch_normalization", {"x": x, "mean": m, "variance": v},
+                {"variance_epsilon": 1e-3})
+    inv = 1 / np.sqrt(v + 1e-3)
+    np.testing.assert_allclose(y, x * inv - m * inv, rtol=1e-12)
+    np.testing.assert_allclose(g["x"], np.broadcast_to(inv, (3, 2)), rtol=1e-12)
+    np.testing.assert_allclose(g["mean"], -3 * inv, rtol=1e-12)
+    assert_vjps_match_fd("batch_normalization", {"x": x, "mean": m, "variance": v},
+                         {"variance_epsilon": 1e-3})

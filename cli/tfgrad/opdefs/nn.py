@@ -32,8 +32,6 @@ broadcasts), so it is lowered that way.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ..graph import GraphError
@@ -41,7 +39,7 @@ from ..moves import Prim, register as register_prim
 from ..tensor import (
     Node, broadcast_to, contract, ew, fill, is_float, prim, reduce, reshape, transpose, zeros,
 )
-from .common import broadcast_inputs, broadcast_shape, norm_axes, same_dtype, weak_literals
+from .common import broadcast_shape, norm_axes, same_dtype, weak_literals
 from .reduce import mean_of
 from .spec import REQUIRED, TENSOR, Ctx, OpDef, Param, fmt_shape, register
 
@@ -550,9 +548,10 @@ def _batch_norm(ctx: Ctx) -> Node:
 register(OpDef(
     "batch_normalization",
     (Param("x", TENSOR), Param("mean", TENSOR), Param("variance", TENSOR),
-     Param("offset", TENSOR), Param("scale", TENSOR), Param("variance_epsilon", "float")),
+     Param("offset", TENSOR, None), Param("scale", TENSOR, None), Param("variance_epsilon", "float")),
     "scale∘(x - mean)⊘sqrt(variance + variance_epsilon) + offset, computed as TF does: "
-    "x∘inv + (offset - mean∘inv) with inv = rsqrt(variance + ε)∘scale",
+    "x∘inv + (offset - mean∘inv) with inv = rsqrt(variance + ε)∘scale; offset and scale may "
+    "be null (TF's None: no offset, no scale)",
     _bn_shape, _batch_norm,
     "through TF's composition: dx += G∘inv; dmean -= Σ G∘inv; doffset += Σ G; "
     "dscale += Σ G∘(x - mean)∘rsqrt(variance + ε); dvariance through rsqrt_grad",
@@ -612,4 +611,3 @@ register(OpDef(
     outputs=2,
 ))
 
-__all__: list[Any] = []

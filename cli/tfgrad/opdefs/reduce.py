@@ -35,7 +35,7 @@ from ..tensor import (
     Node, Reduce, _new, broadcast_to, ew, fill, is_float, prim, reduce, reshape, transpose,
 )
 from .common import keepdims, norm_axes
-from .spec import TENSOR, Ctx, OpDef, Param, fmt_shape, register
+from .spec import TENSOR, Ctx, OpDef, Param, register
 
 _PARAMS = (Param("input_tensor", TENSOR), Param("axis", "axis", None), Param("keepdims", "bool", False))
 
@@ -641,4 +641,4 @@ register(OpDef(
     differentiable=False,
 ))
 
-__all__ = ["mean_of", "variance_of", "reduced_shape", "fmt_shape"]
+__all__ = ["mean_of", "variance_of", "reduced_shape"]
