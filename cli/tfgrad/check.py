@@ -17,14 +17,16 @@ so that ``tfgrad check graphs/`` passes with ``graphs/invalid/`` inside it.
 from __future__ import annotations
 
 import fnmatch
-import itertools
 import json
+import multiprocessing
 import os
 import re
+import signal
+import sys
 import tempfile
 import time
+import warnings
 import xml.etree.ElementTree as ET
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence
@@ -34,6 +36,7 @@ import numpy as np
 
 from tfgrad.graph import GraphError
 from tfgrad.source import decode, is_regular_file, read_text
+from tfgrad.termsafe import decodable, printable
 
 # --------------------------------------------------------------------------
 # Problem codes
@@ -798,8 +801,35 @@ def run_checks(
         for t in targets:
             yield check_target(t, options)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(check_target, targets, itertools.repeat(options))
+    methods = multiprocessing.get_all_start_methods()
+    mp = multiprocessing.get_context("fork" if "fork" in methods else None)
+    pool = mp.Pool(jobs, initializer=_worker_init, initargs=(os.getpid(),))
+    try:
+        yield from pool.imap(partial(check_target, options=options), targets)
+        pool.close()
+    finally:
+        # also on ^C, SIGTERM (SystemExit) or a consumer that stops early:
+        # no worker outlives the run
+        pool.terminate()
+        pool.join()
+
+
+def _worker_init(parent: int) -> None:
+    """A worker leaves ^C to the parent (which stops the pool), prints no
+    library warnings, and dies with the parent, however the parent ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    warnings.simplefilter("ignore")
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def exit_status(reports: Iterable[FileReport]) -> int:
@@ -867,6 +897,11 @@ def _location(report: FileReport, p: Problem) -> str:
     return f"{src}:{p.line}:{p.col}" if p.line is not None else src
 
 
+# Text and GitHub reports escape control characters and undecodable bytes
+# of what came from files (paths, messages quoting the file) as they are
+# built, so that colour codes added around them stay the only escapes.
+
+
 def format_text(
     reports: Sequence[FileReport], *, verbose: bool = False, quiet: bool = False, color: bool = False
 ) -> str:
@@ -883,16 +918,16 @@ def format_text(
             st = r.status
             shown = {"passed": "passed", "failed": "failed", "xfailed": "failed as expected"}[st]
             colour = {"passed": "green", "failed": "red", "xfailed": "yellow"}[st]
-            lines.append(f"{style(r.path, bold=True)}: {style(shown, fg=colour)}")
+            lines.append(f"{style(printable(r.path), bold=True)}: {style(shown, fg=colour)}")
             for c in r.checks:
-                detail = f" ({c.detail})" if c.detail else ""
-                lines.append(f"  {c.name}: {c.status}{detail}")
+                detail = f" ({printable(c.detail)})" if c.detail else ""
+                lines.append(f"  {printable(c.name)}: {c.status}{detail}")
         for p in _shown(r, verbose, quiet):
             code = style(p.code, fg="red" if p.severity == "error" else "cyan", bold=True)
             kind = " note:" if p.severity == "note" else ""
             tag = " (expected)" if p.expected else ""
-            msg = " ".join(part.strip() for part in p.message.splitlines())
-            lines.append(f"{style(_location(r, p), bold=True)}: {code}{kind} {msg}{tag}")
+            msg = printable(" ".join(part.strip() for part in p.message.splitlines()))
+            lines.append(f"{style(printable(_location(r, p)), bold=True)}: {code}{kind} {msg}{tag}")
     s = summarize(reports)
     lines.append(style(s.text(), fg="green" if s.failed == 0 else "red", bold=True))
     return "\n".join(lines) + "\n"
@@ -905,7 +940,7 @@ def format_json(reports: Sequence[FileReport]) -> str:
     for r in reports:
         files.append(
             {
-                "path": r.path,
+                "path": decodable(r.path),
                 "passed": r.passed,
                 "status": r.status,
                 "problems": [
@@ -914,8 +949,8 @@ def format_json(reports: Sequence[FileReport]) -> str:
                         "severity": p.severity,
                         "line": p.line,
                         "col": p.col,
-                        "message": p.message,
-                        **({"source": p.source} if p.source else {}),
+                        "message": decodable(p.message),
+                        **({"source": decodable(p.source)} if p.source else {}),
                         **({"expected": True} if p.expected else {}),
                     }
                     for p in r.problems
@@ -931,7 +966,8 @@ def format_json(reports: Sequence[FileReport]) -> str:
 
 
 def _gh_data(s: str) -> str:
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    s = s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(s)
 
 
 def _gh_prop(s: str) -> str:
@@ -959,8 +995,9 @@ _XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _xml(s: str) -> str:
-    """Text XML 1.0 can hold (control characters become U+FFFD)."""
-    return _XML_BAD.sub("\ufffd", s)
+    """Text XML 1.0 can hold (undecodable bytes of file names become \\xff
+    escapes, control characters U+FFFD)."""
+    return _XML_BAD.sub("\ufffd", decodable(s))
 
 
 def format_junit(reports: Sequence[FileReport]) -> str:

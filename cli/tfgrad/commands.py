@@ -9,13 +9,19 @@ internal error. This is the only module that prints or exits; heavy imports
 
 from __future__ import annotations
 
+import io
 import os
+import signal
+import stat
 import sys
+import threading
+import warnings
 from typing import TYPE_CHECKING, Callable
 
 import click
 
 from . import __version__
+from .termsafe import encodable, printable
 
 if TYPE_CHECKING:
     from .graph import GraphError
@@ -34,8 +40,45 @@ def read_source(path: str) -> tuple[str, str]:
     return read_text(path), "<stdin>" if path == "-" else path
 
 
+class OutputError(Exception):
+    """Standard output (or the report file) cannot be written."""
+
+
+def _to_devnull(stream) -> None:
+    """Point a stream's file descriptor at /dev/null, so that what is still
+    buffered (and anything printed later) goes nowhere instead of failing
+    again when Python flushes it at exit."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(fd, stream.fileno())
+        finally:
+            os.close(fd)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+
+
+def emit(text: str, *, nl: bool = True, err: bool = False, color: bool | None = None,
+         json: bool = False) -> None:
+    """Print ``text``, escaping control characters unless it is styled (then
+    its parts were escaped when it was built). A closed pipe (``| head -1``)
+    ends the output quietly; any other write failure is ``OutputError``."""
+    if not color:
+        text = printable(text, json=json)
+    stream = sys.stderr if err else sys.stdout
+    try:
+        click.echo(text, nl=nl, err=err, color=color)
+    except BrokenPipeError:
+        _to_devnull(stream)
+    except OSError as e:
+        _to_devnull(stream)
+        if err:
+            return  # nowhere left to say it
+        raise OutputError(e.strerror or str(e)) from None
+
+
 def fail(err: "GraphError", filename: str) -> None:
-    click.echo(err.format(filename), err=True)
+    emit(err.format(filename), err=True)
     sys.exit(EXIT_INVALID)
 
 
@@ -92,23 +135,59 @@ def load(path: str, overrides: "Overrides | None") -> tuple["Derivation", str]:
         raise AssertionError("unreachable")
 
 
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+def _terminated(signum, frame) -> None:
+    raise SystemExit(EXIT_TERMINATED)
+
+
+def _survive_any_encoding() -> None:
+    """Characters the output encoding lacks become escapes, never an error."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, io.UnsupportedOperation):
+                pass
+
+
 class Group(click.Group):
-    """Turns an unexpected exception into one line and exit 3, not a traceback."""
+    """Runs a command with library warnings silenced, output that survives
+    any encoding, exit 130 on ^C and 143 on SIGTERM (after cleaning up);
+    turns an unexpected exception into one line and exit 3, not a
+    traceback, and a write failure into exit 2."""
 
     def invoke(self, ctx: click.Context):
+        _survive_any_encoding()
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # no library warning ever reaches the user
+                return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
+        except KeyboardInterrupt:
+            emit("tfgrad: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except OutputError as e:
+            emit(f"tfgrad: error: cannot write output: {e}", err=True)
+            sys.exit(EXIT_INVALID)
         except RecursionError:
-            click.echo("tfgrad: error: the graph is nested too deeply to process", err=True)
+            emit("tfgrad: error: the graph is nested too deeply to process", err=True)
             sys.exit(EXIT_INVALID)
         except Exception as e:  # noqa: BLE001 - the last line of defence
             if os.environ.get("TFGRAD_DEBUG"):
                 raise
-            click.echo(f"tfgrad: internal error: {type(e).__name__}: {e} "
-                       "(set TFGRAD_DEBUG=1 for the traceback, and please report it)", err=True)
+            emit(f"tfgrad: internal error: {type(e).__name__}: {e} "
+                 "(set TFGRAD_DEBUG=1 for the traceback, and please report it)", err=True)
             sys.exit(EXIT_INTERNAL)
+        finally:
+            if in_main_thread:
+                signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -143,13 +222,23 @@ def run(file: str, fmt: str, precision: int | None, full: bool, set_, ys, xs, st
     names = [x.name for x in d.graph.xs]
     shapes = [d.shapes[n] for n in names]
     if fmt == "json":
-        click.echo(run_json(names, shapes, ev.gradients, ev.integral, precision))
+        emit(run_json(names, shapes, ev.gradients, ev.integral, precision), json=True)
     else:
-        click.echo(run_text(names, shapes, ev.gradients, ev.integral, precision, full))
+        emit(run_text(names, shapes, ev.gradients, ev.integral, precision, full))
 
 
 def main() -> None:
-    cli(prog_name="tfgrad")
+    try:
+        cli(prog_name="tfgrad")
+    finally:
+        try:  # what is still buffered: a failure here is a failure to write
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _to_devnull(sys.stdout)
+        except OSError as e:
+            _to_devnull(sys.stdout)
+            emit(f"tfgrad: error: cannot write output: {e.strerror or e}", err=True)
+            sys.exit(EXIT_INVALID)
 
 
 # ---------------------------------------------------------------------------
@@ -223,9 +312,10 @@ def check_command(ctx: click.Context, paths, fmt, output, exclude, select, ignor
         targets = check.collect_targets(paths, exclude, read_stdin=read_stdin_bytes,
                                         stdin_name=stdin_filename)
     except check.PathError as e:
-        raise click.UsageError(str(e)) from None
+        raise click.UsageError(printable(str(e))) from None
     if not targets:
-        raise click.UsageError(f"no graph files to check in {', '.join(repr(p) for p in paths)}")
+        raise click.UsageError(
+            printable(f"no graph files to check in {', '.join(repr(p) for p in paths)}"))
     options = check.Options(
         gradcheck=not no_gradcheck, fd_step=fd_step, fd_rtol=fd_rtol, fd_atol=fd_atol,
         fd_max_elements=fd_max_elements, require_expect=require_expect, select=select,
@@ -245,14 +335,31 @@ def check_command(ctx: click.Context, paths, fmt, output, exclude, select, ignor
         sys.stdout.isatty(), os.environ)
     text = check.render(reports, fmt, verbose=verbose, quiet=quiet, color=color)
     if output is None:
-        click.echo(text, nl=False, color=color)
+        emit(text, nl=False, color=color, json=fmt == "json")
     else:
         try:
-            check.write_atomic(output, text)
+            write_report(output, printable(text, json=fmt == "json"))
         except OSError as e:
-            click.echo(f"tfgrad: error: cannot write {output}: {e.strerror or e}", err=True)
+            emit(f"tfgrad: error: cannot write {output}: {e.strerror or e}", err=True)
             ctx.exit(EXIT_INVALID)
     ctx.exit(check.exit_status(reports))
+
+
+def write_report(path: str, text: str) -> None:
+    """A regular file (or a new one) is replaced atomically; anything else
+    (/dev/null, /dev/full, a FIFO, a terminal) is written directly, never
+    replaced by a regular file."""
+    from . import check
+
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        regular = True
+    if regular:
+        check.write_atomic(path, text)
+    else:
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
 
 
 @cli.command("schema")
@@ -265,7 +372,7 @@ def schema_command() -> None:
     """
     from .schema import schema_text
 
-    click.echo(schema_text(), nl=False)
+    emit(schema_text(), nl=False, json=True)
 
 
 # ---------------------------------------------------------------------------
@@ -307,9 +414,11 @@ def explain_command(file: str, only, steps: bool, elementwise: bool | None, fmt:
                 f"'{w}' is not one of the xs ({', '.join(names)}){did_you_mean(w, names)}",
                 param_hint="--x")
     ex = explain(d, evaluate(d), list(wanted) if wanted else None, steps, elementwise)
+    if fmt == "text" and not ascii_ and not encodable("∂ᵀ·∘⊘𝟙", getattr(sys.stdout, "encoding", None)):
+        ascii_ = True  # the terminal's encoding lacks the symbols: the file's own ASCII syntax
     if fmt == "json":
-        click.echo(render_json(ex, ascii_))
+        emit(render_json(ex, ascii_), json=True)
     elif fmt == "latex":
-        click.echo(render_latex(ex), nl=False)
+        emit(render_latex(ex), nl=False)
     else:
-        click.echo(render_text(ex, ascii_), nl=False)
+        emit(render_text(ex, ascii_), nl=False)
