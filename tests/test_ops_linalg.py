@@ -167,8 +167,11 @@ def test_trace_second_order_is_none():
 def test_inv_of_a_singular_matrix_is_tfs_error():
     # TF 2.21.0: tf.linalg.inv([[1, 2], [2, 4]]) raises InvalidArgumentError
     # "Input is not invertible." (an exactly zero pivot); so does det's gradient.
-    with pytest.raises(KernelError, match="not invertible"):
+    with pytest.raises(KernelError, match="not invertible") as e:
         value("inv", {"input": np.array([[1.0, 2.0], [2.0, 4.0]])})
+    assert e.value.code == "TG202" and e.value.pos is None
+    with pytest.raises(KernelError, match="not invertible"):  # one singular matrix in a batch
+        value("inv", {"input": np.array([np.eye(2), [[1.0, 2.0], [2.0, 4.0]]])})
     with pytest.raises(KernelError, match="not invertible"):
         vjps("det", {"input": np.array([[1.0, 2.0], [2.0, 4.0]])})
     # a nearly singular matrix is inverted (TF: [[4.5e15, ...]]), never an error

@@ -441,9 +441,6 @@ def _conv2d_parts(ctx: Ctx, *, explicit: bool = True) -> tuple:
             "(filters[2] must equal input[3])", "TG202", "filters")
     s = _seq(ctx, "strides", 2)
     d = _seq(ctx, "dilations", 2, 1)
-    if any(ss > 1 for ss in s) and any(dd > 1 for dd in d):
-        raise ctx.error("strides greater than 1 with dilations greater than 1 are not supported "
-                        "by TensorFlow's conv2d", "TG203", "dilations")
     pads = _padding(ctx, x.shape[1:3], w.shape[:2], s, d, explicit=explicit, what="filter")
     return s, d, pads
 
@@ -492,9 +489,6 @@ def _conv1d_parts(ctx: Ctx) -> tuple:
             "(filters[1] must equal input[2])", "TG202", "filters")
     (s,) = _seq(ctx, "stride", 1)
     (d,) = _seq(ctx, "dilations", 1, 1)
-    if s > 1 and d > 1:
-        raise ctx.error("stride greater than 1 with dilations greater than 1 is not supported "
-                        "by TensorFlow's conv1d", "TG203", "dilations")
     (_, (pl, pr)) = _padding(ctx, (1, x.shape[1]), (1, w.shape[0]), (1, s), (1, d), explicit=False,
                              what="filter")
     return (1, s), (1, d), ((0, 0), (pl, pr))

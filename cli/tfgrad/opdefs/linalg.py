@@ -436,10 +436,11 @@ register(OpDef(
 
 class KernelError(GraphError):
     """An error TF's kernel raises at run time (InvalidArgumentError), e.g.
-    ``Input is not invertible.``; raised while evaluating, with no position."""
+    ``Input is not invertible.``; raised while evaluating, with no position
+    (the values exist only then). Coded TG202, as indexing's run-time errors."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, None, None)
+    def __init__(self, message: str, code: str = "TG202") -> None:
+        super().__init__(message, None, code)
 
 
 def _np_inverse(x: np.ndarray, label: str, adjoint: bool = False) -> np.ndarray:
