@@ -26,7 +26,8 @@ indices computed by other ops are checked by the kernel when evaluated
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -36,9 +37,64 @@ from ..tensor import DTYPES, INT_DTYPES, Node, ew, is_float, prim, reshape, tens
 from .common import norm_axes
 from .spec import TENSOR, Ctx, OpDef, Param, fmt_shape, register
 
-Box = tuple[tuple[int, int, int], ...]
-"""A strided box: per axis ``(start, size, step)``, the elements
-``start + k*step`` for ``k < size`` (step may be negative)."""
+BoxAxes = tuple[tuple[int, int, int], ...]
+
+
+@dataclass(frozen=True)
+class Box:
+    """A strided box over a tensor of shape ``dims``: per axis ``(start,
+    size, step)``, the elements ``start + k*step`` for ``k < size`` (step may
+    be negative). Iterates as its axes; prints as a subscript (``[1:3, ::-1]``)
+    so that explain shows ``x[1:3, ::-1]``."""
+
+    axes: BoxAxes
+    dims: tuple[int, ...]
+
+    def __iter__(self) -> Iterator[tuple[int, int, int]]:
+        return iter(self.axes)
+
+    def __len__(self) -> int:
+        return len(self.axes)
+
+    def __getitem__(self, i: int) -> tuple[int, int, int]:
+        return self.axes[i]
+
+    def __str__(self) -> str:
+        return "[" + ", ".join(_axis_text(*a, d) for a, d in zip(self.axes, self.dims)) + "]"
+
+
+def _axis_text(start: int, size: int, step: int, dim: int) -> str:
+    if size == dim and ((step == 1 and start == 0) or (step == -1 and start == dim - 1)):
+        return ":" if step == 1 else "::-1"
+    if size == 0:
+        return "0:0"
+    stop = start + (size - 1) * step + (1 if step > 0 else -1)
+    text = f"{start}:{stop if stop >= 0 else ''}"
+    return text + (f":{step}" if step != 1 else "")
+
+
+@dataclass(frozen=True)
+class Along:
+    """gather's axis and batch_dims; ``where`` names the op for run-time
+    index errors. Prints as ``axis=1, batch_dims=1``."""
+
+    axis: int
+    batch_dims: int
+    where: str = field(compare=False)
+
+    def __str__(self) -> str:
+        return f"axis={self.axis}" + (f", batch_dims={self.batch_dims}" if self.batch_dims else "")
+
+
+@dataclass(frozen=True)
+class NdSpec:
+    """gather_nd's batch_dims and the op's name for run-time index errors."""
+
+    batch_dims: int
+    where: str = field(compare=False)
+
+    def __str__(self) -> str:
+        return f"batch_dims={self.batch_dims}"
 
 
 def _prod(xs) -> int:
@@ -54,7 +110,7 @@ def _own(ctx: Ctx, param: str, r: Node) -> Node:
     return ew("identity", r) if r is ctx.x(param) else r
 
 
-def _pyslices(box: Box) -> tuple:
+def _pyslices(box: Box | BoxAxes) -> tuple:
     out = []
     for start, size, step in box:
         if size == 0:
@@ -65,16 +121,16 @@ def _pyslices(box: Box) -> tuple:
     return tuple(out)
 
 
-def full_box(shape) -> Box:
+def full_box(shape) -> BoxAxes:
     return tuple((0, d, 1) for d in shape)
 
 
-def slice_node(x: Node, box: Box) -> Node:
+def slice_node(x: Node, box: Box | BoxAxes) -> Node:
     """``x`` restricted to ``box`` (``x`` itself when the box is all of it)."""
-    box = tuple(tuple(int(v) for v in b) for b in box)
-    if box == full_box(x.shape):
+    axes = tuple(tuple(int(v) for v in b) for b in box)
+    if axes == full_box(x.shape):
         return x
-    return prim("slice", x, attrs=(box,))
+    return prim("slice", x, attrs=(Box(axes, tuple(x.shape)),))
 
 
 def _slice_np(x: np.ndarray, box: Box) -> np.ndarray:
@@ -92,7 +148,7 @@ register_move(Prim(
     lambda ops, a: (tuple(s for _, s, _ in a[0]), ops[0].dtype),
     _slice_np,
     lambda n, g: [prim("unslice", g, attrs=(n.attrs[0], n.args[0].shape))],
-    "{0}[{attrs}]", r"{0}_{{[\ldots]}}",
+    "{0}{attrs}", r"{0}_{{[\ldots]}}",
     "a strided box of x: per axis (start, size, step)",
     "array_grad.py _SliceGrad (pad) / _StridedSliceGrad (StridedSliceGrad)",
 ))
@@ -198,9 +254,10 @@ def _gather_geometry(pshape, ishape, axis: int, bd: int):
     return B, pre, n, post, k
 
 
-def _gather_np(p: np.ndarray, idx: np.ndarray, axis: int, bd: int, where: str) -> np.ndarray:
+def _gather_np(p: np.ndarray, idx: np.ndarray, spec: Along) -> np.ndarray:
+    axis, bd = spec.axis, spec.batch_dims
     B, pre, n, post, k = _gather_geometry(p.shape, idx.shape, axis, bd)
-    _check_range(idx, n, where, f"axis {axis} has size {n}")
+    _check_range(idx, n, spec.where, f"axis {axis} has size {n}")
     p4 = p.reshape(B, pre, n, post)
     i2 = idx.reshape(B, k).astype(np.intp)
     out = p4[np.arange(B)[:, None], :, i2, :]  # (B, K, pre, post)
@@ -208,9 +265,10 @@ def _gather_np(p: np.ndarray, idx: np.ndarray, axis: int, bd: int, where: str) -
     return out.reshape(p.shape[:axis] + idx.shape[bd:] + p.shape[axis + 1:])
 
 
-def _scatter_add_np(g: np.ndarray, idx: np.ndarray, axis: int, bd: int, shape, where: str) -> np.ndarray:
+def _scatter_add_np(g: np.ndarray, idx: np.ndarray, spec: Along, shape) -> np.ndarray:
+    axis, bd = spec.axis, spec.batch_dims
     B, pre, n, post, k = _gather_geometry(shape, idx.shape, axis, bd)
-    _check_range(idx, n, where, f"axis {axis} has size {n}")
+    _check_range(idx, n, spec.where, f"axis {axis} has size {n}")
     out = np.zeros((B, pre, n, post), dtype=g.dtype)
     i2 = idx.reshape(B, k).astype(np.intp)
     g4 = g.reshape(B, pre, k, post).transpose(0, 2, 1, 3)
@@ -220,7 +278,7 @@ def _scatter_add_np(g: np.ndarray, idx: np.ndarray, axis: int, bd: int, shape, w
 
 def _gather_shape(ops, a):
     p, i = ops
-    axis, bd = a[0], a[1]
+    axis, bd = a[0].axis, a[0].batch_dims
     return p.shape[:axis] + i.shape[bd:] + p.shape[axis + 1:], p.dtype
 
 
@@ -228,17 +286,16 @@ register_move(Prim(
     "gather",
     _gather_shape,
     _gather_np,
-    lambda n, g: [prim("scatter_add", g, n.args[1], attrs=(n.attrs[0], n.attrs[1], n.args[0].shape,
-                                                           n.attrs[2])), None],
-    "gather({0}, {1}, axis={attrs})", r"{0}_{{[{1}]}}",
+    lambda n, g: [prim("scatter_add", g, n.args[1], attrs=(n.attrs[0], n.args[0].shape)), None],
+    "gather({0}, {1}, {attrs})", r"{0}_{{[{1}]}}",
     "entries of params along axis picked by indices (batch_dims leading axes shared)",
     "array_ops.py/array_grad.py _GatherV2Grad: IndexedSlices(G, indices) summed by UnsortedSegmentSum",
 ))
 register_move(Prim(
     "scatter_add",
-    lambda ops, a: (tuple(a[2]), ops[0].dtype),
+    lambda ops, a: (tuple(a[1]), ops[0].dtype),
     _scatter_add_np,
-    lambda n, g: [prim("gather", g, n.args[1], attrs=(n.attrs[0], n.attrs[1], n.attrs[3])), None],
+    lambda n, g: [prim("gather", g, n.args[1], attrs=(n.attrs[0],)), None],
     "scatter_add({0}, {1}, {attrs})", r"\operatorname{{scatter}}({0}, {1})",
     "zeros of params' shape with each slice of g added at its index (repeated indices accumulate): "
     "the VJP of gather",
@@ -268,14 +325,14 @@ def _nd_key(pshape, idx: np.ndarray, bd: int, where: str):
     return B, m, inner, rest, key
 
 
-def _gather_nd_np(p: np.ndarray, idx: np.ndarray, bd: int, where: str) -> np.ndarray:
-    B, m, inner, rest, key = _nd_key(p.shape, idx, bd, where)
+def _gather_nd_np(p: np.ndarray, idx: np.ndarray, spec: NdSpec) -> np.ndarray:
+    B, m, inner, rest, key = _nd_key(p.shape, idx, spec.batch_dims, spec.where)
     out = p.reshape((B,) + inner + rest)[key]
     return out.reshape(idx.shape[:-1] + rest)
 
 
-def _scatter_nd_np(g: np.ndarray, idx: np.ndarray, bd: int, shape, where: str) -> np.ndarray:
-    B, m, inner, rest, key = _nd_key(shape, idx, bd, where)
+def _scatter_nd_np(g: np.ndarray, idx: np.ndarray, spec: NdSpec, shape) -> np.ndarray:
+    B, m, inner, rest, key = _nd_key(shape, idx, spec.batch_dims, spec.where)
     out = np.zeros((B,) + inner + rest, dtype=g.dtype)
     np.add.at(out, key, g.reshape((B, m) + rest))
     return out.reshape(shape)
@@ -283,11 +340,10 @@ def _scatter_nd_np(g: np.ndarray, idx: np.ndarray, bd: int, shape, where: str) -
 
 register_move(Prim(
     "gather_nd",
-    lambda ops, a: (ops[1].shape[:-1] + ops[0].shape[a[0] + ops[1].shape[-1]:], ops[0].dtype),
+    lambda ops, a: (ops[1].shape[:-1] + ops[0].shape[a[0].batch_dims + ops[1].shape[-1]:], ops[0].dtype),
     _gather_nd_np,
-    lambda n, g: [prim("scatter_nd", g, n.args[1], attrs=(n.attrs[0], n.args[0].shape, n.attrs[1])),
-                  None],
-    "gather_nd({0}, {1})", r"{0}_{{[{1}]}}",
+    lambda n, g: [prim("scatter_nd", g, n.args[1], attrs=(n.attrs[0], n.args[0].shape)), None],
+    "gather_nd({0}, {1}, {attrs})", r"{0}_{{[{1}]}}",
     "slices of params addressed by the last axis of indices (multi-indices)",
     "array_grad.py _GatherNdGrad: scatter_nd(indices, G, shape(params))",
 ))
@@ -295,7 +351,7 @@ register_move(Prim(
     "scatter_nd",
     lambda ops, a: (tuple(a[1]), ops[0].dtype),
     _scatter_nd_np,
-    lambda n, g: [prim("gather_nd", g, n.args[1], attrs=(n.attrs[0], n.attrs[2])), None],
+    lambda n, g: [prim("gather_nd", g, n.args[1], attrs=(n.attrs[0],)), None],
     "scatter_nd({0}, {1}, {attrs})", r"\operatorname{{scatter}}({0}, {1})",
     "zeros of params' shape with g added at each multi-index (repeats accumulate): the VJP of gather_nd",
     "array_grad.py _ScatterNdGrad: gather_nd(G, indices)",
@@ -384,7 +440,7 @@ def _where(ctx: Ctx) -> str:
 
 # -- slice ---------------------------------------------------------------------------
 
-def _slice_box(ctx: Ctx) -> Box:
+def _slice_box(ctx: Ctx) -> BoxAxes:
     x = ctx.x("input_")
     begin = _ints(ctx, "begin")
     size = _ints(ctx, "size")
@@ -424,7 +480,7 @@ _SHRINK, _NEW = -1, -2
 
 def strided_spec(shape: tuple[int, ...], begin: list[int], end: list[int], strides: list[int],
                  begin_mask: int, end_mask: int, ellipsis_mask: int, new_axis_mask: int,
-                 shrink_axis_mask: int) -> tuple[Box, tuple[int, ...]] | str:
+                 shrink_axis_mask: int) -> tuple[BoxAxes, tuple[int, ...]] | str:
     """TF's ``ValidateStridedSliceOp`` (core/util/strided_slice_op.cc): the
     box over the input and the final shape, or TF's error message."""
     if not (len(begin) == len(end) == len(strides)) or len(begin) >= 32:
@@ -518,7 +574,7 @@ def strided_spec(shape: tuple[int, ...], begin: list[int], end: list[int], strid
 _MASKS = ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")
 
 
-def _strided(ctx: Ctx) -> tuple[Box, tuple[int, ...]]:
+def _strided(ctx: Ctx) -> tuple[BoxAxes, tuple[int, ...]]:
     x = ctx.x("input_")
     begin = _ints(ctx, "begin")
     end = _ints(ctx, "end")
@@ -604,7 +660,7 @@ def _gather_shape_rule(ctx: Ctx) -> tuple[int, ...]:
 
 def _gather_forward(ctx: Ctx) -> Node:
     idx, axis, bd = _gather_check(ctx)
-    return prim("gather", ctx.x("params"), idx, attrs=(axis, bd, _where(ctx)))
+    return prim("gather", ctx.x("params"), idx, attrs=(Along(axis, bd, _where(ctx)),))
 
 
 register(OpDef(
@@ -665,7 +721,7 @@ register(OpDef(
     "slices of params at the multi-indices in the last axis of indices (out.shape = "
     "indices.shape[:-1] + params.shape[batch_dims + indices.shape[-1]:])",
     _gather_nd_shape,
-    lambda ctx: (lambda c: prim("gather_nd", ctx.x("params"), c[0], attrs=(c[1], _where(ctx))))(
+    lambda ctx: (lambda c: prim("gather_nd", ctx.x("params"), c[0], attrs=(NdSpec(c[1], _where(ctx)),)))(
         _gather_nd_check(ctx)),
     "dparams += G's slices added at their multi-indices (repeats accumulate)",
     "array_grad.py _GatherNdGrad: scatter_nd(indices, G, shape(params))",
@@ -809,4 +865,4 @@ register(OpDef(
 ))
 
 
-__all__ = ["Box", "full_box", "index_input", "slice_node", "strided_spec"]
+__all__ = ["Along", "Box", "NdSpec", "full_box", "index_input", "slice_node", "strided_spec"]
