@@ -269,11 +269,22 @@ def _scatter_add_np(g: np.ndarray, idx: np.ndarray, spec: Along, shape) -> np.nd
     axis, bd = spec.axis, spec.batch_dims
     B, pre, n, post, k = _gather_geometry(shape, idx.shape, axis, bd)
     _check_range(idx, n, spec.where, f"axis {axis} has size {n}")
-    out = np.zeros((B, pre, n, post), dtype=g.dtype)
     i2 = idx.reshape(B, k).astype(np.intp)
-    g4 = g.reshape(B, pre, k, post).transpose(0, 2, 1, 3)
+    g4 = g.reshape(B, pre, k, post).transpose(0, 2, 1, 3)  # (B, K, pre, post)
+    if g.dtype == np.float64:
+        # flat positions in out (B, pre, n, post), added in g's order: bincount
+        # gives np.add.at's sums bit for bit, three times faster
+        pos = ((np.arange(B)[:, None, None, None] * pre + np.arange(pre)[None, None, :, None]) * n
+               + i2[:, :, None, None]) * post + np.arange(post)
+        return _accumulate(pos, g4, B * pre * n * post).reshape(shape)
+    out = np.zeros((B, pre, n, post), dtype=g.dtype)
     np.add.at(out, (np.arange(B)[:, None], slice(None), i2, slice(None)), g4)
     return out.reshape(shape)
+
+
+def _accumulate(pos: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """float64 scatter-add of ``values`` at flat positions ``pos`` (same shape)."""
+    return np.bincount(pos.reshape(-1), weights=values.reshape(-1), minlength=size)
 
 
 def _gather_shape(ops, a):
@@ -333,8 +344,14 @@ def _gather_nd_np(p: np.ndarray, idx: np.ndarray, spec: NdSpec) -> np.ndarray:
 
 def _scatter_nd_np(g: np.ndarray, idx: np.ndarray, spec: NdSpec, shape) -> np.ndarray:
     B, m, inner, rest, key = _nd_key(shape, idx, spec.batch_dims, spec.where)
+    vals = g.reshape((B, m) + rest)
+    if g.dtype == np.float64:
+        r = _prod(rest)
+        cell = np.ravel_multi_index(key, (B,) + inner) if inner or B else key[0]
+        pos = cell.reshape(B, m, 1) * r + np.arange(r)
+        return _accumulate(pos, vals.reshape(B, m, r), _prod(shape)).reshape(shape)
     out = np.zeros((B,) + inner + rest, dtype=g.dtype)
-    np.add.at(out, key, g.reshape((B, m) + rest))
+    np.add.at(out, key, vals)
     return out.reshape(shape)
 
 
