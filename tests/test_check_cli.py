@@ -218,16 +218,16 @@ def test_non_finite_is_a_note():
 
 
 def _wrong_gradients(monkeypatch, change):
-    import tfgrad.evaluate as ev_mod
+    import tfgrad.engine as engine
 
-    real = ev_mod.evaluate
+    real = engine.compute
 
-    def evaluate(d):
-        ev = real(d)
-        ev.gradients = [change(g) for g in ev.gradients]
-        return ev
+    def compute(d):
+        r = real(d)
+        r.gradients = [change(g) for g in r.gradients]
+        return r
 
-    monkeypatch.setattr(ev_mod, "evaluate", evaluate)
+    monkeypatch.setattr(engine, "compute", compute)
 
 
 def test_wrong_gradient_fails_gradcheck(monkeypatch):
@@ -268,12 +268,12 @@ def test_fd_max_elements(write):
 
 
 def test_internal_error_is_tg001_and_exit_3(write, monkeypatch):
-    import tfgrad.symbolic
+    import tfgrad.engine
 
     def boom(graph):
         raise KeyError("x")
 
-    monkeypatch.setattr(tfgrad.symbolic, "derive", boom)
+    monkeypatch.setattr(tfgrad.engine, "derive", boom)
     result = invoke([write("a.yaml", TUTORIAL)])
     assert result.exit_code == 3
     assert "TG001 internal error: KeyError: 'x'" in result.output
@@ -398,3 +398,20 @@ def test_parallel_output_equals_serial(write):
         assert serial.exit_code == parallel.exit_code == 1
         assert _strip_times(parallel.output) == _strip_times(serial.output)
     assert invoke(["-j", "0", *paths]).output == invoke(paths).output
+
+
+def test_non_finite_gradient_where_the_function_is_smooth_fails(monkeypatch):
+    # Issue 11: nan or inf where both one-sided differences agree and are
+    # finite is a failure (TG401), not an inconclusive note.
+    _wrong_gradients(monkeypatch, lambda g: None if g is None else np.full_like(g, np.nan))
+    r = report(TUTORIAL.replace("expect:\n  w1: [[6, 9]]\n  w2: [[19, 17]]\n", ""))
+    assert [p.code for p in r.problems] == ["TG401", "TG401"]
+    assert r.problems[0].message.startswith("gradient of 'w1'[0, 1] is nan where the function is "
+                                            "smooth: both one-sided differences agree")
+
+
+def test_nan_where_the_function_is_not_finite_stays_inconclusive(monkeypatch):
+    # sqrt at 0: the backward difference is nan, so a nan gradient is a note.
+    _wrong_gradients(monkeypatch, lambda g: None if g is None else np.full_like(g, np.nan))
+    r = report("variables: {x: 0.0}\nops:\n  y: sqrt(x)\nys: y\nxs: x\n")
+    assert [p.code for p in r.problems] == ["TG402"]

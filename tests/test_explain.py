@@ -213,7 +213,11 @@ def test_element_formulas_evaluate_to_run_values(write, graph):
             got = substitute(el.formula, ex.element_values)
             w = float(want[el.index]) if el.index else float(want)
             assert math.isclose(got, w, rel_tol=1e-12, abs_tol=1e-14), (entry.name, el.index)
-            assert el.value == w or (math.isnan(el.value) and math.isnan(w))
+            # explain still derives with the 2-D engine and run with the rank-N
+            # one, which sums some products in another order: equal to the
+            # last bits, not bit for bit, until explain moves over too.
+            assert math.isclose(el.value, w, rel_tol=4e-16 * 4, abs_tol=0) or (
+                math.isnan(el.value) and math.isnan(w))
             checked += 1
     assert checked > 0
 
@@ -223,9 +227,10 @@ def test_element_form_numbers_in_the_output_are_runs(write):
     expected = run_values(path)
     doc = json.loads(invoke([path, "--format", "json", "--elementwise"]).output)
     for x, want in zip(doc["xs"], expected):
-        assert x["value"] == want
+        # Equal to the last bits until explain moves to run's engine (see above).
+        assert np.asarray(x["value"]) == pytest.approx(np.asarray(want), rel=1.6e-15, abs=0)
         flat = np.asarray(want, dtype=np.float64).reshape(-1)
-        assert [e["value"] for e in x["elements"]] == pytest.approx(list(flat), rel=0, abs=0)
+        assert [e["value"] for e in x["elements"]] == pytest.approx(list(flat), rel=1.6e-15, abs=0)
 
 
 def test_kinks_follow_tf_in_scalar_form(write):

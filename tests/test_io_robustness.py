@@ -99,8 +99,11 @@ def test_dev_zero_fails_fast_in_bounded_memory(cmd):
     status, seconds, mb = r.stderr.split()[-3:]
     assert status == "2", r.stderr
     assert "limited to" in r.stdout + r.stderr
-    # about 0.3 s and 280 MB; the bound leaves room for a loaded machine
-    assert float(seconds) < 3 and int(mb) < 2 * source.MAX_TEXT_BYTES // 2**20, r.stderr
+    # Bounded memory is the property; the time bound only catches a reader
+    # that keeps going (it took 102 s for 200 MB), generously, because
+    # reading 256 MB takes seconds on a loaded machine (speed is measured in
+    # benchmarks/, not in tests).
+    assert float(seconds) < 30 and int(mb) < 2 * source.MAX_TEXT_BYTES // 2**20, r.stderr
 
 
 def test_endless_stdin_fails_fast():

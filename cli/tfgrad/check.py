@@ -17,6 +17,7 @@ so that ``tfgrad check graphs/`` passes with ``graphs/invalid/`` inside it.
 from __future__ import annotations
 
 import fnmatch
+import math
 import json
 import multiprocessing
 import os
@@ -454,8 +455,8 @@ def check_target(target: Target, options: Options = Options()) -> FileReport:
 
 
 def _run_checks(text: str, path: str, options: Options) -> Iterator[CheckResult]:
+    from tfgrad.engine import derive
     from tfgrad.parse import parse_graph
-    from tfgrad.symbolic import derive
 
     state: dict[str, Any] = {}
 
@@ -475,11 +476,11 @@ def _run_checks(text: str, path: str, options: Options) -> Iterator[CheckResult]
     need_eval = options.wants("TG3") or (options.gradcheck and options.wants("TG4"))
     ev = None
     if need_eval:
-        from tfgrad.evaluate import evaluate
+        from tfgrad.engine import compute
 
         def run_eval():
             with np.errstate(all="ignore"):
-                state["ev"] = evaluate(d)
+                state["ev"] = compute(d)
             return "passed", (), ""
 
         r = _timed("evaluate", run_eval)
@@ -569,15 +570,15 @@ def _agrees(diff: tuple[float, float, float, float], g: float, atol: float, rtol
     return bool(np.isfinite(central)) and abs(central - g) <= atol + rtol * abs(g) + noise
 
 
-_KINK_OPS = ("relu", "abs", "maximum", "minimum")
-
-
 def _kinks_reached(
-    graph: Any, values: Mapping[str, np.ndarray], x: str, held: set[str], zone: float
+    d: Any, values: Mapping[str, np.ndarray], x: str, held: set[str], zone: float
 ) -> list[str]:
-    """The relu/abs/maximum/minimum nodes that a change of x reaches (not
-    through a held node) whose input sits at, or within ``zone`` (relative)
-    of, the kink: 0 for relu and abs, a tie for maximum and minimum."""
+    """The ops that a change of x reaches (not through a held node) whose
+    inputs sit at, or within ``zone`` (relative) of, one of their kinks, as
+    each op's record states them (``OpDef.kinks``: relu and abs at 0, a tie
+    of maximum and minimum...)."""
+    graph = d.graph
+    bindings = d.lowered.bindings
     reach = {x}
     found = []
     for name in graph.order:
@@ -585,15 +586,21 @@ def _kinks_reached(
         if node.kind != "op" or name in held or not any(a in reach for a in node.args):
             continue
         reach.add(name)
-        if node.op not in _KINK_OPS or any(a not in values for a in node.args):
+        op, inputs = bindings.get(name, (None, {}))
+        if op is None or op.kinks is None:
             continue
-        a = np.asarray(values[node.args[0]], dtype=np.float64)
-        b = np.asarray(values[node.args[1]], dtype=np.float64) if len(node.args) > 1 else 0.0
-        with np.errstate(all="ignore"):
-            near = np.abs(a - b) <= zone * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
-        if np.any(near):
-            what = "a tie" if len(node.args) > 1 else "0"
-            found.append(f"'{name.split('/')[0]}' ({node.op} at {what})")
+        if any(isinstance(v, list) or v not in values for v in inputs.values()):
+            continue
+        pairs = op.kinks({p: np.asarray(values[v]) for p, v in inputs.items()})
+        for a, b in pairs:
+            a = np.asarray(a, dtype=np.float64)
+            b = np.asarray(b, dtype=np.float64)
+            with np.errstate(all="ignore"):
+                near = np.abs(a - b) <= zone * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+            if np.any(near):
+                note = op.kink_note or "its kink"
+                found.append(f"'{name.split('/')[0]}' ({op.name} at {note})")
+                break
     return found
 
 
@@ -608,7 +615,7 @@ def _gradcheck(d: Any, ev: Any, i: int, options: Options):
     (one-sided differences that disagree around the gradient, or a
     relu/abs/maximum/minimum that x reaches sitting at its kink) or by a
     non-finite value is a TG402 note."""
-    from tfgrad.evaluate import objective
+    from tfgrad.engine import objective
 
     graph = d.graph
     ref = graph.xs[i]
@@ -673,6 +680,14 @@ def _gradcheck(d: Any, ev: Any, i: int, options: Options):
             f"one-sided differences {_num(fwd, 8)} (forward) and {_num(bwd, 8)} (backward), "
             f"gradient {_num(g)}"
         )
+        if not np.isfinite(g) and all(np.isfinite(v) for v in (f0, central, fwd, bwd)) and \
+                abs(fwd - bwd) <= atol + rtol * max(abs(fwd), abs(bwd)) + 2 * noise:
+            # The function is smooth here (both one-sided differences agree
+            # and are finite) but the gradient is not finite: a real failure,
+            # even when TF's kernels give the same nan (write an
+            # expected-problem comment to keep such a teaching file green).
+            fails.append((math.inf, k, g, central, tol))
+            continue
         if not all(np.isfinite(v) for v in (f0, central, fwd, bwd, g)):
             kinks.append(f"{where} is inconclusive at a non-finite value: {sides}")
             continue
@@ -690,7 +705,7 @@ def _gradcheck(d: Any, ev: Any, i: int, options: Options):
         # Kinks inside the graph can add up to a smooth function whose
         # derivative TF's tie rules do not give (maximum(0, a * mean(a))).
         if reached is None:
-            reached = _kinks_reached(graph, ev.values, x, set(held), 100 * options.fd_step)
+            reached = _kinks_reached(d, ev.values, x, set(held), 100 * options.fd_step)
         if reached:
             kinks.append(
                 f"{where} is inconclusive: {reached[0]} sits at its kink at this point "
@@ -711,6 +726,11 @@ def _gradcheck(d: Any, ev: Any, i: int, options: Options):
             msg = (
                 f"'{x}' has no gradient (None), but the objective changes with {where}: "
                 f"finite difference {_num(central, 8)}"
+            )
+        elif not np.isfinite(g):
+            msg = (
+                f"gradient of {where} is {_num(g)} where the function is smooth: both "
+                f"one-sided differences agree, central difference {_num(central, 8)}"
             )
         else:
             msg = (
@@ -782,9 +802,8 @@ def _apply_directives(
 def _preload() -> None:
     """Import the engine once, outside any file's timing; forked workers
     inherit it."""
-    import tfgrad.evaluate  # noqa: F401
+    import tfgrad.engine  # noqa: F401
     import tfgrad.parse  # noqa: F401
-    import tfgrad.symbolic  # noqa: F401
 
 
 def run_checks(

@@ -26,6 +26,7 @@ from .termsafe import encodable, printable
 if TYPE_CHECKING:
     from .graph import GraphError
     from .parse import Overrides
+    from .engine import Derived
     from .symbolic import Derivation
 
 EXIT_INVALID = 2
@@ -120,7 +121,8 @@ def make_overrides(set_: tuple[str, ...], ys, xs, stop, unconnected) -> "Overrid
 
 
 def load(path: str, overrides: "Overrides | None") -> tuple["Derivation", str]:
-    """Parse and derive a file, or print its error and exit 2."""
+    """Parse and derive a file with the old 2-D engine (explain, until it
+    moves to the rank-N engine), or print its error and exit 2."""
     from .graph import GraphError
 
     name = "<stdin>" if path == "-" else path
@@ -128,6 +130,23 @@ def load(path: str, overrides: "Overrides | None") -> tuple["Derivation", str]:
         text, name = read_source(path)  # before the heavy imports: a bad file fails fast
         from .parse import parse_graph
         from .symbolic import derive
+
+        return derive(parse_graph(text, name, overrides)), name
+    except GraphError as e:
+        fail(e, name)
+        raise AssertionError("unreachable")
+
+
+def load_derived(path: str, overrides: "Overrides | None") -> tuple["Derived", str]:
+    """Parse a file and derive its gradients with the rank-N engine, or
+    print its error and exit 2."""
+    from .graph import GraphError
+
+    name = "<stdin>" if path == "-" else path
+    try:
+        text, name = read_source(path)  # before the heavy imports: a bad file fails fast
+        from .engine import derive
+        from .parse import parse_graph
 
         return derive(parse_graph(text, name, overrides)), name
     except GraphError as e:
@@ -214,17 +233,17 @@ def cli() -> None:
 def run(file: str, fmt: str, precision: int | None, full: bool, set_, ys, xs, stop,
         unconnected) -> None:
     """Print the gradient of the ys with respect to each x (FILE may be -)."""
-    d, _ = load(file, make_overrides(set_, ys, xs, stop, unconnected))
-    from .evaluate import evaluate
+    d, _ = load_derived(file, make_overrides(set_, ys, xs, stop, unconnected))
+    from .engine import compute
     from .render import run_json, run_text
 
-    ev = evaluate(d)
+    r = compute(d)
     names = [x.name for x in d.graph.xs]
-    shapes = [d.shapes[n] for n in names]
+    shapes = [d.shape(n) for n in names]
     if fmt == "json":
-        emit(run_json(names, shapes, ev.gradients, ev.integral, precision), json=True)
+        emit(run_json(names, shapes, r.gradients, r.integral, precision), json=True)
     else:
-        emit(run_text(names, shapes, ev.gradients, ev.integral, precision, full))
+        emit(run_text(names, shapes, r.gradients, r.integral, precision, full))
 
 
 def main() -> None:

@@ -57,6 +57,8 @@ class Lowered:
     owner: dict[int, str]
     integral: bool
     dtype: str
+    # op name -> (its OpDef, {tensor parameter: graph name or list of names})
+    bindings: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
 
 
 def _label(graph: Graph, name: str) -> str:
@@ -168,6 +170,7 @@ def lower(graph: Graph) -> Lowered:
     env: dict[str, np.ndarray] = {}
     leaf_of: dict[str, str] = {}
     owner: dict[int, str] = {}
+    bindings: dict[str, tuple[Any, dict[str, Any]]] = {}
     integral = True
     for name in graph.order:
         g = graph.nodes[name]
@@ -204,6 +207,7 @@ def lower(graph: Graph) -> Lowered:
             nodes[name] = o
             continue
         ctx = _bind(graph, g, nodes, dtype, env)
+        bindings[name] = (ctx.op, _input_names(ctx.op, g))
         expected = ctx.op.shape(ctx)
         out = ctx.op.forward(ctx)
         outs = out if isinstance(out, list) else [out]
@@ -219,7 +223,22 @@ def lower(graph: Graph) -> Lowered:
             _claim(owner, o, name)
             fixed.append(o)
         nodes[name] = fixed if isinstance(out, list) else fixed[0]
-    return Lowered(graph, nodes, env, leaf_of, owner, integral, dtype)
+    return Lowered(graph, nodes, env, leaf_of, owner, integral, dtype, bindings)
+
+
+def _input_names(op: Any, g: GNode) -> dict[str, Any]:
+    """Which graph names fill each tensor parameter of ``op`` in ``g``."""
+    given = getattr(g, "inputs", None)
+    if given is not None:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in given.items()}
+    out: dict[str, Any] = {}
+    args = list(g.args)
+    for p in op.tensor_params:
+        if p.kind == TENSORS:
+            out[p.name], args = args, []
+        elif args:
+            out[p.name], args = args[0], args[1:]
+    return out
 
 
 @dataclass(eq=False)

@@ -33,7 +33,6 @@ def broadcast_shape(ctx: Ctx, params: Iterable[str]) -> tuple[int, ...]:
                     f"(axis {i - n} is {da} vs {db}; each pair of sizes, aligned from the "
                     "right, must be equal or one of them 1)",
                     "TG202",
-                    p,
                 )
             res.append(db if da == 1 else da)
         out = tuple(res)
@@ -100,12 +99,12 @@ def norm_axes(ctx: Ctx, axis: Any, rank: int, param: str = "axis", *, extra: int
             raise ctx.error(
                 f"axis {a} is out of range for {ctx.label(ctx.op.params[0].name)}, a tensor "
                 f"of rank {rank}; valid axes: {valid}",
-                "TG202",
+                "TG203",
                 param,
             )
         out.append(a % n)
     if len(set(out)) != len(out):
-        raise ctx.error(f"axis {list(items)} names an axis twice", "TG202", param)
+        raise ctx.error(f"axis {list(items)} names an axis twice", "TG203", param)
     return tuple(sorted(out))
 
 
