@@ -637,7 +637,7 @@ def _gather_axes(ctx: Ctx) -> tuple[int, int]:
         axis = bd
     if not -p.rank <= axis < p.rank:
         raise ctx.error(f"axis {ctx.a('axis')} is out of range for {ctx.label('params')} of rank "
-                        f"{p.rank} (shape {fmt_shape(p.shape)})", "TG202", "axis")
+                        f"{p.rank} (shape {fmt_shape(p.shape)})", "TG203", "axis")
     axis %= p.rank
     if not 0 <= bd <= i.rank:
         raise ctx.error(f"batch_dims {ctx.a('batch_dims')} is out of range for indices "
@@ -847,7 +847,7 @@ def _one_hot_attrs(ctx: Ctx) -> tuple:
     axis = -1 if axis is None else axis
     if not (axis == -1 or 0 <= axis <= idx.rank):
         raise ctx.error(f"axis must be -1 or in [0, {idx.rank}] for indices of rank {idx.rank}, "
-                        f"got {axis}", "TG202", "axis")
+                        f"got {axis}", "TG203", "axis")
     dtype = ctx.a("dtype")
     if dtype is None:
         dtype = ctx.dtype

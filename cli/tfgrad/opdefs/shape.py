@@ -228,7 +228,7 @@ def _axis_in(ctx: Ctx, param: str, rank: int, what: str) -> int:
         raise ctx.error(f"{param} must be an integer, got {a!r}", "TG203", param)
     if not -rank <= a < rank:
         raise ctx.error(f"{param} {a} is out of range for {what}; valid axes: "
-                        f"{-rank} to {rank - 1}", "TG202", param)
+                        f"{-rank} to {rank - 1}", "TG203", param)
     return int(a) % rank
 
 
