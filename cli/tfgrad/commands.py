@@ -420,19 +420,30 @@ def explain_command(file: str, only, steps: bool, elementwise: bool | None, fmt:
     reverse sweep built it (seeds g1, g2..., inline literals c1, c2...,
     shared pieces t1, t2...), its value, and optionally each element as a
     scalar formula and the backward pass op by op (FILE may be -)."""
-    d, _ = load(file, make_overrides(set_, ys, xs, stop, unconnected))
-    from .evaluate import evaluate
-    from .explain import explain, render_json, render_latex, render_text
-    from .graph import did_you_mean
+    from .graph import GraphError, did_you_mean
 
-    names = [x.name for x in d.graph.xs]
-    wanted = _names(only)
-    for w in wanted or ():
-        if w not in names:
-            raise click.BadParameter(
-                f"'{w}' is not one of the xs ({', '.join(names)}){did_you_mean(w, names)}",
-                param_hint="--x")
-    ex = explain(d, evaluate(d), list(wanted) if wanted else None, steps, elementwise)
+    overrides = make_overrides(set_, ys, xs, stop, unconnected)
+    name = "<stdin>" if file == "-" else file
+    try:
+        text, name = read_source(file)
+        from .engine import compute, derive
+        from .parse import parse_graph
+
+        d = derive(parse_graph(text, name, overrides), record_steps=True)
+        names = [x.name for x in d.graph.xs]
+        wanted = _names(only)
+        for w in wanted or ():
+            if w not in names:
+                raise click.BadParameter(
+                    f"'{w}' is not one of the xs ({', '.join(names)}){did_you_mean(w, names)}",
+                    param_hint="--x")
+        r = compute(d)
+    except GraphError as e:
+        fail(e, name)
+        raise AssertionError("unreachable")
+    from .explain2 import explain, render_json, render_latex, render_text
+
+    ex = explain(d, r, list(wanted) if wanted else None, steps, elementwise)
     if fmt == "text" and not ascii_ and not encodable("∂ᵀ·∘⊘𝟙", getattr(sys.stdout, "encoding", None)):
         ascii_ = True  # the terminal's encoding lacks the symbols: the file's own ASCII syntax
     if fmt == "json":

@@ -747,14 +747,15 @@ def _arg_label(d: Derived, a: str, display_of: dict[str, Any]) -> str:
 
 LEGEND_TEXT = [
     ("∂L/∂", "∂L/∂x: the gradient tf.gradients returns for x"),
-    ("·", "A·B matrix product (k·A: a number times a tensor; a product of numbers in element and index forms)"),
+    ("·", "· product (of matrices: A·B; k·A: a number times a tensor)"),
     ("∘", "∘ elementwise product"),
     ("⊘", "⊘ elementwise division"),
     ("ᵀ", "ᵀ transpose"),
-    ("𝟙", "𝟙 a tensor of ones of the shape the formula needs (𝟙ᵀ·X sums X's rows, X·𝟙 its columns)"),
+    ("𝟙", "𝟙 ones, of the shape the formula needs (𝟙ᵀ·X sums over rows, X·𝟙 over columns)"),
     ("𝟎", "𝟎 a tensor of zeros"),
     ("Σ", "Σₖ sum over index k"),
-    ("[", "[c] 1 where the condition c holds, else 0 (X[i,j] is an element)"),
+    ("IVERSON", "[c] 1 where the condition c holds, else 0"),
+    ("INDEX", "X[i,j] the element of X at i, j"),
     ("√", "√ elementwise square root"),
     ("σ", "σ sigmoid"),
     ("½", "½ one half"),
@@ -768,7 +769,8 @@ LEGEND_ASCII = [
     ("ones(", "ones(shape) a tensor of ones"),
     ("zeros(", "zeros(shape) a tensor of zeros"),
     ("sum_", "sum_k sum over index k"),
-    ("[", "[c] 1 where the condition c holds, else 0 (X[i,j] is an element)"),
+    ("IVERSON", "[c] 1 where the condition c holds, else 0"),
+    ("INDEX", "X[i,j] the element of X at i, j"),
 ]
 LEGEND_LATEX = [
     (r"\cdot", r"$\cdot$ matrix product"),
@@ -778,12 +780,17 @@ LEGEND_LATEX = [
     (r"\mathbf{1}", r"$\mathbf{1}$ a tensor of ones of the shape the formula needs"),
     (r"\mathbf{0}", r"$\mathbf{0}$ a tensor of zeros"),
     (r"\sum", r"$\sum_k$ sum over index $k$"),
-    (r"\left[", r"$[c]$ 1 where $c$ holds, else 0"),
+    ("IVERSON", r"$[c]$ 1 where $c$ holds, else 0"),
+    ("INDEX", r"$X[i,j]$ the element of $X$ at $i, j$"),
 ]
 
 
 def _legend(chunks: list[str], ex: Explanation, style: str) -> str:
     text = "\n".join(chunks)
+    if re.search(r"(?<![\w\]])(?:\\left)?\[(?![\d\[\-\]])", text):
+        text += "\nIVERSON"
+    if re.search(r"\w\[[a-z]", text):
+        text += "\nINDEX"
     table = LEGEND_LATEX if style == "latex" else LEGEND_ASCII if style == "ascii" else LEGEND_TEXT
     items = [desc for sym, desc in table if sym in text]
     names = set(re.findall(r"(?<![A-Za-z0-9_])([gctk]\d+)(?![A-Za-z0-9_])", text))
@@ -938,6 +945,7 @@ def render_text(ex: Explanation, ascii: bool = False) -> str:
                    "(partial derivatives: no gradient flows through them into their inputs)")
     for note in ex.notes:
         out.append(f"({note if u else to_ascii(note)})")
+    head = len(out)
     for e in ex.entries:
         out.append("")
         left = st.partial(e.name)
@@ -976,7 +984,7 @@ def render_text(ex: Explanation, ascii: bool = False) -> str:
     notes = _kernel_notes(fm.notes, st)
     for n in notes:
         out.append(n)
-    legend = _legend(formulas + [ln for ln in out if ln.startswith("  ")], ex, st.style)
+    legend = _legend(formulas + out[head:], ex, st.style)
     if legend:
         out.append(legend)
     text = "\n".join(out) + "\n"
@@ -1215,7 +1223,7 @@ def _steps_latex(ex: Explanation, st: _Style, formulas: list[str]) -> list[str]:
     for s in ex.steps:
         call = latex_escape(s.call)
         rows.append(rf"&\text{{{s.number}. }} {latex_name(s.node)} = \texttt{{{call}}} "
-                    rf"&& \text{{{latex_escape(to_ascii(s.rule))}}}")
+                    rf"&& {_rule_latex(s.rule)}")
         if s.g_node is not None:
             g = show(s.g_node, s.g_name is not None)
             rows.append(rf"&\quad G = {dn(s.g_name)} = {g}" if s.g_name else rf"&\quad G = {g}")
@@ -1243,6 +1251,18 @@ def _steps_latex(ex: Explanation, st: _Style, formulas: list[str]) -> list[str]:
     out.append(" \\\\\n".join(rows))
     out.append(r"\end{align*}")
     return out
+
+
+def _rule_latex(rule: str) -> str:
+    words = re.compile(r"\b(?!log\b|sign\b|where\b)([a-z]{3,}(?:\s+[a-z]{2,})*)")
+    out = latex_escape(rule.replace("_", " "))
+    out = words.sub(lambda mt: r"\text{ " + mt.group(1) + " }", out)
+    for a, b in [("·", r" \cdot "), ("∘", r" \circ "), ("ᵀ", r"^{\top}"), ("⊘", r" \oslash "),
+                 ("−", "-"), ("≥", r" \geq "), ("≤", r" \leq "), ("ᵢ", "_i"), ("²", "^{2}"),
+                 ("½", r"\tfrac{1}{2}"), ("+=", r"\mathrel{+}="), ("-=", r"\mathrel{-}="),
+                 ("log(", r"\log("), ("√", r"\surd "), ("σ", r"\sigma")]:
+        out = out.replace(a, b)
+    return to_ascii(out)
 
 
 # ---------------------------------------------------------------- JSON

@@ -136,7 +136,13 @@ class ElementBuilder:
         args = [self.memo[id(a)] for a in n._args]
         if t is Ew:
             f = FUNCS[n.fn]
-            return [f.scalar(*[a[i] for a in args], *n.attrs) for i in range(max(1, n.size))]
+            out = []
+            for i in range(max(1, n.size)):
+                e = f.scalar(*[a[i] for a in args], *n.attrs)
+                if isinstance(e, (sp.Add, sp.Mul, sp.Pow)):
+                    e = e.func(*e.args)  # tables may build them unevaluated
+                out.append(e)
+            return out
         if t is Contract:
             return self._contract(n, args)
         if t is Reduce:
@@ -377,6 +383,18 @@ class _ScalarMixin:
         if cond is not None:
             s = self._print(cond)
             return rf"\left[{s}\right]" if self._latex else f"[{s}]"
+        a = e.args
+        if len(a) == 2 and a[1].cond == True and a[1].expr == 0:  # noqa: E712
+            try:
+                finite = math.isfinite(ieee(a[0].expr, self.numbers))
+            except Exception:  # noqa: BLE001
+                finite = False
+            if finite:  # a mask times a finite value: the Iverson product is exact
+                c = self._print(a[0].cond)
+                mask = rf"\left[{c}\right]" if self._latex else f"[{c}]"
+                body = self.parenthesize(a[0].expr, 50) if not self._latex else self._print(a[0].expr)
+                dot = r" \cdot " if self._latex else "*"
+                return body + dot + mask
         k = taken_branch(e, self.numbers)
         if k is None:
             return "nan"

@@ -289,6 +289,9 @@ class _TensorMixin:
                 else:
                     parts.append(("" if not k else self.sym("plus")) + self.child(a, ADD, "add", k == 0))
             return self._done("".join(parts), ADD, "add")
+        if fn == "multiply" and all(a.rank == 0 for a in args):
+            return self._done(self.sym("scale").join(self.child(a, PROD, "scale", k == 0)
+                                                     for k, a in enumerate(args)), PROD, "scale")
         if fn == "multiply" and self.notation == "matrix":
             fills = [k for k, a in enumerate(args) if type(see_through(a)) is Fill]
             if len(fills) == 1:
