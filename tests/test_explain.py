@@ -28,7 +28,7 @@ from tfgrad.commands import cli
 
 from helpers import TUTORIAL_GRAD_YS
 from tfgrad.engine import compute, derive
-from tfgrad.explain2 import explain, render_text
+from tfgrad.explain import explain, render_text
 from tfgrad.parse import parse_graph
 
 GOLDEN = Path(__file__).parent / "golden" / "explain"

@@ -395,7 +395,7 @@ def schema_command() -> None:
 
 
 # ---------------------------------------------------------------------------
-# tfgrad explain (explain.py builds and renders; this block parses flags,
+# tfgrad explain (explain.py builds, display/ prints; this block parses flags,
 # prints and exits).
 
 
@@ -441,7 +441,7 @@ def explain_command(file: str, only, steps: bool, elementwise: bool | None, fmt:
     except GraphError as e:
         fail(e, name)
         raise AssertionError("unreachable")
-    from .explain2 import explain, render_json, render_latex, render_text
+    from .explain import explain, render_json, render_latex, render_text
 
     ex = explain(d, r, list(wanted) if wanted else None, steps, elementwise)
     if fmt == "text" and not ascii_ and not encodable("∂ᵀ·∘⊘𝟙", getattr(sys.stdout, "encoding", None)):

@@ -1,606 +1,130 @@
-"""Why the gradient is what it is: ``tfgrad explain``.
+"""Why the gradient is what it is: ``tfgrad explain`` on the rank-N engine.
 
-Input: a ``Derivation`` (the same one ``run`` evaluates) and its NumPy
-``Evaluation``. Output: an ``Explanation`` — for each x, the gradient as the
-reverse sweep built it (a matrix expression over the seeds ``g1, g2...``,
-the inline literals ``c1, c2...``, the variables and the forward nodes,
-printed by their graph names), its value, optionally every element as a
-scalar formula, and the backward pass op by op — and its renderings as
-text, LaTeX and JSON (``render_text``, ``render_latex``, ``render_json``).
+Input: a ``Derived`` (``engine.derive(graph, record_steps=True)``) and its
+``Result`` (``engine.compute``), the same ones ``run`` uses. Output: an
+``Explanation`` — for each x, the gradient as the reverse sweep built it
+(over the seeds ``g1, g2...``, inline literals ``c1, c2...``, variables and
+forward values by their graph names, shared pieces ``t1, t2...``), in
+matrix notation where every tensor of the formula has rank <= 2 and index
+notation above; its value; for small graphs each element as a scalar
+formula with the numbers substituted; where a nan or inf arises; the
+backward pass grouped by the user's ops — and its renderings as text,
+LaTeX and JSON (``render_text``, ``render_latex``, ``render_json``).
 
-No second engine: the expressions printed are the engine's own DAG. Three
-things make that safe and readable for any depth:
-
-* display simplification only (``_Builder``): ``Ident`` wrappers, 1x1 ``𝟙``
-  factors, ``×1`` and zero terms are dropped from what is *shown*;
-* cutting (``_Cutter``): a node used more than once among the printed
-  expressions (by object identity) and of some size gets a name ``t1,
-  t2...``, listed once in dependency order; any node deeper than
-  ``DEPTH_LIMIT`` levels gets one too. Each named piece is then a shallow
-  SymPy expression whose named children are ``MatrixSymbol``s, so SymPy's
-  recursive printers never go deep. Every walk here is iterative and keyed
-  by ``id()``; nothing deep is hashed, compared or ``str()``-ed;
-* the element form evaluates the *same* DAG with a second backend of the
-  evaluator's walk: SymPy explicit matrices of scalar symbols (``w1[0,1]``)
-  instead of NumPy arrays, with TF's kinks as 0/1 ``Piecewise`` masks.
+Every walk is iterative and keyed by ``id()``: nodes are never hashed,
+compared or ``str()``-ed, and every printed formula is shallow (shared and
+deep subexpressions are named first).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
-from functools import reduce
-from typing import Any, Callable
+from typing import Any, Iterator
 
 import numpy as np
-from sympy import (
-    Abs,
-    Basic,
-    Function,
-    Integer,
-    Max,
-    Min,
-    Number,
-    Piecewise,
-    Symbol,
-    exp,
-    log,
-    sign,
-    sqrt,
-    tanh,
-)
-from sympy.matrices import ImmutableMatrix
-from sympy.matrices.expressions import (
-    HadamardProduct,
-    MatAdd,
-    MatMul,
-    MatrixSymbol,
-    OneMatrix,
-    Transpose,
-    ZeroMatrix,
-)
-from sympy.matrices.immutable import ImmutableDenseMatrix
-from sympy.matrices import MatrixBase
 
-from . import mexpr as m
-from .evaluate import Evaluation, Evaluator, _is_neg
-from .graph import Shape
-from .mexpr import Elementwise, Ident
-from .ops import to2
-from .opspec import SPECS
-from .render import EDGE_ITEMS, SUMMARY_THRESHOLD, edges, fmt_array
-from .printing import (
-    MatrixLatexPrinter,
-    MatrixTextPrinter,
-    ScalarLatexPrinter,
-    ScalarTextPrinter,
-    latex_escape,
-    latex_name,
-    number_latex,
-    number_text,
+from .display.common import (
+    element_suffix, fmt_shape, is_integral, latex_escape, latex_name, number_latex,
+    number_text, to_ascii, value_inline, value_latex, value_lines,
 )
-from .symbolic import Derivation, fresh_names
+from .display.elements import ElementBuilder, ScalarLatex, ScalarText, TooBig, ieee, tree_size
+from .display.printers import (
+    ATOM, INDEX_POOL, formula_notation, is_transparent, printer, see_through,
+)
+from .engine import Derived, Result
+from .funcs import FUNCS
+from .moves import MOVES
+from .opdefs import lookup
+from .plan import Plan
+from .tensor import Contract, Ew, Fill, Kernel, Move, Node, Reduce, Tensor, walk
 
-DEPTH_LIMIT = 16  # levels of one printed piece before a subexpression is named
+DEPTH_LIMIT = 12  # levels of one printed piece before a subexpression is named
 SHARE_MIN_OPS = 2  # a shared node with fewer operators is repeated, not named
 AUTO_MAX_ELEMENTS = 16  # element form by default: every tensor at most this big
-FORCED_MAX_ELEMENTS = 256  # --elementwise: beyond this, explicit matrices get slow
-MAX_PATH = 40  # element form: at most this many ops on the longest path
-MAX_FORMULA_SIZE = 2000  # element form: nodes of one element's formula
-AUTO_MAX_FORMULA_SIZE = 100  # ... by default (longer formulas read worse than the matrix form)
-MAX_FORMULA_DEPTH = 120
-
-Shape2 = tuple[int, int]
-
-# ================================================================ display DAG
+FORCED_MAX_ELEMENTS = 256
+MAX_PATH = 40  # element form: at most this many ops on the longest chain
+MAX_FORMULA_SIZE = 2000
+AUTO_MAX_FORMULA_SIZE = 100
+MAX_ORIGINS = 3
 
 
-class _D:
-    """A display node. ``kind``: sym, num, ones, zeros, lit (atoms); mm
-    (``data`` = coefficient), add, had, T, ew (``data`` = function name);
-    ref (a name given in advance: ``data`` = name, ``kids`` = its definition
-    or nothing when opaque). ``shape`` is 2-D (None for a bare number)."""
-
-    __slots__ = ("kind", "kids", "data", "shape")
-
-    def __init__(self, kind: str, kids: tuple = (), data: Any = None,
-                 shape: Shape2 | None = (1, 1)) -> None:
-        self.kind = kind
-        self.kids = kids
-        self.data = data
-        self.shape = shape
+def fresh_names(prefix: str, taken: set[str]) -> Iterator[str]:
+    i = 0
+    while True:
+        i += 1
+        name = f"{prefix}{i}"
+        if name not in taken:
+            taken.add(name)
+            yield name
 
 
-_ATOMS = ("sym", "num", "ones", "zeros", "lit")
-
-
-def _shape2(e: Basic) -> Shape2:
-    return (int(e.shape[0]), int(e.shape[1]))
-
-
-def _engine_kids(e: Basic) -> tuple:
-    t = type(e)
-    if t is Elementwise:
-        return e.args[1:]
-    if t is MatMul or t is MatAdd or t is HadamardProduct:
-        return e.args
-    if t is Transpose or t is Ident:
-        return e.args[:1]
-    return ()
-
-
-class _Builder:
-    """Engine DAG -> display DAG, memoized by identity, iteratively.
-
-    ``presets`` maps id(engine object) -> (name, 2-D shape): forward nodes
-    printed by their graph name and, for the steps, cotangents. With
-    ``opaque`` a preset is a bare name; otherwise it also carries its
-    definition (listed in the "where" block)."""
-
-    def __init__(self, presets: dict[int, tuple[str, Shape2]], opaque: bool,
-                 sums: set[int], seeds: set[int]) -> None:
-        self.presets = presets
-        self.opaque = opaque
-        self.sums = sums
-        self.seeds = seeds
-        self.memo: dict[int, _D] = {}
-
-    def node(self, root: Basic) -> _D:
-        memo, presets = self.memo, self.presets
-        stack: list[tuple[Basic, bool]] = [(root, False)]
-        while stack:
-            e, ready = stack.pop()
-            k = id(e)
-            if k in memo:
-                continue
-            p = presets.get(k)
-            if p is not None and self.opaque:
-                memo[k] = _D("ref", (), p[0], p[1])
-                continue
-            kids = _engine_kids(e)
-            if not ready:
-                missing = [c for c in kids if id(c) not in memo]
-                if missing:
-                    stack.append((e, True))
-                    stack.extend((c, False) for c in reversed(missing))
-                    continue
-            dn = self._make(e, self._ordered(e, [memo[id(c)] for c in kids]))
-            if p is not None:
-                dn = _D("ref", (dn,), p[0], p[1])
-            memo[k] = dn
-        return memo[id(root)]
-
-    def expand(self, obj: Basic) -> _D:
-        """``obj`` itself (not its preset name) over display nodes of its children."""
-        kids = [self.node(c) for c in _engine_kids(obj)]
-        return self._make(obj, self._ordered(obj, kids))
-
-    def _ordered(self, e: Basic, kids: list[_D]) -> list[_D]:
-        # The sweep starts a y's cotangent with its seeds, then appends the
-        # parts as they arrive, last consumer first; shown as seeds, then
-        # the parts in the graph's own order (first use first).
-        if id(e) not in self.sums:
-            return kids
-        seeds = [k for a, k in zip(e.args, kids) if id(a) in self.seeds]
-        rest = [k for a, k in zip(e.args, kids) if id(a) not in self.seeds]
-        return seeds + rest[::-1]
-
-    @staticmethod
-    def _make(e: Basic, kids: list[_D]) -> _D:
-        t = type(e)
-        if t is MatrixSymbol:
-            return _D("sym", (), e.name, _shape2(e))
-        if t is OneMatrix:
-            return _D("ones", (), None, _shape2(e))
-        if t is ZeroMatrix:
-            return _D("zeros", (), None, _shape2(e))
-        if isinstance(e, Number):
-            return _D("num", (), e, None)
-        if isinstance(e, ImmutableDenseMatrix):
-            return _D("lit", (), e, _shape2(e))
-        if t is Ident:
-            return kids[0]
-        if t is Transpose:
-            c = kids[0]
-            if c.shape is None or c.shape == (1, 1):
-                return c
-            if c.kind == "T":
-                return c.kids[0]
-            return _D("T", (c,), None, (c.shape[1], c.shape[0]))
-        if t is MatMul:
-            return _product(kids)
-        if t is MatAdd:
-            shape = next((k.shape for k in kids if k.shape is not None), (1, 1))
-            terms = tuple(k for k in kids if k.kind != "zeros")
-            if not terms:
-                return _D("zeros", (), None, shape)
-            if len(terms) == 1:
-                return terms[0]
-            return _D("add", terms, None, shape)
-        if t is HadamardProduct:
-            coeff: Basic = Integer(1)
-            factors = []
-            for k in kids:
-                if k.kind == "num":
-                    coeff = coeff * k.data
-                else:
-                    factors.append(k)
-            if len(factors) > 1:
-                factors = [f for f in factors if f.kind != "ones"] or factors[:1]
-            body = factors[0] if len(factors) == 1 else _D(
-                "had", tuple(factors), None, factors[0].shape)
-            return body if coeff == 1 else _product([_D("num", (), coeff, None), body])
-        if t is Elementwise:
-            shape = next((k.shape for k in kids if k.shape is not None), (1, 1))
-            return _D("ew", tuple(kids), e.fname, shape)
-        raise TypeError(f"cannot display {t.__name__}")
-
-
-def _product(kids: list[_D]) -> _D:
-    coeff: Basic = Integer(1)
-    factors: list[_D] = []
-    mats = [k for k in kids if k.shape is not None]
-    shape = (mats[0].shape[0], mats[-1].shape[1]) if mats else (1, 1)
-    for k in kids:
-        if k.kind == "num":
-            coeff = coeff * k.data
-        elif not (k.kind == "ones" and k.shape == (1, 1)):
-            factors.append(k)
-    if coeff == 0 or any(f.kind == "zeros" for f in factors):
-        return _D("zeros", (), None, shape)
-    if len(factors) == 1 and factors[0].kind == "mm" and len(factors[0].kids) >= 1:
-        coeff = coeff * factors[0].data
-        factors = list(factors[0].kids)
-    if not factors:
-        return _D("num", (), coeff, None)
-    if coeff == 1 and len(factors) == 1:
-        return factors[0]
-    return _D("mm", tuple(factors), coeff, shape)
-
-
-# ================================================================ cutting into pieces
+# ================================================================ data
 
 
 @dataclass
 class Piece:
-    """A named subexpression: a forward node's definition (``forward``), a
-    shared or deep one (``shared``/``cut``), or a gradient that another
-    printed expression reuses (``gradient``)."""
+    """A named subexpression: a forward value (``forward``, by its graph
+    name), a shared or deep one (``shared``/``cut``: t1, t2...), or a kernel
+    shown by value in the element form (``opaque``)."""
 
     name: str
     kind: str
-    shape: Shape2
-    expr: Basic
+    node: Node
     uses: int = 1
-
-
-class _Cutter:
-    """Names shared and deep display nodes and builds one shallow SymPy
-    expression per piece (named children appear as ``MatrixSymbol``s)."""
-
-    def __init__(self, share: bool, names, limit: int = DEPTH_LIMIT) -> None:
-        self.share = share
-        self.fresh = names  # an iterator of unused names
-        self.limit = limit
-        self.names: dict[int, str] = {}
-        self.symbols: dict[int, MatrixSymbol] = {}
-        self.expr: dict[int, Basic] = {}
-        self.depth: dict[int, int] = {}
-        self.ops: dict[int, int] = {}
-        self.count: dict[int, int] = {}
-        self.pieces: list[Piece] = []
-
-    def run(self, roots: list[_D], root_names: dict[int, str] | None = None) -> None:
-        root_names = root_names or {}
-        count = self.count
-        seen: set[int] = set()
-        for r in roots:
-            if id(r) not in seen:
-                seen.add(id(r))
-                count[id(r)] = count.get(id(r), 0) + 1
-        stack = list(roots)
-        visited: set[int] = set()
-        while stack:
-            n = stack.pop()
-            if id(n) in visited:
-                continue
-            visited.add(id(n))
-            for k in n.kids:
-                count[id(k)] = count.get(id(k), 0) + 1
-                if id(k) not in visited:
-                    stack.append(k)
-        for r in roots:
-            self._post(r, root_names)
-
-    def _post(self, root: _D, root_names: dict[int, str]) -> None:
-        stack: list[tuple[_D, bool]] = [(root, False)]
-        expr = self.expr
-        while stack:
-            n, ready = stack.pop()
-            if id(n) in expr:
-                continue
-            if not ready:
-                stack.append((n, True))
-                stack.extend((k, False) for k in reversed(n.kids) if id(k) not in expr)
-                continue
-            self._finish(n, root_names)
-
-    def use(self, n: _D) -> Basic:
-        """What a parent prints for ``n``: its name, or its expression."""
-        s = self.symbols.get(id(n))
-        return s if s is not None else self.expr[id(n)]
-
-    def body(self, n: _D) -> Basic:
-        """``n`` written out (its definition if it is a named piece)."""
-        if n.kind == "ref":
-            return self.symbols[id(n)]
-        return self.expr[id(n)]
-
-    def _name(self, n: _D, name: str, kind: str, body: Basic) -> None:
-        shape = n.shape or (1, 1)
-        self.names[id(n)] = name
-        self.symbols[id(n)] = MatrixSymbol(name, *shape)
-        self.pieces.append(Piece(name, kind, shape, body, self.count.get(id(n), 1)))
-
-    def _finish(self, n: _D, root_names: dict[int, str]) -> None:
-        k = n.kind
-        key = id(n)
-        if k in _ATOMS:
-            self.expr[key] = _atom_expr(n)
-            self.depth[key], self.ops[key] = 1, 0
-            return
-        if k == "ref":
-            shape = n.shape or (1, 1)
-            self.names[key] = n.data
-            self.symbols[key] = MatrixSymbol(n.data, *shape)
-            self.expr[key] = self.symbols[key]
-            self.depth[key], self.ops[key] = 1, 0
-            if n.kids:
-                self.pieces.append(Piece(n.data, "forward", shape, self.use(n.kids[0])))
-            return
-        uses = [self.use(c) for c in n.kids]
-        if k == "mm":
-            e = m.new(MatMul, *([n.data] if n.data != 1 else []), *uses)
-        elif k == "add":
-            e = m.new(MatAdd, *uses)
-        elif k == "had":
-            e = m.new(HadamardProduct, *uses)
-        elif k == "T":
-            e = m.new(Transpose, uses[0])
-        elif k == "ew":
-            e = m.ew(n.data, *uses)
-        else:  # pragma: no cover - every kind is listed above
-            raise TypeError(k)
-        self.expr[key] = e
-        depth = 1 + max((1 if id(c) in self.names else self.depth[id(c)]) for c in n.kids)
-        ops = min(10**6, 1 + sum(0 if id(c) in self.names else self.ops[id(c)] for c in n.kids))
-        self.depth[key], self.ops[key] = depth, ops
-        shared = self.share and self.count.get(key, 0) > 1 and ops >= SHARE_MIN_OPS
-        if key in root_names:
-            if shared:
-                self._name(n, root_names[key], "gradient", e)
-            return
-        if shared:
-            self._name(n, next(self.fresh), "shared", e)
-        elif depth > self.limit:
-            self._name(n, next(self.fresh), "cut", e)
-
-
-def _atom_expr(n: _D) -> Basic:
-    if n.kind == "sym":
-        return MatrixSymbol(n.data, *n.shape)
-    if n.kind == "ones":
-        return OneMatrix(*n.shape)
-    if n.kind == "zeros":
-        return ZeroMatrix(*n.shape)
-    return n.data  # num, lit
-
-
-def _symbols_in(e: Basic) -> list[str]:
-    """Names of the MatrixSymbols in a (shallow) piece, first occurrence order."""
-    out: list[str] = []
-    seen: set[str] = set()
-    stack = [e]
-    while stack:
-        x = stack.pop()
-        if type(x) is MatrixSymbol:
-            if x.name not in seen:
-                seen.add(x.name)
-                out.append(x.name)
-            continue
-        if isinstance(x, (MatMul, MatAdd, HadamardProduct, Transpose, Elementwise, Ident)):
-            stack.extend(reversed(_engine_kids(x)))
-    return out
-
-
-# ================================================================ element form (SymPy backend)
-
-
-def _zip(f: Callable, *vals):
-    """``f`` element by element with NumPy broadcasting over explicit matrices."""
-    mats = [v for v in vals if isinstance(v, MatrixBase)]
-    if not mats:
-        return f(*vals)
-    rows = max(v.rows for v in mats)
-    cols = max(v.cols for v in mats)
-
-    def at(v, i, j):
-        if not isinstance(v, MatrixBase):
-            return v
-        return v[i if v.rows > 1 else 0, j if v.cols > 1 else 0]
-
-    return ImmutableMatrix(rows, cols, [f(*[at(v, i, j) for v in vals])
-                                        for i in range(rows) for j in range(cols)])
-
-
-class stop_gradient(Function):  # noqa: N801 - prints as the op's name
-    """The identity, kept visible in element formulas: ``w*stop_gradient(w)``
-    differentiates to ``stop_gradient(w)``, not ``w``, and a number passes."""
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_number:
-            return x
-        return None
-
-
-def _mask(cond: Callable) -> Callable:
-    # evaluate=False keeps the comparison as written (SymPy would turn
-    # m <= k into k >= m); numbers still collapse to 0 or 1.
-    return lambda *a: Piecewise((1, cond(*a)), (0, True), evaluate=False)
-
-
-SCALAR: dict[str, Callable] = {
-    "exp": exp,
-    "log": log,
-    "tanh": tanh,
-    "sqrt": sqrt,
-    "abs": Abs,
-    "sign": sign,
-    "square": lambda x: x**2,
-    "sigmoid": lambda x: 1 / (1 + exp(-x)),
-    "relu": lambda x: Max(x, 0),
-    "stop_gradient": lambda x: stop_gradient(x),
-    "divide": lambda a, b: a / b,
-    "pow": lambda a, b: a**b,
-    "maximum": Max,
-    "minimum": Min,
-    # TF's kinks: masks of 0 and 1, the tie included where TF includes it.
-    "logpos": lambda x: Piecewise((log(x), x > 0), (0, True), evaluate=False),
-    "pos": _mask(lambda x: x > 0),
-    "ge": _mask(lambda a, b: a >= b),
-    "gt": _mask(lambda a, b: a > b),
-    "le": _mask(lambda a, b: a <= b),
-    "lt": _mask(lambda a, b: a < b),
-}
-
-
-def _ones(e: Basic) -> ImmutableMatrix:
-    r, c = _shape2(e)
-    return ImmutableMatrix.ones(r, c)
-
-
-def sympy_compute(e: Basic, vals: list, env: dict) -> Any:
-    """The evaluator's per-node step with explicit SymPy matrices instead of
-    NumPy arrays (``vals`` follow ``evaluate._children``)."""
-    t = type(e)
-    if t is Elementwise:
-        return _zip(SCALAR[e.fname], *vals)
-    if t is MatMul:
-        coeff: Basic = Integer(1)
-        acc = None
-        it = iter(vals)
-        for f in e.args:
-            if isinstance(f, OneMatrix):
-                v = _ones(f)
-            elif isinstance(f, Number):
-                coeff = coeff * f
-                continue
-            else:
-                v = next(it)
-                if isinstance(f, Transpose) and isinstance(v, MatrixBase):
-                    v = v.T  # the evaluator passes Bᵀ's operand B
-            acc = v if acc is None else acc * v
-        if acc is None:
-            return coeff
-        return acc if coeff == 1 else acc * coeff
-    if t is MatAdd:
-        total = None
-        it = iter(vals)
-        for term in e.args:
-            v = _ones(term) if isinstance(term, OneMatrix) else next(it)
-            v = -v if _is_neg(term) else v
-            total = v if total is None else _zip(lambda a, b: a + b, total, v)
-        return total
-    if t is HadamardProduct:
-        return reduce(lambda a, b: _zip(lambda x, y: x * y, a, b), vals)
-    if t is Transpose:
-        return vals[0].T if isinstance(vals[0], MatrixBase) else vals[0]
-    if t is Ident:
-        return vals[0]
-    if t is MatrixSymbol:
-        return env[e.name]
-    if t is OneMatrix:
-        return _ones(e)
-    if t is ZeroMatrix:
-        return ImmutableMatrix.zeros(*_shape2(e))
-    if isinstance(e, Number):
-        return e
-    if isinstance(e, ImmutableDenseMatrix):
-        return e
-    raise TypeError(f"cannot evaluate {t.__name__}")
-
-
-def element_name(base: str, shape: Shape, i: int, j: int) -> str:
-    """``w1[0,1]`` (rank 2), ``b[1]`` (rank 1), ``a`` (rank 0 or one element)."""
-    if int(np.prod(shape)) == 1:
-        return base
-    if len(shape) == 1:
-        return f"{base}[{j}]"
-    return f"{base}[{i},{j}]"
-
-
-def _tree_size(root: Basic) -> tuple[int, int]:
-    """(printed size, depth) of a SymPy expression, by a DP over its DAG."""
-    size: dict[int, int] = {}
-    depth: dict[int, int] = {}
-    stack: list[tuple[Basic, bool]] = [(root, False)]
-    while stack:
-        e, ready = stack.pop()
-        k = id(e)
-        if k in size:
-            continue
-        args = e.args if isinstance(e, Basic) else ()
-        if not ready and args:
-            stack.append((e, True))
-            stack.extend((a, False) for a in args if id(a) not in size)
-            continue
-        size[k] = min(10**9, 1 + sum(size[id(a)] for a in args))
-        depth[k] = 1 + max((depth[id(a)] for a in args), default=0)
-    return size[id(root)], depth[id(root)]
-
-
-@dataclass
-class Element:
-    index: tuple[int, ...]  # in x's own rank
-    formula: Basic
-    value: float
-
-
-# ================================================================ the explanation
+    notation: str = "matrix"
 
 
 @dataclass
 class Leaf:
-    """A named leaf of the printed expressions: a seed, variable, constant or literal."""
-
     name: str
     kind: str  # seed | variable | constant | literal
-    shape: Shape
-    value: np.ndarray | None
+    shape: tuple
+    value: np.ndarray
     integral: bool
     note: str
 
 
 @dataclass
+class Element:
+    index: tuple
+    formula: Any  # a SymPy scalar, or None when only the value is shown
+    value: float
+    note: str | None = None  # why TF's number is what it is here
+
+
+@dataclass
+class Origin:
+    """Where a nan or inf first arises: the node (printed) and one element."""
+
+    what: str  # nan | inf
+    node: Node
+    index: tuple
+    detail: str  # the operation with its operands' numbers
+
+
+@dataclass
 class XEntry:
     name: str
-    shape: Shape
+    shape: tuple
     status: str  # connected | none | zero
-    expr: Basic | None
+    node: Node | None
     value: np.ndarray | None
     integral: bool
-    needs: list[str] = field(default_factory=list)  # names of pieces it uses, in order
+    notation: str = "matrix"
+    needs: list[str] = field(default_factory=list)
     elements: list[Element] | None = None
+    origins: list[Origin] = field(default_factory=list)
 
 
 @dataclass
 class Contrib:
-    arg: str  # the input's display name
-    target: str  # its cotangent's name (d<arg>)
-    expr: Basic
-    summed: tuple[Shape, Shape] | None  # (from, to) where broadcasting was undone
+    arg: str
+    target: str
+    node: Node
+    summed: tuple | None
 
 
 @dataclass
@@ -608,22 +132,22 @@ class StepEntry:
     number: int
     node: str
     op: str
-    call: str  # op(args, attrs) in graph notation
+    call: str
     rule: str
-    g_name: str | None  # the name this step gives its cotangent (None: an existing name)
-    g_expr: Basic
+    g_name: str | None
+    g_node: Node | None
     contributions: list[Contrib]
     skipped: list[str]
-    stopped: str | None
+    stopped: bool = False
 
 
 @dataclass
 class Collected:
     x: str
-    status: str  # connected | none | zero
+    status: str
     g_name: str | None
-    expr: Basic | None
-    step: int | None  # the step whose G this is (an op x)
+    node: Node | None
+    step: int | None
 
 
 @dataclass
@@ -632,273 +156,449 @@ class Explanation:
     ys: list[str]
     all_xs: list[str]
     seeds: list[Leaf]
-    leaves: list[Leaf]  # referenced variables, constants, literals
-    pieces: list[Piece]  # forward nodes, t-names and reused gradients, dependency order
+    leaves: list[Leaf]
+    pieces: list[Piece]
     piece_values: dict[str, tuple[np.ndarray, bool]]
     entries: list[XEntry]
     stop_gradients: list[str]
     unconnected: str
     notes: list[str]
-    element_values: dict[str, str]  # element symbol -> number text
+    names: dict[int, Any]  # id(node) -> display name (or a scalar literal's number)
+    sums: set[int]
+    seed_ids: set[int]
+    element_numbers: dict[str, float] = field(default_factory=dict)
+    element_texts: dict[str, str] = field(default_factory=dict)
+    kernel_notes: dict[str, str] = field(default_factory=dict)
     steps: list[StepEntry] | None = None
-    step_pieces: list[Piece] = field(default_factory=list)
+    step_names: dict[int, Any] = field(default_factory=dict)
     collected: list[Collected] = field(default_factory=list)
-    d_names: dict[str, str] = field(default_factory=dict)  # d-name -> node name
+    inline_note: str | None = None
 
 
-def _is_integral(a: np.ndarray) -> bool:
-    a = np.asarray(a, dtype=np.float64)
-    return bool(np.all(np.isfinite(a)) and np.all(a == np.round(a)) and np.all(np.abs(a) < 2**53))
+# ================================================================ naming
 
 
-def explain(d: Derivation, ev: Evaluation, only: list[str] | None = None, steps: bool = False,
-            elementwise: bool | None = None) -> Explanation:
-    """Everything ``tfgrad explain`` prints, as data (see the module docstring)."""
-    g = d.graph
-    xs = [x.name for x in g.xs]
-    chosen = [i for i, x in enumerate(xs) if only is None or x in only]
-    taken = set(g.nodes) | set(d.leaf_names) | {s.symbol.name for s in d.seeds}
-
-    # ---- the gradients, cut into pieces
-    presets: dict[int, tuple[str, Shape2]] = {}
-    for name in g.order:
-        node = g.nodes[name]
-        if node.kind == "op" and node.user:
-            presets[id(d.forward[name])] = (name, d.shape2(name))
-    builder = _Builder(presets, opaque=False, sums=_sum_ids(d),
-                       seeds={id(s.symbol) for s in d.seeds})
-    roots: list[_D] = []
-    root_names: dict[int, str] = {}
-    root_of: dict[int, _D] = {}
-    for i in chosen:
-        grad = d.gradients[i]
-        if grad is None:
+def _name_pieces(roots: list[Node], presets: dict[int, str], fresh: Iterator[str],
+                 names: dict[int, Any], share: bool = True) -> list[Piece]:
+    """Name forward values (``presets``), shared and deep nodes reachable
+    from ``roots``; fills ``names`` and returns the pieces in dependency order."""
+    order = walk(roots)
+    count: dict[int, int] = {}
+    for n in order:
+        for a in n._args:
+            count[id(a)] = count.get(id(a), 0) + 1
+    depth: dict[int, int] = {}
+    ops: dict[int, int] = {}
+    pieces: list[Piece] = []
+    for n in order:
+        k = id(n)
+        if not n._args or type(n) is Fill:
+            depth[k], ops[k] = 0, 0
+            if k in presets and k not in names:
+                names[k] = presets[k]
+                pieces.append(Piece(presets[k], "forward", n))
             continue
-        r = builder.node(grad)
-        root_of[i] = r
-        roots.append(r)
-        root_names.setdefault(id(r), "∂L/∂" + xs[i])
-    cutter = _Cutter(share=True, names=fresh_names("t", taken))
-    cutter.run(roots, root_names)
-
-    values = ev.values if any(p.kind == "forward" for p in cutter.pieces) else {}
-    entries: list[XEntry] = []
-    referenced: list[str] = []
-    for i in chosen:
-        name = xs[i]
-        shape = d.shapes[name]
-        grad = d.gradients[i]
-        if grad is None:
-            entries.append(XEntry(name, shape, "none", None, None, False))
+        kids = [a for a in n._args]
+        d = 1 + max((0 if id(a) in names else depth[id(a)]) for a in kids)
+        o = (0 if is_transparent(n) else 1) + sum(0 if id(a) in names else ops[id(a)] for a in kids)
+        depth[k], ops[k] = d, min(o, 10**6)
+        if k in names:
             continue
-        r = root_of[i]
-        expr = cutter.expr[id(r)] if r.kind != "ref" else cutter.symbols[id(r)]
-        status = "zero" if isinstance(grad, ZeroMatrix) else "connected"
-        entries.append(XEntry(name, shape, status, expr, ev.gradients[i], ev.integral[i]))
-        referenced.extend(_symbols_in(expr))
-
-    pieces = cutter.pieces
-    by_name = {p.name: p for p in pieces}
-    for p in pieces:
-        referenced.extend(_symbols_in(p.expr))
-    for e in entries:
-        if e.expr is not None:
-            e.needs = _closure(_symbols_in(e.expr), by_name)
-
-    piece_values: dict[str, tuple[np.ndarray, bool]] = {}
-    for p in pieces:
-        if p.kind == "forward":
-            v = values[p.name]
-            piece_values[p.name] = (v, d.integral and _is_integral(v))
-
-    seeds = _seed_leaves(d, ev)
-    leaves = _leaves(d, set(referenced))
-
-    # ---- the element form
-    notes: list[str] = []
-    element_values: dict[str, str] = {}
-    if elementwise is not False:
-        element_values = _element_form(d, ev, chosen, entries, seeds, elementwise, notes)
-
-    ex = Explanation(g.name, [y.name for y in g.ys], xs, seeds, leaves, pieces, piece_values,
-                     entries, [s.name for s in g.stop_gradients], g.unconnected_gradients, notes,
-                     element_values)
-    if steps:
-        _steps(d, ex, taken)
-    return ex
+        if k in presets:
+            names[k] = presets[k]
+            pieces.append(Piece(presets[k], "forward", n))
+        elif share and count.get(k, 0) > 1 and o >= SHARE_MIN_OPS and not is_transparent(n):
+            names[k] = next(fresh)
+            pieces.append(Piece(names[k], "shared", n, count[k]))
+        elif d > DEPTH_LIMIT and not is_transparent(n):
+            names[k] = next(fresh)
+            pieces.append(Piece(names[k], "cut", n))
+        if k in names:
+            depth[k], ops[k] = 0, 0
+    return pieces
 
 
-def _sum_ids(d: Derivation) -> set[int]:
-    """The sweep's sums of cotangent parts (``MatAdd``s it built, not the graph's adds)."""
-    ids = {id(st.cotangent) for st in d.steps if isinstance(st.cotangent, MatAdd)}
-    ids.update(id(g) for g in d.gradients if isinstance(g, MatAdd))
-    return ids
+def _referenced(root: Node, names: dict[int, Any]) -> list[str]:
+    """Names a formula of ``root`` prints (named pieces and leaves), in order."""
+    out: list[str] = []
+    seen: set[int] = set()
+    stack = list(reversed(root._args)) if id(root) in names else [root]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        nm = names.get(id(n))
+        if nm is not None and n is not root:
+            if isinstance(nm, str):
+                out.append(nm)
+            continue
+        if type(n) is Tensor:
+            out.append(n.name)
+            continue
+        stack.extend(reversed(n._args))
+    return out
 
 
-def _closure(start: list[str], by_name: dict[str, Piece]) -> list[str]:
-    """Pieces needed to read an expression, in dependency order."""
+def _closure(start: list[str], deps: dict[str, list[str]], order: list[str]) -> list[str]:
     need: set[str] = set()
-    stack = [n for n in start if n in by_name]
+    stack = [n for n in start if n in deps]
     while stack:
         n = stack.pop()
         if n in need:
             continue
         need.add(n)
-        stack.extend(s for s in _symbols_in(by_name[n].expr) if s in by_name and s not in need)
-    return [p for p in by_name if p in need]
+        stack.extend(s for s in deps[n] if s in deps and s not in need)
+    return [p for p in order if p in need]
 
 
-def _literal_owners(d: Derivation) -> dict[str, str]:
-    owners: dict[str, str] = {}
-    for name in d.graph.order:
-        node = d.graph.nodes[name]
-        for a in node.args:
-            if d.graph.nodes[a].kind == "literal" and a not in owners:
-                owners[a] = name.split("/")[0]
-    return owners
+# ================================================================ building
 
 
-def _seed_leaves(d: Derivation, ev: Evaluation) -> list[Leaf]:
+def explain(d: Derived, r: Result, only: list[str] | None = None, steps: bool = False,
+            elementwise: bool | None = None) -> Explanation:
+    """Everything ``tfgrad explain`` prints, as data (see the module doc)."""
+    low = d.lowered
+    g = low.graph
+    xs = [x.name for x in g.xs]
+    chosen = [i for i, x in enumerate(xs) if only is None or x in only]
+    taken = set(g.nodes) | set(low.env)
+
+    names: dict[int, Any] = {}
+    # leaves: seeds, variables and constants by name; scalar literals as
+    # their number; other literals as c1, c2... in order of appearance
+    lit_names = fresh_names("c", set(taken) - {k for k in low.env if low.leaf_of.get(k, "").find("/literal") >= 0 or g.nodes.get(low.leaf_of.get(k, ""), None) is not None and g.nodes[low.leaf_of[k]].kind == "literal"})
+    display_of: dict[str, Any] = {}
+    for key in low.env:
+        gname = low.leaf_of.get(key)
+        node = g.nodes.get(gname) if gname else None
+        if node is not None and node.kind == "literal":
+            arr = low.env[key]
+            display_of[key] = float(arr.reshape(-1)[0]) if arr.size == 1 else next(lit_names)
+        else:
+            display_of[key] = key
+    for key, leaf in ((k, low.nodes[low.leaf_of[k]]) for k in low.leaf_of):
+        if isinstance(leaf, Tensor):
+            names[id(leaf)] = display_of[key]
+    seed_ids = {id(s.node) for s in d.seeds}
+    for s in d.seeds:
+        if type(s.node) is Tensor:
+            names.setdefault(id(s.node), s.node.name)
+
+    # forward values of the user's ops print by their graph names
+    presets: dict[int, str] = {}
+    for name in g.order:
+        gn = g.nodes[name]
+        v = low.nodes.get(name)
+        if gn.kind == "op" and gn.user and isinstance(v, Node) and type(v) is not Tensor:
+            presets.setdefault(id(v), name)
+    sums = {id(total) for _, total, _ in d.steps if type(total) is Ew and total.fn == "add"}
+    sums.update(id(gr) for gr in d.gradients if gr is not None and type(gr) is Ew and gr.fn == "add")
+
+    roots = [d.gradients[i] for i in chosen if d.gradients[i] is not None]
+    fresh_t = fresh_names("t", taken | {str(v) for v in display_of.values()})
+    pieces = _name_pieces(roots, presets, fresh_t, names)
+    for p in pieces:
+        p.notation = formula_notation(p.node, names)
+
+    entries: list[XEntry] = []
+    for i in chosen:
+        name = xs[i]
+        xnode = low.nodes[name]
+        shape = tuple(xnode.shape)
+        grad = d.gradients[i]
+        if grad is None:
+            entries.append(XEntry(name, shape, "none", None, None, False))
+            continue
+        status = "zero" if type(grad) is Fill and grad.value == 0 and not any(
+            grad is gg for gg in (d.gradients[j] for j in range(len(xs)) if j != i) if False) else "connected"
+        if g.unconnected_gradients != "zero" or not (type(grad) is Fill and grad.value == 0):
+            status = "connected"
+        entries.append(XEntry(name, shape, status, grad, r.gradients[i], r.integral[i],
+                              formula_notation(grad, names)))
+
+    piece_deps = {p.name: _referenced(p.node, names) for p in pieces}
+    piece_order = [p.name for p in pieces]
+    referenced: list[str] = []
+    for e in entries:
+        if e.node is not None:
+            refs = _referenced(e.node, names)
+            e.needs = _closure(refs, piece_deps, piece_order)
+            referenced.extend(refs)
+    for p in pieces:
+        referenced.extend(piece_deps[p.name])
+
+    values = r.values if any(p.kind == "forward" for p in pieces) else {}
+    piece_values = {}
+    for p in pieces:
+        if p.kind == "forward" and p.name in values:
+            v = values[p.name]
+            piece_values[p.name] = (v, low.integral and is_integral(v))
+
+    seeds = _seed_leaves(d, r)
+    leaves = _leaves(d, set(referenced), display_of)
+
+    ex = Explanation(g.name, [y.name for y in g.ys], xs, seeds, leaves, pieces, piece_values,
+                     entries, [s.name for s in g.stop_gradients], g.unconnected_gradients, [],
+                     names, sums, seed_ids)
+    node_values = _node_values(d, roots)
+    for e in entries:
+        if e.node is not None and e.value is not None and not np.all(np.isfinite(e.value)):
+            e.origins = _origins(e.node, node_values)
+    if elementwise is not False:
+        _element_form(d, r, ex, elementwise, node_values, display_of)
+    if steps:
+        _steps(d, ex, taken, display_of)
+    return ex
+
+
+def _node_values(d: Derived, roots: list[Node]) -> dict[int, np.ndarray]:
+    """The engine's value of every node of the gradients (small graphs) or
+    an empty mapping (large ones: only the element form and nan origins use it)."""
+    nodes = walk(roots)
+    if not nodes or sum(n.size for n in nodes) > 2_000_000:
+        return {}
+    vals = Plan(nodes).run(d.lowered.env)
+    return {id(n): np.asarray(v) for n, v in zip(nodes, vals)}
+
+
+def _seed_leaves(d: Derived, r: Result) -> list[Leaf]:
     out = []
-    for s, v in zip(d.seeds, ev.seeds):
-        shape = d.shapes[s.y]
+    g = d.graph
+    for s, v in zip(d.seeds, r.seeds):
         where = f"ys[{s.index}] {s.y}" if len(d.seeds) > 1 else s.y
-        gy = s.grad_y
-        if gy is None:
+        gy = g.grad_ys[s.index] if g.grad_ys is not None else None
+        if gy is None or (gy.value is None and gy.ref is None):
             note = f"ones (no grad_ys entry): the seed of {where}"
             integral = True
         elif gy.value is not None:
             note = f"grad_ys[{s.index}]: the seed of {where}"
-            integral = gy.value.integral
+            integral = bool(gy.value.integral)
         else:
             note = f"grad_ys[{s.index}], the value of {gy.ref}: the seed of {where}"
-            integral = _is_integral(v)
-        out.append(Leaf(s.symbol.name, "seed", shape, np.asarray(v), integral, note))
+            integral = is_integral(v)
+        name = s.node.name if type(s.node) is Tensor else (gy.ref if gy is not None and gy.ref else f"g{s.index + 1}")
+        out.append(Leaf(name, "seed", tuple(np.shape(v)), np.asarray(v), integral, note))
     return out
 
 
-def _leaves(d: Derivation, referenced: set[str]) -> list[Leaf]:
-    owners = _literal_owners(d)
+def _leaves(d: Derived, referenced: set[str], display_of: dict[str, Any]) -> list[Leaf]:
+    low = d.lowered
+    g = low.graph
+    owners: dict[str, str] = {}
+    for name in g.order:
+        for a in g.nodes[name].args:
+            if g.nodes.get(a) is not None and g.nodes[a].kind == "literal" and a not in owners:
+                owners[a] = name.split("/")[0]
     out = []
-    for sym, node_name in d.leaf_names.items():
-        if sym not in referenced:
+    for key, gname in low.leaf_of.items():
+        shown = display_of.get(key, key)
+        if not isinstance(shown, str) or (shown not in referenced and key not in referenced):
             continue
-        node = d.graph.nodes[node_name]
-        assert node.value is not None
-        if node.kind == "literal":
-            note = f"a literal in {owners.get(node_name, node_name.split('/')[0])}"
-        else:
-            note = node.kind
-        out.append(Leaf(sym, node.kind, node.value.shape, node.value.array, node.value.integral,
-                        note))
+        node = g.nodes[gname]
+        arr = low.env[key]
+        integral = bool(node.value.integral) if node.value is not None else is_integral(arr)
+        note = f"a literal in {owners.get(gname, gname.split('/')[0])}" if node.kind == "literal" \
+            else node.kind
+        out.append(Leaf(shown, node.kind, tuple(arr.shape), arr, integral, note))
     return out
 
 
-def _longest_path(d: Derivation) -> int:
+# ---------------------------------------------------------------- nan and inf origins
+
+
+def _origins(root: Node, vals: dict[int, np.ndarray]) -> list[Origin]:
+    """The first nodes (operands before users) where a nan or an inf arises
+    from finite operands (or a nan from operands without one)."""
+    if not vals:
+        return []
+    out: list[Origin] = []
+    for n in walk([root]):
+        if not n._args or id(n) not in vals:
+            continue
+        v = vals[id(n)]
+        if v.dtype.kind != "f" or np.all(np.isfinite(v)):
+            continue
+        ops = [vals.get(id(a)) for a in n._args]
+        if any(o is None for o in ops):
+            continue
+        fl = [o for o in ops if o.dtype.kind == "f"]
+        if type(n) is Ew:
+            with np.errstate(all="ignore"):
+                nan_new = np.isnan(v)
+                inf_new = np.isinf(v)
+                for o in fl:
+                    ob = np.broadcast_to(o, v.shape)
+                    nan_new = nan_new & ~np.isnan(ob)
+                    inf_new = inf_new & np.isfinite(ob)
+        else:
+            any_nan = any(np.isnan(o).any() for o in fl)
+            any_inf = any(np.isinf(o).any() for o in fl)
+            nan_new = np.isnan(v) & (not any_nan)
+            inf_new = np.isinf(v) & (not any_nan and not any_inf)
+        for what, mask in (("inf", inf_new), ("nan", nan_new)):
+            if np.any(mask) and not any(o.what == what for o in out):
+                idx = tuple(int(i) for i in np.argwhere(mask)[0]) if v.ndim else ()
+                out.append(Origin(what, n, idx, _origin_detail(n, idx, ops, v)))
+        if len(out) >= 2:
+            break
+    return out
+
+
+def _origin_detail(n: Node, idx: tuple, ops: list[np.ndarray], v: np.ndarray) -> str:
+    val = number_text(float(v[idx] if v.ndim else v))
+    if type(n) is Ew:
+        nums = []
+        for o in ops:
+            ob = np.broadcast_to(o, v.shape)
+            x = ob[idx] if ob.ndim else ob
+            t = number_text(float(x)) if o.dtype.kind == "f" else str(bool(x) if o.dtype.kind == "b" else x)
+            nums.append(f"({t})" if t.startswith("-") else t)
+        if n.fn == "add":
+            return " + ".join(nums) + f" = {val}"
+        try:
+            body = FUNCS[n.fn].text.format(*nums, args=", ".join(nums))
+        except (IndexError, KeyError):
+            body = f"{n.fn}({', '.join(nums)})"
+        return f"{body} = {val}"
+    return f"= {val}"
+
+
+# ---------------------------------------------------------------- element form
+
+
+def _longest_path(d: Derived) -> int:
+    g = d.graph
     depth: dict[str, int] = {}
-    for name in d.graph.order:
-        node = d.graph.nodes[name]
-        depth[name] = (1 + max((depth[a] for a in node.args), default=0)) if node.kind == "op" else 0
+    for name in g.order:
+        node = g.nodes[name]
+        depth[name] = (1 + max((depth.get(a, 0) for a in node.args), default=0)) \
+            if node.kind == "op" else 0
     return max(depth.values(), default=0)
 
 
-def _element_form(d: Derivation, ev: Evaluation, chosen: list[int], entries: list[XEntry],
-                  seeds: list[Leaf], forced: bool | None, notes: list[str]) -> dict[str, str]:
-    """Fill ``entries[*].elements``; return the substitution values. On a
-    size cut, leave them None and add a note."""
-    sizes = {n: int(np.prod(s)) for n, s in d.shapes.items()}
+def _element_form(d: Derived, r: Result, ex: Explanation, forced: bool | None,
+                  vals: dict[int, np.ndarray], display_of: dict[str, Any]) -> None:
+    low = d.lowered
+    sizes = {}
+    for name, v in low.nodes.items():
+        for n in (v if isinstance(v, list) else [v]):
+            sizes[name.split("/")[0]] = max(sizes.get(name.split("/")[0], 0), n.size)
+    if not sizes:
+        return
     biggest = max(sizes, key=lambda n: sizes[n])
     cap = FORCED_MAX_ELEMENTS if forced else AUTO_MAX_ELEMENTS
+    word = "skipped" if forced else "off"
     if sizes[biggest] > cap:
-        shown = biggest.split("/")[0]
         if forced:
-            notes.append(f"element form skipped: {shown} has {sizes[biggest]} elements "
-                         f"(at most {cap} for explicit scalar formulas)")
+            ex.notes.append(f"element form skipped: {biggest} has {sizes[biggest]} elements "
+                            f"(at most {cap} for explicit scalar formulas)")
         else:
-            notes.append(f"element form off: {shown} has {sizes[biggest]} elements, more than "
-                         f"{cap} (--elementwise forces it)")
-        return {}
+            ex.notes.append(f"element form off: {biggest} has {sizes[biggest]} elements, more "
+                            f"than {cap} (--elementwise forces it)")
+        return
     path = _longest_path(d)
     if path > MAX_PATH:
-        notes.append(f"element form {'skipped' if forced else 'off'}: the longest chain has "
-                     f"{path} ops, more than {MAX_PATH} (the scalar formulas would be unreadable)")
-        return {}
+        ex.notes.append(f"element form {word}: the longest chain has {path} ops, more than "
+                        f"{MAX_PATH} (the scalar formulas would be unreadable)")
+        return
+    if not vals:
+        return
+    integral = {k: bool(is_integral(v)) and low.integral for k, v in low.env.items()}
+    for k, v in low.env.items():
+        gname = low.leaf_of.get(k)
+        node = low.graph.nodes.get(gname) if gname else None
+        if node is not None and node.value is not None:
+            integral[k] = bool(node.value.integral)
+    for s, leaf in zip(d.seeds, ex.seeds):
+        if type(s.node) is Tensor:
+            integral[s.node.name] = leaf.integral
+    held: dict[int, str] = {}
+    for ref in low.graph.stop_gradients:
+        if low.graph.nodes[ref.name].kind == "op":
+            held[id(low.nodes[ref.name])] = ref.name
+    opaque: dict[int, str] = {}
+    fresh_k = fresh_names("k", set(low.graph.nodes) | set(low.env))
 
-    env: dict[str, Any] = {}
-    values: dict[str, str] = {}
+    def opaque_name(n: Node) -> str:
+        nm = ex.names.get(id(n))
+        if isinstance(nm, str):
+            return nm
+        if id(n) not in opaque:
+            opaque[id(n)] = next(fresh_k)
+        return opaque[id(n)]
 
-    def bind(sym: str, shape: Shape, array: np.ndarray, integral: bool) -> ImmutableMatrix:
-        r, c = to2(shape)
-        a = np.asarray(array, dtype=np.float64).reshape(r, c)
-        cells = []
-        for i in range(r):
-            for j in range(c):
-                nm = element_name(sym, shape, i, j)
-                cells.append(Symbol(nm, real=True))
-                values[nm] = number_text(a[i, j], integral and _is_integral(a[i, j]))
-        return ImmutableMatrix(r, c, cells)
+    def value_of(n: Node) -> np.ndarray:
+        v = vals.get(id(n))
+        if v is None:
+            if type(n) is Tensor:
+                return low.env[n.name]
+            v = Plan([n]).run(low.env)[0]
+            vals[id(n)] = np.asarray(v)
+        return vals[id(n)]
 
-    for sym, node_name in d.leaf_names.items():
-        value = d.graph.nodes[node_name].value
-        assert value is not None
-        env[sym] = bind(sym, d.shapes[node_name], d.leaf_values[sym], value.integral)
-    for s, leaf in zip(d.seeds, seeds):
-        env[s.symbol.name] = bind(s.symbol.name, d.shapes[s.y], leaf.value, leaf.integral)
-    # A node in stop_gradients is held constant: its elements stay symbols
-    # (h, not the w*w it was computed from), as in the partial derivative.
-    memo: dict[int, Any] = {}
-    for ref in d.graph.stop_gradients:
-        if d.graph.nodes[ref.name].kind == "op":
-            v = ev.values[ref.name]
-            memo[id(d.forward[ref.name])] = bind(ref.name, d.shapes[ref.name], v,
-                                                 d.integral and _is_integral(v))
-
-    walker = Evaluator(env, memo, compute=sympy_compute)
-    results: list[tuple[XEntry, list[Element]]] = []
+    limit = MAX_FORMULA_SIZE if forced else AUTO_MAX_FORMULA_SIZE
+    builder = ElementBuilder(value_of, integral, held, opaque_name, limit)
+    # scalar literals are their numbers in formulas too
+    for key, shown in display_of.items():
+        if not isinstance(shown, str):
+            leaf = low.nodes[low.leaf_of[key]]
+            from sympy import Integer, Float
+            builder.memo[id(leaf)] = [Integer(int(shown)) if float(shown).is_integer() and abs(shown) < 2**53
+                                      else Float(shown, 17)]
+    results = []
     try:
-        for i, entry in zip(chosen, entries):
-            grad = d.gradients[i]
-            if grad is None:
+        for e in ex.entries:
+            if e.node is None:
                 continue
-            shape = entry.shape
-            r, c = to2(shape)
-            gm = walker.run(grad)
-            if not isinstance(gm, MatrixBase):
-                gm = ImmutableMatrix(r, c, [gm] * (r * c))
-            elif gm.shape != (r, c):
-                gm = _zip(lambda a, b: a, gm, ImmutableMatrix.zeros(r, c))
-            value = np.asarray(entry.value, dtype=np.float64).reshape(r, c)
+            flat = builder.build(e.node)
+            value = np.asarray(e.value, dtype=np.float64).reshape(-1)
+            idxs = list(np.ndindex(*e.shape)) if e.shape else [()]
             elems = []
-            for i2 in range(r):
-                for j in range(c):
-                    f = gm[i2, j]
-                    size, depth = _tree_size(f)
-                    cap = MAX_FORMULA_SIZE if forced else AUTO_MAX_FORMULA_SIZE
-                    if size > cap or depth > MAX_FORMULA_DEPTH:
-                        where = f"dL/d{entry.name}{_index_text(shape, i2, j)}"
-                        notes.append(
-                            f"element form off: the scalar formula of {where} has {size} "
-                            f"nodes, more than {cap} (--elementwise forces it)" if not forced
-                            else f"element form skipped: the scalar formula of {where} has "
-                            f"{size} nodes, more than {cap}")
-                        return {}
-                    idx = () if len(shape) == 0 else ((j,) if len(shape) == 1 else (i2, j))
-                    elems.append(Element(idx, f, float(value[i2, j])))
-            results.append((entry, elems))
-    except RecursionError:
-        notes.append("element form skipped: the scalar formulas are nested too deeply")
-        return {}
-    for entry, elems in results:
-        entry.elements = elems
-    return values
+            for k, idx in enumerate(idxs):
+                f = flat[k] if len(flat) > 1 else flat[0]
+                size = tree_size(f, limit)
+                if size > limit:
+                    where = f"∂L/∂{e.name}{element_suffix(e.shape, idx)}"
+                    ex.notes.append(
+                        f"element form {word}: the scalar formula of {where} has more than "
+                        f"{limit} nodes" + ("" if forced else " (--elementwise forces it)"))
+                    return
+                elems.append(Element(tuple(idx), f, float(value[k])))
+            results.append((e, elems))
+    except (TooBig, RecursionError):
+        ex.notes.append(f"element form {word}: the scalar formulas are too large")
+        return
+    ex.element_numbers = builder.numbers
+    ex.element_texts = builder.texts
+    for e, elems in results:
+        for el in elems:
+            _check_element(e, el, builder.numbers)
+        e.elements = elems
+    if opaque:
+        for n_id, nm in opaque.items():
+            node = next(n for n in walk([e.node for e, _ in results]) if id(n) == n_id)
+            ex.pieces.append(Piece(nm, "opaque", node, 1, formula_notation(node, ex.names)))
 
 
-def _index_text(shape: Shape, i: int, j: int) -> str:
-    if len(shape) == 0:
-        return ""
-    if len(shape) == 1:
-        return f"[{j}]"
-    return f"[{i},{j}]"
+def _check_element(e: XEntry, el: Element, numbers: dict[str, float]) -> None:
+    """An element formula never contradicts its value: where IEEE arithmetic
+    on the formula (exact algebra already applied by SymPy) differs from
+    TF's number, show the number and say why."""
+    try:
+        got = ieee(el.formula, numbers)
+    except Exception:  # noqa: BLE001
+        got = math.nan
+    want = el.value
+    same = (math.isnan(got) and math.isnan(want)) or (
+        not math.isnan(got) and not math.isnan(want) and (got == want or math.isclose(
+            got, want, rel_tol=1e-9, abs_tol=1e-12)))
+    if same:
+        return
+    shown = number_text(got)
+    el.note = (f"exact algebra on this formula gives {shown}; TF's kernels, which compute "
+               f"every intermediate in floating point, give {number_text(want)}")
+    el.formula = None
 
 
 # ---------------------------------------------------------------- the backward pass
@@ -913,239 +613,258 @@ def _d_name(node: str, taken: set[str]) -> str:
     return name
 
 
-def _call_text(d: Derivation, node_name: str, lit_sym: dict[str, str]) -> str:
-    node = d.graph.nodes[node_name]
+def _call_text(d: Derived, node_name: str, display_of: dict[str, Any]) -> str:
+    low = d.lowered
+    g = low.graph
+    node = g.nodes[node_name]
+    key_of = {gname: key for key, gname in low.leaf_of.items()}
     args = []
     for a in node.args:
-        an = d.graph.nodes[a]
+        an = g.nodes[a]
         if an.kind == "literal":
-            if a in lit_sym:
-                args.append(lit_sym[a])
-            else:
-                assert an.value is not None
-                args.append(number_text(float(an.value.array), an.value.integral))
+            shown = display_of.get(key_of.get(a, ""), a)
+            args.append(shown if isinstance(shown, str) else number_text(shown))
         else:
             args.append(a)
-    spec = SPECS[node.op]
+    op = lookup(node.op) if node.op else None
     for k, v in node.attrs.items():
-        if k in spec.attrs and v == spec.attrs[k].default:
+        p = op.param(k) if op is not None else None
+        if p is not None and not p.required and v == p.default:
             continue
         txt = "true" if v is True else "false" if v is False else "null" if v is None else str(v)
         args.append(f"{k}={txt}")
     return f"{node.op}({', '.join(args)})"
 
 
-def _steps(d: Derivation, ex: Explanation, taken_in: set[str]) -> None:
-    g = d.graph
-    taken = set(taken_in)
-    lit_sym = {node: sym for sym, node in d.leaf_names.items()}
-    # Forward values print by their graph names; ops written inside an
-    # expression string (res2a/matmul_1) print as their expressions, which
-    # read better than names with a slash in them.
-    presets: dict[int, tuple[str, Shape2]] = {}
-    for name in g.order:
-        if g.nodes[name].kind == "op" and g.nodes[name].user:
-            presets[id(d.forward[name])] = (name, d.shape2(name))
-    seed_ids = {id(s.symbol) for s in d.seeds}
-    d_names: dict[int, str] = {}
-    d_of: dict[str, str] = {}  # node -> its d-name, for contributions
+def _steps(d: Derived, ex: Explanation, taken_in: set[str], display_of: dict[str, Any]) -> None:
+    low = d.lowered
+    g = low.graph
+    taken = set(taken_in) | {str(v) for v in display_of.values()}
+    owner = low.owner
+    out_node = {name: low.nodes[name] for name in g.order
+                if g.nodes[name].kind == "op" and isinstance(low.nodes.get(name), Node)}
+    out_of = {id(v): k for k, v in out_node.items()}
+    groups: dict[str, list] = {}
+    for rec in d.steps:
+        name = owner.get(id(rec[0]))
+        if name is None:
+            continue
+        groups.setdefault(name, []).append(rec)
+    d_of: dict[str, str] = {}
 
     def dname(node: str) -> str:
         if node not in d_of:
             d_of[node] = _d_name(node, taken)
         return d_of[node]
 
-    totals = {x.name: grad for x, grad in zip(g.xs, d.gradients)}
-    leaf_xs = [x for x in dict.fromkeys(x.name for x in g.xs) if g.nodes[x].kind != "op"]
-    for st in d.steps:
-        k = id(st.cotangent)
-        if k not in seed_ids and k not in d_names and k not in presets:
-            d_names[k] = dname(st.node)
-    for x in leaf_xs:
-        grad = totals[x]
-        if grad is not None and id(grad) not in seed_ids and id(grad) not in d_names:
-            if not isinstance(grad, ZeroMatrix):
-                d_names[id(grad)] = dname(x)
-    for k, nm in d_names.items():
-        presets.setdefault(k, (nm, (1, 1)))
-    # shapes of the d-names: the node's own
-    shape_of = {nm: d.shape2(node) for node, nm in d_of.items()}
-    for k, (nm, sh) in list(presets.items()):
-        if nm in shape_of:
-            presets[k] = (nm, shape_of[nm])
-
-    builder = _Builder(presets, opaque=True, sums=_sum_ids(d), seeds=seed_ids)
-
-    def root(obj: Basic, defining: str | None) -> _D:
-        p = presets.get(id(obj))
-        if p is not None and p[0] != defining:
-            return builder.node(obj)
-        return builder.expand(obj)
-
-    pending: list[tuple[str, tuple[int, int], _D]] = []  # (what, where, display root)
+    names: dict[int, Any] = {k: v for k, v in ex.names.items()}
+    seed_ids = ex.seed_ids
+    # each op's arriving cotangent (and each leaf x's total) prints by its d-name
+    totals: dict[str, Node] = {}
+    for name, recs in groups.items():
+        for node, total, _ in recs:
+            if node is out_node.get(name):
+                totals[name] = total
+    xs_leaf = [x.name for x in g.xs if g.nodes[x.name].kind != "op"]
+    for name, total in totals.items():
+        if id(total) not in seed_ids and id(total) not in names:
+            names[id(total)] = dname(name)
+    grads = {x.name: gr for x, gr in zip(g.xs, d.gradients)}
+    for x in xs_leaf:
+        gr = grads.get(x)
+        if gr is not None and id(gr) not in seed_ids and id(gr) not in names and type(gr) is not Fill:
+            names[id(gr)] = dname(x)
     entries: list[StepEntry] = []
     number_of: dict[str, int] = {}
-    for n, st in enumerate(d.steps, 1):
-        number_of[st.node] = n
-        k = id(st.cotangent)
-        own = d_names.get(k) if d_names.get(k) == d_of.get(st.node) else None
-        g_root = root(st.cotangent, own)
-        pending.append(("g", (len(entries), 0), g_root))
+    stop_names = {s.name for s in g.stop_gradients}
+    for n, (name, recs) in enumerate(groups.items(), 1):
+        number_of[name] = n
+        gnode = g.nodes[name]
+        total = totals.get(name)
+        own = d_of.get(name) if total is not None and names.get(id(total)) == d_of.get(name) else None
         contribs = []
-        for c in st.contributions:
-            tgt = dname(c.arg)
-            pending.append(("c", (len(entries), len(contribs)), root(c.expr, tgt)))
-            summed = (d.shapes[st.node], d.shapes[c.arg]) if c.summed else None
-            contribs.append(Contrib(_arg_label(d, c.arg, lit_sym), tgt, c.expr, summed))
-        got = {c.arg for c in st.contributions}
-        node = g.nodes[st.node]
-        skipped = [] if st.stopped else [
-            _arg_label(d, a, lit_sym) for a in dict.fromkeys(node.args) if a not in got]
-        entries.append(StepEntry(n, st.node, st.op, _call_text(d, st.node, lit_sym), st.rule,
-                                 own, st.cotangent, contribs, skipped, st.stopped))
+        got: set[str] = set()
+        for node, tot, cs in recs:
+            for operand, c in cs:
+                o = owner.get(id(operand))
+                if o == name and operand is not out_node.get(name):
+                    continue
+                arg = o if o is not None else "?"
+                label = _arg_label(d, arg, display_of)
+                got.add(arg)
+                summed = None
+                if type(node) is Move and node.kind == "broadcast":
+                    summed = (tuple(node.shape), tuple(operand.shape))
+                contribs.append(Contrib(label, dname(arg), c, summed))
+        skipped = [_arg_label(d, a, display_of) for a in dict.fromkeys(gnode.args) if a not in got]
+        op = lookup(gnode.op) if gnode.op else None
+        rule = op.rule if op is not None else ""
+        entries.append(StepEntry(n, name, gnode.op or "", _call_text(d, name, display_of), rule,
+                                 own, total, contribs, skipped))
+    for s in g.stop_gradients:
+        if g.nodes[s.name].kind == "op" and s.name not in groups:
+            arrived = any(c.target == d_of.get(s.name) for st in entries for c in st.contributions)
+            if arrived:
+                gnode = g.nodes[s.name]
+                op = lookup(gnode.op) if gnode.op else None
+                entries.append(StepEntry(len(entries) + 1, s.name, gnode.op or "",
+                                         _call_text(d, s.name, display_of),
+                                         op.rule if op is not None else "", d_of.get(s.name),
+                                         grads.get(s.name), [], [], stopped=True))
+                number_of[s.name] = len(entries)
     collected: list[Collected] = []
-    for i, x in enumerate(g.xs):
-        grad = d.gradients[i]
-        if grad is None:
+    for x, gr in zip(g.xs, d.gradients):
+        if gr is None:
             collected.append(Collected(x.name, "none", None, None, None))
-            continue
-        if isinstance(grad, ZeroMatrix):  # unconnected_gradients: zero
-            collected.append(Collected(x.name, "zero", None, grad, None))
-            continue
-        if g.nodes[x.name].kind == "op":
-            collected.append(Collected(x.name, "connected", None, grad, number_of.get(x.name)))
-            pending.append(("x", (len(collected) - 1, 0), builder.node(grad)))
-            continue
-        own = d_names.get(id(grad))
-        collected.append(Collected(x.name, "connected", own, grad, None))
-        pending.append(("x", (len(collected) - 1, 0), root(grad, own)))
-
-    cutter = _Cutter(share=False, names=fresh_names("s", taken))
-    cutter.run([r for _, _, r in pending])
-    for what, idx, r in pending:
-        body = cutter.body(r) if r.kind != "ref" else cutter.symbols[id(r)]
-        if what == "g":
-            entries[idx[0]].g_expr = body
-        elif what == "c":
-            entries[idx[0]].contributions[idx[1]].expr = body
+        elif type(gr) is Fill and gr.value == 0 and g.unconnected_gradients == "zero":
+            collected.append(Collected(x.name, "zero", None, gr, None))
+        elif g.nodes[x.name].kind == "op":
+            collected.append(Collected(x.name, "connected", None, gr, number_of.get(x.name)))
         else:
-            collected[idx[0]].expr = body
+            own = names.get(id(gr)) if names.get(id(gr)) == d_of.get(x.name) else None
+            collected.append(Collected(x.name, "connected", own, gr, None))
     ex.steps = entries
-    ex.step_pieces = [p for p in cutter.pieces if p.kind != "forward"]
+    ex.step_names = names
     ex.collected = collected
-    ex.d_names = {nm: node for node, nm in d_of.items()}
+    inner = next((s for s in reversed(entries) if "/" in s.node), None)
+    if inner is not None:
+        ex.inline_note = (f"({inner.node} is the {inner.op} written inside "
+                          f"{inner.node.split('/')[0]}'s expression; ops written inline are steps too)")
 
 
-def _arg_label(d: Derivation, a: str, lit_sym: dict[str, str]) -> str:
-    node = d.graph.nodes[a]
-    if node.kind == "literal":
-        if a in lit_sym:
-            return lit_sym[a]
-        assert node.value is not None
-        return number_text(float(node.value.array), node.value.integral)
+def _arg_label(d: Derived, a: str, display_of: dict[str, Any]) -> str:
+    low = d.lowered
+    node = low.graph.nodes.get(a)
+    if node is not None and node.kind == "literal":
+        key = next((k for k, gname in low.leaf_of.items() if gname == a), None)
+        shown = display_of.get(key, a) if key else a
+        return shown if isinstance(shown, str) else number_text(shown)
     return a
 
 
 # ================================================================ rendering
 
 
-_RULE_ASCII = [("·", " @ "), ("∘", " * "), ("ᵀ", ".T"), ("⊘", " / "), ("−", "-"),
-               ("≥", ">="), ("≤", "<="), ("ᵢ", "_i"), ("½", "0.5*"), ("^(", "**(")]
+LEGEND_TEXT = [
+    ("∂L/∂", "∂L/∂x: the gradient tf.gradients returns for x"),
+    ("·", "· product (of matrices: A·B; k·A: a number times a tensor)"),
+    ("∘", "∘ elementwise product"),
+    ("⊘", "⊘ elementwise division"),
+    ("ᵀ", "ᵀ transpose"),
+    ("𝟙", "𝟙 ones, of the shape the formula needs (𝟙ᵀ·X sums over rows, X·𝟙 over columns)"),
+    ("𝟎", "𝟎 a tensor of zeros"),
+    ("Σ", "Σₖ sum over index k"),
+    ("IVERSON", "[c] 1 where the condition c holds, else 0"),
+    ("INDEX", "X[i,j] the element of X at i, j"),
+    ("√", "√ elementwise square root"),
+    ("σ", "σ sigmoid"),
+    ("½", "½ one half"),
+]
+LEGEND_ASCII = [
+    ("dL/d", "dL/dx: the gradient tf.gradients returns for x"),
+    (" @ ", "@ matrix product"),
+    (" * ", "* elementwise product (or a number times a tensor)"),
+    (" / ", "/ elementwise division"),
+    (".T", ".T transpose"),
+    ("ones(", "ones(shape) a tensor of ones"),
+    ("zeros(", "zeros(shape) a tensor of zeros"),
+    ("sum_", "sum_k sum over index k"),
+    ("IVERSON", "[c] 1 where the condition c holds, else 0"),
+    ("INDEX", "X[i,j] the element of X at i, j"),
+]
+LEGEND_LATEX = [
+    (r"\cdot", r"$\cdot$ matrix product"),
+    (r"\circ", r"$\circ$ elementwise product"),
+    (r"\oslash", r"$\oslash$ elementwise division"),
+    (r"^{\top}", r"$^{\top}$ transpose"),
+    (r"\mathbf{1}", r"$\mathbf{1}$ a tensor of ones of the shape the formula needs"),
+    (r"\mathbf{0}", r"$\mathbf{0}$ a tensor of zeros"),
+    (r"\sum", r"$\sum_k$ sum over index $k$"),
+    ("IVERSON", r"$[c]$ 1 where $c$ holds, else 0"),
+    ("INDEX", r"$X[i,j]$ the element of $X$ at $i, j$"),
+]
 
 
-def _ascii(text: str) -> str:
-    for a, b in _RULE_ASCII:
-        text = text.replace(a, b)
-    return text
+def _legend(chunks: list[str], ex: Explanation, style: str) -> str:
+    text = "\n".join(chunks)
+    if re.search(r"(?<![\w\]])(?:\\left)?\[(?![\d\[\-\]])", text):
+        text += "\nIVERSON"
+    if re.search(r"\w\[[a-z]", text):
+        text += "\nINDEX"
+    table = LEGEND_LATEX if style == "latex" else LEGEND_ASCII if style == "ascii" else LEGEND_TEXT
+    items = [desc for sym, desc in table if sym in text]
+    names = set(re.findall(r"(?<![A-Za-z0-9_])([gctk]\d+)(?![A-Za-z0-9_])", text))
+    if style == "latex":
+        names |= {f"{a}{b}" for a, b in re.findall(r"(?<![A-Za-z\\])([gctk])_\{(\d+)\}", text)}
+    known = {s.name for s in ex.seeds} | {l.name for l in ex.leaves} | {p.name for p in ex.pieces}
+    kinds = []
+    if any(n.startswith("g") and n in known for n in names):
+        kinds.append("g1, g2... the seeds (ones or grad_ys)")
+    if any(n.startswith("c") and n in known for n in names):
+        kinds.append("c1, c2... literals written inline")
+    if any(n.startswith("t") and n in known for n in names):
+        kinds.append("t1, t2... shared or deep pieces, defined below")
+    if any(n.startswith("k") and n in known for n in names):
+        kinds.append("k1, k2... kernels shown by their value")
+    items += kinds
+    if not items:
+        return ""
+    if style == "latex":
+        return r"\noindent\textit{Legend:} " + "; ".join(
+            x if x.startswith("$") else latex_escape(x) for x in items) + r".\par"
+    return "legend: " + "; ".join(items)
 
 
 class _Style:
-    """Names and symbols of one output form."""
-
     def __init__(self, fmt: str, unicode: bool) -> None:
         self.fmt = fmt
         self.unicode = unicode
         self.latex = fmt == "latex"
+        self.style = "latex" if self.latex else ("text" if unicode else "ascii")
 
     def partial(self, x: str) -> str:
         if self.latex:
             return r"\frac{\partial L}{\partial " + latex_name(x) + "}"
         return f"∂L/∂{x}" if self.unicode else f"dL/d{x}"
 
-    def names(self, ex: Explanation) -> dict[str, str]:
-        cached = getattr(self, "_names", None)
-        if cached is not None and cached[0] is ex:
-            return cached[1]
-        out: dict[str, str] = {}
-        self._names = (ex, out)
-        for p in ex.pieces:
-            if p.kind == "gradient":
-                out[p.name] = self.partial(p.name[len("∂L/∂"):])
-        for nm, node in ex.d_names.items():
-            out[nm] = (r"\mathrm{d}" + latex_name(node)) if self.latex else nm
-        return out
-
-    def matrix(self, ex: Explanation):
-        names = self.names(ex)
-        if self.latex:
-            p = MatrixLatexPrinter({"names": names})
-        else:
-            p = MatrixTextPrinter({"unicode": self.unicode, "names": names})
-        return p.doprint
-
-    def scalar(self, values: dict[str, str] | None = None):
-        if self.latex:
-            return ScalarLatexPrinter({"values": values}).doprint
-        return ScalarTextPrinter({"unicode": self.unicode, "values": values}).doprint
-
     def name(self, n: str) -> str:
         return latex_name(n) if self.latex else n
 
 
-def _value_inline(a: np.ndarray, integral: bool) -> str:
-    """A value in the graph file's list syntax, on one line."""
-    a = np.asarray(a)
-    if a.ndim == 0:
-        return number_text(float(a), integral)
-    if a.ndim == 1:
-        return "[" + ", ".join(number_text(v, integral) for v in a) + "]"
-    return "[" + ", ".join(_value_inline(r, integral) for r in a) + "]"
+class _Formulas:
+    """Prints formulas of one explanation in one style, collecting kernel notes."""
 
+    def __init__(self, ex: Explanation, st: _Style, names: dict[int, Any] | None = None) -> None:
+        self.ex = ex
+        self.st = st
+        self.names = ex.names if names is None else names
+        self.notes: dict[str, str] = {}
 
-def _value_lines(a: np.ndarray, integral: bool, width: int = 72) -> list[str]:
-    """One line when it fits, else one row per line, columns aligned; a
-    large tensor shows its corners, as ``run`` does."""
-    a = np.asarray(a)
-    if a.size > SUMMARY_THRESHOLD:
-        return fmt_array(a, integral, None, EDGE_ITEMS)
-    one = _value_inline(a, integral)
-    if a.ndim < 2 or len(one) <= width or a.shape[0] == 1:
-        return [one]
-    return fmt_array(a, integral)
+    def __call__(self, node: Node, notation: str | None = None, define: bool = False) -> str:
+        nt = notation or formula_notation(node, self.names)
+        p = printer(self.st.style, self.names, nt, self.notes, self.ex.sums, self.ex.seed_ids)
+        idx = tuple(INDEX_POOL[: node.rank]) if nt == "index" else ()
+        if define:
+            return p.formula(node, idx)
+        nm = self.names.get(id(node))
+        if nm is not None:
+            p.root = None
+            p.idx = idx
+            return p._print(node)
+        return p.formula(node, idx)
 
+    def lhs(self, node: Node, name: str, notation: str) -> str:
+        """``∂L/∂W`` or ``∂L/∂W[i,j,k]`` (index notation)."""
+        if notation == "index" and node.rank and node.size > 1:
+            return self.st.partial(name) + "[" + ",".join(INDEX_POOL[: node.rank]) + "]" \
+                if not self.st.latex else self.st.partial(name + "[" + ",".join(INDEX_POOL[: node.rank]) + "]")
+        return self.st.partial(name)
 
-def _value_latex(a: np.ndarray, integral: bool) -> str:
-    a = np.asarray(a)
-    if a.ndim == 0:
-        return number_latex(float(a), integral)
-    m2 = a.reshape(1, -1) if a.ndim == 1 else a
-    edge = EDGE_ITEMS if a.size > SUMMARY_THRESHOLD else None
-    cols = edges(m2.shape[1], edge)
-    rows = []
-    for i in edges(m2.shape[0], edge):
-        if i is None:
-            rows.append(" & ".join(r"\ddots" if j is None else r"\vdots" for j in cols))
-        else:
-            rows.append(" & ".join(r"\cdots" if j is None else number_latex(m2[i, j], integral)
-                                   for j in cols))
-    body = r" \\ ".join(rows)
-    return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
-
-
-def _fmt_shape(shape: Shape) -> str:
-    if len(shape) == 1:
-        return f"({shape[0]},)"
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+    def piece_lhs(self, p: Piece) -> str:
+        nm = self.st.name(p.name)
+        if p.notation == "index" and p.node.rank and p.node.size > 1:
+            return nm + "[" + ",".join(INDEX_POOL[: p.node.rank]) + "]"
+        return nm
 
 
 def _objective(ex: Explanation, st: _Style) -> str:
@@ -1163,43 +882,46 @@ def _objective(ex: Explanation, st: _Style) -> str:
     return " + ".join(terms)
 
 
-def _element_lines(ex: Explanation, entry: XEntry, st: _Style) -> list[tuple[str, list[str]]]:
-    """(left side, [formula, substituted, value]) per element, duplicates dropped."""
-    assert entry.elements is not None
-    matrix_text = st.matrix(ex)(entry.expr)
-    formula = st.scalar()
-    subst = st.scalar(ex.element_values)
+def _element_rows(ex: Explanation, e: XEntry, st: _Style, matrix_text: str) -> list[tuple[str, list[str], str | None]]:
+    assert e.elements is not None
     out = []
-    for el in entry.elements:
-        idx = "" if not el.index else "[" + ",".join(map(str, el.index)) + "]"
-        left = (st.partial(entry.name + idx) if not st.latex
-                else r"\frac{\partial L}{\partial " + latex_name(entry.name) + idx + "}")
-        val = (number_latex if st.latex else number_text)(el.value, entry.integral)
-        parts = [formula(el.formula), subst(el.formula), val]
+    for el in e.elements:
+        suffix = element_suffix(e.shape, el.index)
+        left = st.partial(e.name + suffix)
+        val = (number_latex if st.latex else number_text)(el.value, e.integral)
+        note = el.note
+        if el.formula is None:
+            out.append((left, [val], note))
+            continue
+        notes_out: list = []
+        if st.latex:
+            formula = ScalarLatex({"numbers": ex.element_numbers, "notes_out": notes_out}).doprint(el.formula)
+            subst = ScalarLatex({"numbers": ex.element_numbers, "texts": ex.element_texts}).doprint(el.formula)
+        else:
+            formula = ScalarText({"numbers": ex.element_numbers, "unicode": st.unicode,
+                                  "notes_out": notes_out}).doprint(el.formula)
+            subst = ScalarText({"numbers": ex.element_numbers, "texts": ex.element_texts,
+                                "unicode": st.unicode}).doprint(el.formula)
+            if not st.unicode:
+                formula, subst = to_ascii(formula), to_ascii(subst)
+        if notes_out and note is None:
+            pw, (cond, held, value) = notes_out[0]
+            cp = ScalarText({"numbers": ex.element_numbers, "unicode": st.unicode})
+            ctext = cp.doprint(cond)
+            ctext_n = ScalarText({"numbers": ex.element_numbers, "texts": ex.element_texts,
+                                  "unicode": st.unicode}).doprint(cond)
+            note = (f"{ctext} is {'true' if held else 'false'} here ({ctext_n}): TF's "
+                    f"kernel takes the branch worth {value}")
+            if not st.unicode:
+                note = to_ascii(note)
+        parts = [formula, subst, val]
         kept: list[str] = []
         for p in parts:
             if not kept or p != kept[-1]:
                 kept.append(p)
-        if len(entry.elements) == 1 and kept[0] == matrix_text:
-            continue  # a single element written as the matrix form already is
-        out.append((left, kept))
-    return out
-
-
-def _rule(rule: str, st: _Style) -> str:
-    if st.latex:
-        return _rule_latex(rule)
-    return rule if st.unicode else _ascii(rule)
-
-
-def _rule_latex(rule: str) -> str:
-    words = re.compile(r"\b(?!log\b|sign\b)([a-z]{3,}(?:\s+[a-z]{2,})*)")
-    out = words.sub(lambda mt: r"\text{ " + mt.group(1) + " }", rule)
-    for a, b in [("·", r" \cdot "), ("∘", r" \circ "), ("ᵀ", r"^{\top}"), ("⊘", r" \oslash "),
-                 ("−", "-"), ("≥", r" \geq "), ("≤", r" \leq "), ("ᵢ", "_i"),
-                 ("½", r"\tfrac{1}{2}"), ("^(Y-1)", r"^{\circ (Y-1)}"), ("+=", r"\mathrel{+}="),
-                 ("log(", r"\log("), ("sign(", r"\operatorname{sign}(")]:
-        out = out.replace(a, b)
+        if len(e.elements) == 1 and kept[0] == matrix_text and note is None:
+            continue
+        out.append((left, kept, note))
     return out
 
 
@@ -1208,21 +930,22 @@ def _rule_latex(rule: str) -> str:
 
 def render_text(ex: Explanation, ascii: bool = False) -> str:
     st = _Style("text", not ascii)
-    mprint = st.matrix(ex)
+    fm = _Formulas(ex, st)
     out: list[str] = []
+    formulas: list[str] = []
     if ex.title:
-        out.append(ex.title)
+        out.append(_safe(ex.title, st))
     u = st.unicode
     out.append(f"ys = {_names_list(ex.ys, u)} seeded with "
                f"{_names_list([s.name for s in ex.seeds], u)}, xs = {_names_list(ex.all_xs, u)}")
-    d = "∂L/∂x" if st.unicode else "dL/dx"
-    out.append(f"tf.gradients returns {d} for each x, where L = {_objective(ex, st)}")
+    dx = "∂L/∂x" if u else "dL/dx"
+    out.append(f"tf.gradients returns {dx} for each x, where L = {_objective(ex, st)}")
     if ex.stop_gradients:
         out.append(f"stop_gradients = [{', '.join(ex.stop_gradients)}]: held constant "
                    "(partial derivatives: no gradient flows through them into their inputs)")
     for note in ex.notes:
-        out.append(f"({note.replace('dL/d', '∂L/∂') if st.unicode else note})")
-
+        out.append(f"({note if u else to_ascii(note)})")
+    head = len(out)
     for e in ex.entries:
         out.append("")
         left = st.partial(e.name)
@@ -1230,20 +953,24 @@ def render_text(ex: Explanation, ascii: bool = False) -> str:
         if e.status == "none":
             out.append(f"{left} = None   (no y depends on {e.name}: tf.gradients returns None)")
             continue
-        expr = mprint(e.expr)
+        expr = fm(e.node, e.notation)
+        formulas.append(expr)
+        lhs = fm.lhs(e.node, e.name, e.notation)
         if e.status == "zero":
-            out.append(f"{left} = {expr}   ({e.name} is unconnected; unconnected_gradients: "
+            out.append(f"{lhs} = {expr}   ({e.name} is unconnected; unconnected_gradients: "
                        "zero asks for zeros)")
         else:
-            out.append(f"{left} = {expr}")
-        lines = _value_lines(e.value, e.integral)
+            out.append(f"{lhs} = {expr}")
+        lines = value_lines(e.value, e.integral)
         out.append(f"{pad} = {lines[0]}")
         out.extend(f"{pad}   {ln}" for ln in lines[1:])
+        for o in e.origins:
+            out.append("  " + _origin_text(o, ex, fm, e))
         if e.elements is not None:
-            for lhs, parts in _element_lines(ex, e, st):
-                out.append(f"  {lhs} = " + " = ".join(parts))
-
-    where = _where_rows(ex, st, mprint)
+            for lhs_e, parts, note in _element_rows(ex, e, st, expr):
+                formulas.extend(parts)
+                out.append(f"  {lhs_e} = " + " = ".join(parts) + (f"   ({note})" if note else ""))
+    where = _where_rows(ex, st, fm, formulas)
     if where:
         out.append("")
         out.append("where")
@@ -1253,13 +980,41 @@ def render_text(ex: Explanation, ascii: bool = False) -> str:
             out.extend(f"  {ln}" for ln in rest)
     if ex.steps is not None:
         out.append("")
-        out.extend(_steps_text(ex, st, mprint))
-    return "\n".join(out) + "\n"
+        out.extend(_steps_text(ex, st, formulas))
+    notes = _kernel_notes(fm.notes, st)
+    for n in notes:
+        out.append(n)
+    legend = _legend(formulas + out[head:], ex, st.style)
+    if legend:
+        out.append(legend)
+    text = "\n".join(out) + "\n"
+    return text if u else to_ascii(text)
 
 
-def _show_value(ex: Explanation, leaf: Leaf) -> bool:
-    """Small values are shown; big ones only when the element form needs them."""
-    return int(np.prod(leaf.shape)) <= AUTO_MAX_ELEMENTS or bool(ex.element_values)
+def _safe(s: str, st: _Style) -> str:
+    s = "".join(ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" for ch in s)
+    return s if st.unicode else to_ascii(s)
+
+
+def _kernel_notes(notes: dict[str, str], st: _Style) -> list[str]:
+    out = []
+    for fn, doc in notes.items():
+        f = FUNCS[fn]
+        line = (f"note: {fn}(...) is printed as its formula; {doc}"
+                if st.unicode else to_ascii(f"note: {fn}(...) is printed as its formula; {doc}"))
+        out.append(line)
+    return out
+
+
+def _origin_text(o: Origin, ex: Explanation, fm: _Formulas, e: XEntry) -> str:
+    nm = fm.names.get(id(o.node))
+    where = element_suffix(o.node.shape, o.index)
+    if isinstance(nm, str):
+        what = nm
+    else:
+        body = fm(o.node, "matrix" if o.node.rank <= 2 else None, define=True)
+        what = body if len(body) <= 80 else body[:77] + "..."
+    return f"({o.what} arises at {what}{(' element ' + where) if where else ''}: {o.detail})"
 
 
 def _names_list(names: list[str], unicode: bool, most: int = 12) -> str:
@@ -1269,69 +1024,80 @@ def _names_list(names: list[str], unicode: bool, most: int = 12) -> str:
     return "[" + ", ".join(names[:most - 2]) + f", {dots} {names[-1]}] ({len(names)} names)"
 
 
-def _where_rows(ex: Explanation, st: _Style, mprint) -> list[tuple[str, list[str], str]]:
-    rows: list[tuple[str, list[str], str]] = []
+def _show_value(ex: Explanation, leaf: Leaf) -> bool:
+    return int(np.prod(leaf.shape)) <= AUTO_MAX_ELEMENTS or bool(ex.element_texts)
+
+
+def _where_rows(ex: Explanation, st: _Style, fm: _Formulas, formulas: list[str]) -> list:
+    rows: list = []
 
     def value_row(name: str, a: np.ndarray, integral: bool, note: str) -> None:
-        lines = _value_lines(a, integral)
+        lines = value_lines(a, integral)
         head = f"{name} = "
         rows.append((head + lines[0], [" " * len(head) + ln for ln in lines[1:]], note))
 
+    needed = set()
+    for e in ex.entries:
+        needed.update(e.needs)
     for s in ex.seeds:
         value_row(s.name, s.value, s.integral, s.note)
     for leaf in ex.leaves:
         if _show_value(ex, leaf):
             value_row(leaf.name, leaf.value, leaf.integral, leaf.note)
         else:
-            rows.append((leaf.name, [], f"{leaf.note}, {_fmt_shape(leaf.shape)}"))
+            rows.append((leaf.name, [], f"{leaf.note}, {fmt_shape(leaf.shape)}"))
     for p in ex.pieces:
-        if p.kind == "gradient":
-            continue  # written out as that x's gradient
-        shape = _fmt_shape(p.shape)
-        head = f"{p.name} = {mprint(p.expr)}"
+        body = fm(p.node, p.notation, define=True) if p.kind != "opaque" else \
+            fm(p.node, "matrix" if p.node.rank <= 2 else "index", define=True)
+        formulas.append(body)
+        head = f"{fm.piece_lhs(p)} = {body}"
         if p.kind == "forward":
-            v, integral = ex.piece_values[p.name]
-            note = f"forward value, {_fmt_shape(v.shape)}"
+            v, integral = ex.piece_values.get(p.name, (None, False))
+            note = f"forward value, {fmt_shape(tuple(p.node.shape))}"
             rest = []
-            if v.size <= AUTO_MAX_ELEMENTS:
-                lines = _value_lines(v, integral)
+            if v is not None and v.size <= AUTO_MAX_ELEMENTS:
+                lines = value_lines(v, integral)
                 pad = " " * len(p.name)
                 rest = [f"{pad} = {lines[0]}"] + [f"{pad}   {ln}" for ln in lines[1:]]
             rows.append((head, rest, note))
+        elif p.kind == "opaque":
+            rows.append((head, [], f"{fmt_shape(tuple(p.node.shape))}, no scalar form: "
+                                   "its elements are shown by value"))
         else:
             why = f"used {p.uses} times" if p.kind == "shared" else "part of a deep expression"
-            rows.append((head, [], f"{shape}, {why}"))
+            rows.append((head, [], f"{fmt_shape(tuple(p.node.shape))}, {why}"))
     return rows
 
 
-def _steps_text(ex: Explanation, st: _Style, mprint) -> list[str]:
+def _steps_text(ex: Explanation, st: _Style, formulas: list[str]) -> list[str]:
     assert ex.steps is not None
+    fm = _Formulas(ex, st, ex.step_names)
     out = ["backward pass, op by op, last op first (G: the gradient arriving at the op)"]
-    inner = next((s for s in reversed(ex.steps) if "/" in s.node), None)
-    if inner is not None:
-        owner = inner.node.split("/")[0]
-        out.append(f"  ({inner.node} is the {inner.op} written inside {owner}'s expression; "
-                   "ops written inline are steps too)")
+    if ex.inline_note:
+        out.append("  " + ex.inline_note)
     width = len(str(len(ex.steps)))
     for s in ex.steps:
         ind = " " * (width + 4)
         out.append(f"  {str(s.number).rjust(width)}. {s.node} = {s.call}")
-        out.append(f"{ind}rule: {_rule(s.rule, st)}")
-        g = mprint(s.g_expr)
-        out.append(f"{ind}G = {s.g_name} = {g}" if s.g_name else f"{ind}G = {g}")
-        if s.stopped == "stop_gradients":
+        if s.rule:
+            out.append(f"{ind}rule: {s.rule if st.unicode else to_ascii(s.rule)}")
+        if s.g_node is not None:
+            g = fm(s.g_node, define=s.g_name is not None)
+            formulas.append(g)
+            out.append(f"{ind}G = {s.g_name} = {g}" if s.g_name and g != s.g_name else f"{ind}G = {g}")
+        if s.stopped:
             out.append(f"{ind}{s.node} is in stop_gradients: held constant, nothing flows "
                        "on to its inputs")
-        elif s.stopped:
-            out.append(f"{ind}stop_gradient: no gradient flows on to its input")
         for c in s.contributions:
-            line = f"{ind}{c.target} += {mprint(c.expr)}"
+            body = fm(c.node, define=ex.step_names.get(id(c.node)) == c.target)
+            formulas.append(body)
+            line = f"{ind}{c.target} += {body}"
             if c.summed:
                 arrow = "→" if st.unicode else "->"
-                line += (f"   (broadcast {_fmt_shape(c.summed[0])} {arrow} "
-                         f"{_fmt_shape(c.summed[1])} summed back)")
+                line += (f"   (broadcast {fmt_shape(c.summed[0])} {arrow} "
+                         f"{fmt_shape(c.summed[1])} summed back)")
             out.append(line)
-        if s.skipped:
+        if s.skipped and not s.stopped:
             out.append(f"{ind}({', '.join(s.skipped)}: skipped, no x feeds "
                        f"{'it' if len(s.skipped) == 1 else 'them'})")
     out.append("at the xs")
@@ -1340,18 +1106,16 @@ def _steps_text(ex: Explanation, st: _Style, mprint) -> list[str]:
         if c.status == "none":
             out.append(f"  {left} = None   (nothing arrived at {c.x}: unconnected)")
         elif c.status == "zero":
-            out.append(f"  {left} = {mprint(c.expr)}   (nothing arrived at {c.x}: unconnected, "
+            out.append(f"  {left} = {fm(c.node)}   (nothing arrived at {c.x}: unconnected, "
                        "zeros asked for)")
         elif c.step is not None:
-            out.append(f"  {left} = {mprint(c.expr)}   (the G of step {c.step})")
+            out.append(f"  {left} = {fm(c.node)}   (the G of step {c.step})")
         elif c.g_name:
-            out.append(f"  {left} = {c.g_name} = {mprint(c.expr)}")
+            body = fm(c.node, define=True)
+            formulas.append(body)
+            out.append(f"  {left} = {c.g_name} = {body}")
         else:
-            out.append(f"  {left} = {mprint(c.expr)}")
-    if ex.step_pieces:
-        out.append("where")
-        for p in ex.step_pieces:
-            out.append(f"  {p.name} = {mprint(p.expr)}")
+            out.append(f"  {left} = {fm(c.node)}")
     return out
 
 
@@ -1361,9 +1125,9 @@ def _steps_text(ex: Explanation, st: _Style, mprint) -> list[str]:
 def render_latex(ex: Explanation) -> str:
     """A document fragment (needs ``\\usepackage{amsmath}``)."""
     st = _Style("latex", True)
-    mprint = st.matrix(ex)
-    out = [r"% tfgrad explain; needs \usepackage{amsmath}",
-           r"\begingroup\allowdisplaybreaks"]
+    fm = _Formulas(ex, st)
+    formulas: list[str] = []
+    out = [r"% tfgrad explain; needs \usepackage{amsmath}", r"\begingroup\allowdisplaybreaks"]
     if ex.title:
         out.append(r"\noindent\textbf{" + latex_escape(ex.title) + r"}\par")
     ys = ", ".join(latex_name(y) for y in ex.ys)
@@ -1376,7 +1140,7 @@ def render_latex(ex: Explanation) -> str:
         out.append(r"\noindent \texttt{stop\_gradients} $= [" + names + r"]$ are held constant "
                    r"(partial derivatives).\par")
     for note in ex.notes:
-        out.append(r"\noindent (" + latex_escape(note.replace("∂L/∂", "dL/d")) + r")\par")
+        out.append(r"\noindent (" + latex_escape(to_ascii(note)) + r")\par")
     rows: list[str] = []
     for e in ex.entries:
         left = st.partial(e.name)
@@ -1384,11 +1148,17 @@ def render_latex(ex: Explanation) -> str:
             rows.append(left + r" &= \text{None} && \text{no $y$ depends on $"
                         + latex_name(e.name) + r"$}")
             continue
-        rows.append(f"{left} &= {mprint(e.expr)}")
-        rows.append(f"&= {_value_latex(e.value, e.integral)}")
+        body = fm(e.node, e.notation)
+        formulas.append(body)
+        rows.append(f"{fm.lhs(e.node, e.name, e.notation)} &= {body}")
+        rows.append(f"&= {value_latex(e.value, e.integral)}")
+        for o in e.origins:
+            rows.append(r"&\quad \text{" + latex_escape(to_ascii(_origin_text(o, ex, _Formulas(ex, _Style('text', False)), e))) + "}")
         if e.elements is not None:
-            for lhs, parts in _element_lines(ex, e, st):
-                rows.append(f"{lhs} &= " + " = ".join(parts))
+            for lhs, parts, note in _element_rows(ex, e, st, body):
+                formulas.extend(parts)
+                rows.append(f"{lhs} &= " + " = ".join(parts)
+                            + (r" && \text{" + latex_escape(to_ascii(note)) + "}" if note else ""))
     if rows:
         out.append(r"\begin{align*}")
         out.append(" \\\\\n".join(rows))
@@ -1397,19 +1167,21 @@ def render_latex(ex: Explanation) -> str:
     for s in ex.seeds + ex.leaves:
         if s.kind != "seed" and not _show_value(ex, s):
             where.append(f"{latex_name(s.name)} && " r"\text{" + latex_escape(s.note) + ", "
-                         + _fmt_shape(s.shape) + "}")
+                         + fmt_shape(s.shape) + "}")
             continue
-        where.append(f"{latex_name(s.name)} &= {_value_latex(s.value, s.integral)} && "
+        where.append(f"{latex_name(s.name)} &= {value_latex(s.value, s.integral)} && "
                      r"\text{" + latex_escape(s.note) + "}")
     for p in ex.pieces:
-        if p.kind == "gradient":
-            continue
-        line = f"{latex_name(p.name)} &= {mprint(p.expr)}"
+        body = fm(p.node, p.notation if p.kind != "opaque" else None, define=True)
+        formulas.append(body)
+        line = f"{fm.piece_lhs(p)} &= {body}"
         if p.kind == "forward":
-            v, integral = ex.piece_values[p.name]
-            if v.size <= AUTO_MAX_ELEMENTS:
-                line += f" = {_value_latex(v, integral)}"
+            v, integral = ex.piece_values.get(p.name, (None, False))
+            if v is not None and v.size <= AUTO_MAX_ELEMENTS:
+                line += f" = {value_latex(v, integral)}"
             line += r" && \text{forward value}"
+        elif p.kind == "opaque":
+            line += r" && \text{shown by value}"
         else:
             line += r" && \text{" + (f"used {p.uses} times" if p.kind == "shared"
                                      else "part of a deep expression") + "}"
@@ -1420,13 +1192,31 @@ def render_latex(ex: Explanation) -> str:
         out.append(" \\\\\n".join(where))
         out.append(r"\end{align*}")
     if ex.steps is not None:
-        out.extend(_steps_latex(ex, st, mprint))
+        out.extend(_steps_latex(ex, st, formulas))
+    for fn, doc in fm.notes.items():
+        out.append(r"\noindent Note: \texttt{" + latex_escape(fn) + "} is printed as its formula; "
+                   + latex_escape(to_ascii(doc)) + r".\par")
+    legend = _legend(formulas, ex, "latex")
+    if legend:
+        out.append(legend)
     out.append(r"\endgroup")
     return "\n".join(out) + "\n"
 
 
-def _steps_latex(ex: Explanation, st: _Style, mprint) -> list[str]:
+def _steps_latex(ex: Explanation, st: _Style, formulas: list[str]) -> list[str]:
     assert ex.steps is not None
+    fm = _Formulas(ex, st, ex.step_names)
+
+    def dn(name: str) -> str:
+        m = re.match(r"^d(?:\((.*)\)|(.*))$", name)
+        node = (m.group(1) or m.group(2)) if m else name
+        return r"\mathrm{d}" + latex_name(node)
+
+    def show(node: Node, define: bool = False) -> str:
+        s = fm(node, define=define)
+        formulas.append(s)
+        return s
+
     out = [r"\noindent\textbf{Backward pass}, op by op in reverse topological order "
            r"($G$ is the gradient arriving).\par"]
     rows = []
@@ -1434,45 +1224,51 @@ def _steps_latex(ex: Explanation, st: _Style, mprint) -> list[str]:
         call = latex_escape(s.call)
         rows.append(rf"&\text{{{s.number}. }} {latex_name(s.node)} = \texttt{{{call}}} "
                     rf"&& {_rule_latex(s.rule)}")
-        g = mprint(s.g_expr)
-        if s.g_name:
-            rows.append(rf"&\quad G = {st.names(ex).get(s.g_name, s.g_name)} = {g}")
-        else:
-            rows.append(rf"&\quad G = {g}")
-        if s.stopped == "stop_gradients":
+        if s.g_node is not None:
+            g = show(s.g_node, s.g_name is not None)
+            rows.append(rf"&\quad G = {dn(s.g_name)} = {g}" if s.g_name else rf"&\quad G = {g}")
+        if s.stopped:
             rows.append(r"&\quad \text{in stop\_gradients: held constant, nothing flows on}")
-        elif s.stopped:
-            rows.append(r"&\quad \text{stop\_gradient: no gradient flows to its input}")
         for c in s.contributions:
-            tgt = st.names(ex).get(c.target, c.target)
-            line = rf"&\quad {tgt} \mathrel{{+}}= {mprint(c.expr)}"
+            line = rf"&\quad {dn(c.target)} \mathrel{{+}}= {show(c.node, ex.step_names.get(id(c.node)) == c.target)}"
             if c.summed:
-                line += (r" && \text{broadcast " + _fmt_shape(c.summed[0]) + r" $\to$ "
-                         + _fmt_shape(c.summed[1]) + " summed back}")
+                line += (r" && \text{broadcast " + fmt_shape(c.summed[0]) + r" $\to$ "
+                         + fmt_shape(c.summed[1]) + " summed back}")
             rows.append(line)
-        for a in s.skipped:
-            rows.append(r"&\quad \text{" + latex_escape(a) + ": skipped, no $x$ feeds it}")
+        if not s.stopped:
+            for a in s.skipped:
+                rows.append(r"&\quad \text{" + latex_escape(a) + ": skipped, no $x$ feeds it}")
     rows.append(r"&\text{at the xs:}")
     for c in ex.collected:
         left = st.partial(c.x)
         if c.status == "none":
             rows.append(rf"&{left} = \text{{None}} && \text{{unconnected}}")
         elif c.status == "zero":
-            rows.append(rf"&{left} = {mprint(c.expr)} && \text{{unconnected, zeros}}")
+            rows.append(rf"&{left} = {show(c.node)} && \text{{unconnected, zeros}}")
         else:
-            rows.append(rf"&{left} = {mprint(c.expr)}")
-    for p in ex.step_pieces:
-        rows.append(rf"&{latex_name(p.name)} = {mprint(p.expr)}")
+            rows.append(rf"&{left} = {show(c.node, c.g_name is not None)}")
     out.append(r"\begin{align*}")
     out.append(" \\\\\n".join(rows))
     out.append(r"\end{align*}")
     return out
 
 
+def _rule_latex(rule: str) -> str:
+    words = re.compile(r"\b(?!log\b|sign\b|where\b)([a-z]{3,}(?:\s+[a-z]{2,})*)")
+    out = latex_escape(rule.replace("_", " "))
+    out = words.sub(lambda mt: r"\text{ " + mt.group(1) + " }", out)
+    for a, b in [("·", r" \cdot "), ("∘", r" \circ "), ("ᵀ", r"^{\top}"), ("⊘", r" \oslash "),
+                 ("−", "-"), ("≥", r" \geq "), ("≤", r" \leq "), ("ᵢ", "_i"), ("²", "^{2}"),
+                 ("½", r"\tfrac{1}{2}"), ("+=", r"\mathrel{+}="), ("-=", r"\mathrel{-}="),
+                 ("log(", r"\log("), ("√", r"\surd "), ("σ", r"\sigma")]:
+        out = out.replace(a, b)
+    return to_ascii(out)
+
+
 # ---------------------------------------------------------------- JSON
 
 
-def _nested(a: np.ndarray | None, integral: bool) -> Any:
+def _nested(a: Any, integral: bool) -> Any:
     from .render import to_nested
 
     return None if a is None else to_nested(np.asarray(a, dtype=np.float64), integral)
@@ -1480,7 +1276,8 @@ def _nested(a: np.ndarray | None, integral: bool) -> Any:
 
 def render_json(ex: Explanation, ascii: bool = False) -> str:
     st = _Style("text", not ascii)
-    mprint = st.matrix(ex)
+    fm = _Formulas(ex, st)
+    conv = (lambda s: s) if not ascii else to_ascii
     pieces = {p.name: p for p in ex.pieces}
     xs = []
     for e in ex.entries:
@@ -1488,20 +1285,34 @@ def render_json(ex: Explanation, ascii: bool = False) -> str:
             "name": e.name,
             "shape": list(e.shape),
             "status": e.status,
-            "matrix": None if e.expr is None else mprint(e.expr),
+            "notation": e.notation if e.node is not None else None,
+            "matrix": None if e.node is None else conv(fm(e.node, e.notation)),
+            "lhs": None if e.node is None else conv(fm.lhs(e.node, e.name, e.notation)),
             "value": _nested(e.value, e.integral),
-            "definitions": {st.names(ex).get(n, n): mprint(pieces[n].expr) for n in e.needs},
+            "definitions": {n: conv(fm(pieces[n].node, pieces[n].notation, define=True))
+                            for n in e.needs},
+            "origins": [{"what": o.what, "index": list(o.index), "detail": o.detail,
+                         "at": conv(_origin_text(o, ex, fm, e))} for o in e.origins],
             "elements": None,
         }
         if e.elements is not None:
-            formula = st.scalar()
-            subst = st.scalar(ex.element_values)
-            item["elements"] = [
-                {"index": list(el.index), "formula": formula(el.formula),
-                 "substituted": subst(el.formula),
-                 "value": _nested(np.float64(el.value), e.integral)}
-                for el in e.elements
-            ]
+            els = []
+            rows = {r[0]: r for r in _element_rows(ex, e, st, item["matrix"])}
+            for el in e.elements:
+                left = st.partial(e.name + element_suffix(e.shape, el.index))
+                row = rows.get(left)
+                if el.formula is None:
+                    formula = subst = None
+                elif row is not None and len(row[1]) >= 2:
+                    formula, subst = row[1][0], row[1][-2] if len(row[1]) == 3 else row[1][0]
+                else:
+                    formula = conv(ScalarText({"numbers": ex.element_numbers, "unicode": not ascii}).doprint(el.formula))
+                    subst = conv(ScalarText({"numbers": ex.element_numbers, "texts": ex.element_texts,
+                                             "unicode": not ascii}).doprint(el.formula))
+                note = row[2] if row is not None else el.note
+                els.append({"index": list(el.index), "formula": formula, "substituted": subst,
+                            "value": _nested(np.float64(el.value), e.integral), "note": note})
+            item["elements"] = els
         xs.append(item)
     doc: dict[str, Any] = {
         "name": ex.title,
@@ -1512,22 +1323,25 @@ def render_json(ex: Explanation, ascii: bool = False) -> str:
         "symbols": [{"name": s.name, "kind": s.kind, "shape": list(s.shape), "note": s.note,
                      "value": _nested(s.value, s.integral)} for s in ex.leaves],
         "definitions": [
-            {"name": st.names(ex).get(p.name, p.name), "kind": p.kind, "shape": list(p.shape),
-             "expr": mprint(p.expr),
-             **({"value": _nested(*ex.piece_values[p.name])} if p.kind == "forward" else {})}
+            {"name": p.name, "kind": p.kind, "shape": list(p.node.shape),
+             "notation": p.notation, "expr": conv(fm(p.node, p.notation, define=True)),
+             **({"value": _nested(*ex.piece_values[p.name])} if p.name in ex.piece_values else {})}
             for p in ex.pieces
         ],
         "stop_gradients": ex.stop_gradients,
         "unconnected_gradients": ex.unconnected,
         "xs": xs,
-        "notes": ex.notes,
+        "notes": [conv(n) for n in ex.notes],
     }
     if ex.steps is not None:
+        sf = _Formulas(ex, st, ex.step_names)
         doc["steps"] = [
             {"step": s.number, "node": s.node, "op": s.op, "call": s.call,
-             "rule": _rule(s.rule, st), "cotangent_name": s.g_name,
-             "cotangent": mprint(s.g_expr), "stopped": s.stopped,
-             "contributions": [{"arg": c.arg, "to": c.target, "expr": mprint(c.expr),
+             "rule": conv(s.rule), "cotangent_name": s.g_name,
+             "cotangent": None if s.g_node is None else conv(sf(s.g_node, define=s.g_name is not None)),
+             "stopped": s.stopped,
+             "contributions": [{"arg": c.arg, "to": c.target,
+                                "expr": conv(sf(c.node, define=ex.step_names.get(id(c.node)) == c.target)),
                                 "summed": None if c.summed is None else
                                 {"from": list(c.summed[0]), "to": list(c.summed[1])}}
                                for c in s.contributions],
@@ -1536,7 +1350,11 @@ def render_json(ex: Explanation, ascii: bool = False) -> str:
         ]
         doc["collected"] = [
             {"x": c.x, "status": c.status, "name": c.g_name, "step": c.step,
-             "expr": None if c.expr is None else mprint(c.expr)} for c in ex.collected
+             "expr": None if c.node is None else conv(sf(c.node, define=c.g_name is not None))}
+            for c in ex.collected
         ]
-        doc["step_definitions"] = {p.name: mprint(p.expr) for p in ex.step_pieces}
-    return json.dumps(doc, ensure_ascii=False, allow_nan=False)
+    kernel = {fn: conv(doc_) for fn, doc_ in fm.notes.items()}
+    doc["kernel_notes"] = kernel
+    all_text = json.dumps(doc, ensure_ascii=False)
+    doc["legend"] = _legend([all_text], ex, "ascii" if ascii else "text")
+    return json.dumps(doc, ensure_ascii=ascii, allow_nan=False)
