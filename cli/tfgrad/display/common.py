@@ -45,12 +45,9 @@ def to_ascii(text: str) -> str:
 
 
 def latex_escape(text: str) -> str:
-    """Plain text for LaTeX's text mode; non-ASCII characters are escaped."""
-    out = "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
-    if not out.isascii():
-        out = "".join(ch if ch.isascii() else f"\\textless{{}}U+{ord(ch):04X}\\textgreater{{}}"
-                      for ch in out)
-    return out
+    """Plain text for LaTeX's text mode (non-ASCII characters pass: the
+    output layer escapes what the terminal's encoding lacks)."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
 def latex_name(name: str) -> str:
