@@ -303,12 +303,15 @@ def test_pool_second_and_third_order_tf_reference(kind):
         np.testing.assert_array_equal(vals[2], r["k"])
 
 
-def test_backprop_kernels_second_order_match_finite_differences_with_dilation():
+@pytest.mark.parametrize("attrs", [
+    {"strides": 1, "padding": "SAME", "dilations": 2},
+    {"strides": [2, 1], "padding": [[0, 0], [2, 0], [0, 1], [0, 0]], "dilations": [1, 2]},
+])
+def test_backprop_kernels_second_order_match_finite_differences(attrs):
     # TF's CPU kernels reject dilated backprop; check the rule against FD instead:
-    # d/dw of <V, d/dx sum(tanh(conv(x, w)))>
+    # d/d(x, w) of <V, d/dx sum(tanh(conv(x, w)))>
     rng = np.random.default_rng(5)
     xa, wa, va = rng.normal(size=(1, 5, 5, 2)), rng.normal(size=(2, 2, 2, 2)), rng.normal(size=(1, 5, 5, 2))
-    attrs = {"strides": 1, "padding": "SAME", "dilations": 2}
 
     def first(xv, wv):
         nodes, env = leaves({"x": xv, "w": wv})
@@ -350,6 +353,23 @@ def test_float32_stays_float32(op, inputs, attrs):
     y, g = vjps(op, arrays, attrs, dtype="float32")
     assert y.dtype == np.float32
     assert all(v.dtype == np.float32 for v in g.values())
+
+
+def test_broadcast_read_only_inputs():
+    # kernels read broadcast (read-only, zero-stride) views and never write into them
+    x = np.broadcast_to(np.arange(5.0)[None, :, None, None], (2, 5, 5, 1))
+    w = np.broadcast_to(np.array([0.5, -1.0]), (3, 3, 1, 2))
+    from tfgrad.opdefs.conv import (_np_avg_pool, _np_backprop_filter, _np_backprop_input,
+                                    _np_conv2d, _np_max_pool, _np_max_pool_grad)
+    pads = ((1, 1), (1, 1))
+    y = _np_conv2d(x, w, (1, 1), (1, 1), pads)
+    g = np.broadcast_to(np.ones(()), y.shape)
+    np.testing.assert_allclose(y, naive_conv2d(x, w, (1, 1), (1, 1), pads))
+    _np_backprop_input(w, g, x.shape, (1, 1), (1, 1), pads)
+    _np_backprop_filter(x, g, w.shape, (1, 1), (1, 1), pads)
+    m = _np_max_pool(x, (2, 2), (1, 1), ((0, 1), (0, 1)))
+    _np_max_pool_grad(x, m, np.broadcast_to(np.ones(()), m.shape), (2, 2), (1, 1), ((0, 1), (0, 1)))
+    _np_avg_pool(x, (2, 2), (1, 1), ((0, 1), (0, 1)))
 
 
 def _err(op, shapes, attrs):
