@@ -406,7 +406,8 @@ register(OpDef(
     "diag_part",
     (Param("input", TENSOR), Param("k", "int", 0), Param("padding_value", "float", 0),
      Param("align", "str", "RIGHT_LEFT")),
-    "the k-th diagonal of each matrix (the last two axes); k = 0 is the main diagonal",
+    "the k-th diagonal of each matrix (the last two axes); k = 0 is the main diagonal "
+    "(one diagonal: padding_value and align only matter for TF's bands, which are not supported)",
     lambda ctx: ctx.x("input").shape[:-2] + (
         _diag_len(ctx.x("input").shape[-2], ctx.x("input").shape[-1], _diag_k(ctx)),),
     lambda ctx: prim("matrix_diag_part", ctx.x("input"), attrs=(_diag_k(ctx),)),
@@ -486,7 +487,7 @@ def _det_vjp(n: Node, g: Node) -> list:
     label = n.attrs[0]
     mult = reshape(ew("multiply", g, n), n.shape + (1, 1))
     inv_adj = prim("matrix_inverse_adjoint", a,
-                   attrs=(f"{label}'s input (det's gradient needs its inverse)",))
+                   attrs=(f"{label} (the gradient of det({label}) needs its inverse)",))
     return [ew("multiply", broadcast_to(mult, a.shape), inv_adj)]
 
 
@@ -519,7 +520,7 @@ register_prim(Prim(
     lambda x, label: _np_det(x),
     _det_vjp,
     "det({0})", r"\det({0})",
-    "the determinant of each matrix (attrs: a label for messages)",
+    "the determinant of each matrix (attrs: how messages name the matrix)",
     "linalg_grad.py _MatrixDeterminantGrad: reshape(G·det(A), [..., 1, 1]) · inv(A, adjoint=True)",
     kernel=True,
 ))
@@ -527,7 +528,7 @@ register_prim(Prim(
 
 def _det(ctx: Ctx) -> Node:
     x = _need_matrix(ctx, "input", square=True)
-    return prim("matrix_determinant", x, attrs=(f"det({ctx.label('input')})",))
+    return prim("matrix_determinant", x, attrs=(ctx.label("input"),))
 
 
 def _inv(ctx: Ctx) -> Node:
