@@ -4,7 +4,7 @@ Input: nothing (this module only defines types). Output: ``Pos``, ``Value``,
 ``Node``, ``Ref``, ``Graph`` and ``GraphError``, the plain frozen records that
 ``parse`` produces and ``symbolic``/``evaluate``/``render``/``check`` consume.
 
-Shapes are NumPy's, of rank 0, 1 or 2. Positions are 1-based (line, column)
+Shapes are NumPy's, of any rank (the old engine handles rank 0, 1 or 2). Positions are 1-based (line, column)
 of the YAML node (or of the token inside an expression string) that a record
 came from, so that any later stage can point an error at the file.
 """
@@ -70,12 +70,16 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
 
 @dataclass(frozen=True, eq=False)
 class Value:
-    """A tensor literal. ``array`` is float64 of the written shape (rank 0-2);
-    ``integral`` is true when every entry was written as an integer, which
-    lets results print as exact integers."""
+    """A tensor literal. ``array`` has the written shape (any rank); it is
+    float64 unless ``dtype`` says otherwise. ``integral`` is true when every
+    entry was written as an integer, which lets results print as exact
+    integers. ``dtype`` is the dtype the file gave the value (``{value: ...,
+    dtype: int32}``, a ``.npy`` file's own dtype...), or None: the graph's
+    dtype (format 1's plain numbers)."""
 
     array: np.ndarray
     integral: bool
+    dtype: str | None = None
 
     @property
     def shape(self) -> Shape:
@@ -91,11 +95,18 @@ class Node:
 
     ``variable``/``constant``/``literal`` nodes carry ``value``; ``literal``
     nodes are the anonymous constants written inline (``matmul(w, [[2]])``).
-    ``op`` nodes carry ``op`` (a key of ``ops.OPS``), ``args`` (names of other
-    nodes, literals included) with ``arg_pos``, and ``attrs`` with
-    ``attr_pos``. Ops written inside an expression string get names that
-    cannot clash with user names (``res2a/matmul_1``); ``user`` is false for
-    them and for literals.
+    ``op`` nodes carry ``op`` (a name in ``opdefs.REGISTRY``, or
+    ``engine.OUTPUT_OP`` for ``parts[0]``); ``inputs`` maps each tensor
+    parameter given (TF's name) to a node name, or to a tuple of names for a
+    ``tensors`` parameter (``concat``'s values); ``args`` is the flat tuple
+    of every input name in parameter order (what ordering and cycle checks
+    walk; the old engine reads it) with ``arg_pos`` parallel to it;
+    ``attrs`` holds the attributes given (TF's names, values checked against
+    the parameter's kind; defaults are not filled in) with ``attr_pos``.
+    Ops written inside an expression string get names that cannot clash
+    with user names (``res2a/matmul_1``); ``user`` is false for them and for
+    literals, and ``text`` is their source text (``matmul(w1, w2)``), which
+    messages use to name them.
     """
 
     name: str
@@ -108,6 +119,8 @@ class Node:
     attrs: dict[str, Any] = field(default_factory=dict)
     attr_pos: dict[str, Pos] = field(default_factory=dict)
     user: bool = True
+    inputs: dict[str, str | tuple[str, ...]] | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +174,8 @@ class Graph:
     tolerance_pos: Pos | None = None
     name: str | None = None
     description: str | None = None
+    dtype: str = "float64"  # the top-level dtype: float32 or float64
+    outputs: tuple[Ref, ...] = ()  # nodes whose values run prints after the gradients
 
     def user_names(self) -> list[str]:
         return [n for n, node in self.nodes.items() if node.user]

@@ -112,8 +112,30 @@ def _among(e: Basic, items: list[Basic]) -> bool:
 
 def derive(graph: Graph) -> Derivation:
     """Shapes, forward expressions and the reverse sweep of ``tf.gradients``."""
+    _format1_only(graph)
     with gc_paused():
         return _derive(graph)
+
+
+def _format1_only(graph: Graph) -> None:
+    """This engine computes format 1 (ranks 0-2, float64, format 1's op
+    table): anything else the parser accepts is a clean error here, not an
+    internal one, until the rank-N engine (``engine``) replaces it."""
+    from .opspec import SPECS
+
+    why = "the format-1 engine that `run`, `explain` and `check` use today"
+    for node in graph.nodes.values():
+        if node.kind == "op":
+            spec = SPECS.get(node.op or "")
+            if spec is None:
+                raise GraphError(f"{node.op} is not supported by {why}", node.pos, "TG203")
+            for k, v in node.attrs.items():
+                if k not in spec.attrs or not (v is None or type(v) in (bool, int)):
+                    raise GraphError(f"{node.op}: {k}={v!r} is not supported by {why}",
+                                     node.attr_pos.get(k, node.pos), "TG203")
+        elif node.value is not None and (node.value.array.ndim > 2 or node.value.dtype is not None):
+            raise GraphError(f"'{node.name}': values of rank above 2 or with a dtype are not supported "
+                             f"by {why}", node.pos, "TG202")
 
 
 def _derive(graph: Graph) -> Derivation:
