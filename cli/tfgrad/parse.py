@@ -59,7 +59,7 @@ from .graph import (
     did_you_mean,
     gc_paused,
 )
-from .opspec import AXES, BINARY_OPERATORS, SPECS
+from .binding import NOT_A_VALUE, TENSOR, TENSORS, bind, check_attr, describe, lookup, unknown_op_message
 
 __all__ = ["Overrides", "parse_graph"]
 
@@ -90,7 +90,10 @@ TOP_KEYS = (
     "tolerance",
     "name",
     "description",
+    "dtype",
+    "outputs",
 )
+GRAPH_DTYPES = ("float64", "float32")
 UNCONNECTED = ("none", "zero")
 TOLERANCE_DEFAULTS = {"rtol": 1e-7, "atol": 1e-9}
 
@@ -149,8 +152,10 @@ _YAML11_ONLY_BOOLS = {"yes", "no", "on", "off"}
 _BAD_CHAR_RE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _BRACKETS = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
 
-_EXPR_RULE = "expressions may use names, numbers, lists, + - * / @ ** and calls of ops"
-_VALUE_RULE = "a number, a list of numbers or a list of equal-length lists of numbers"
+_EXPR_RULE = (
+    "expressions may use names, numbers, lists, + - * / @ **, comparisons, & | ~, subscripts and calls of ops"
+)
+_VALUE_RULE = "a number, a list of numbers or nested lists of numbers (equal lengths at each depth)"
 
 
 @dataclass(frozen=True)
@@ -176,8 +181,8 @@ def parse_graph(text: str, filename: str = "<stdin>", overrides: Overrides | Non
         return _Builder(filename, overrides or Overrides()).build(root)
 
 
-def _fail(message: str, pos: Pos | None) -> NoReturn:
-    raise GraphError(message, pos)
+def _fail(message: str, pos: Pos | None, code: str | None = None) -> NoReturn:
+    raise GraphError(message, pos, code)
 
 
 def _plural(n: int, word: str, words: str | None = None) -> str:
@@ -655,15 +660,15 @@ def _plain_numbers_value(node: _YNode) -> Value | None:
 
 
 def _make_value(root: Any, leaf: Callable[[Any], _Leaf], pos_of: Callable[[Any], Pos], what: str) -> Value:
-    """Check rank (0-2), equal row lengths, finiteness and exactness; build a Value."""
+    """Check rectangular nesting (any rank), finiteness and exactness; build
+    a Value. Messages for ranks 1 and 2 say 'entry' and 'row' (format 1's
+    words); deeper lists are named by their 1-based index path and depth."""
     all_int = True
 
     def number(h: Any, kind: str, payload: Any, where: str) -> float:
         nonlocal all_int
-        if kind == "list":
-            _fail(f"{where} is a list; {what} must be {_VALUE_RULE} (rank 0, 1 or 2)", pos_of(h))
         if kind == "bad":
-            _fail(f"{where} is {payload}; expected a number", pos_of(h))
+            _fail(f"{where} is {payload}; expected a number", pos_of(h), "TG102")
         v, is_int, text = payload
         if is_int:
             if abs(v) > EXACT_INT_LIMIT:
@@ -671,63 +676,88 @@ def _make_value(root: Any, leaf: Callable[[Any], _Leaf], pos_of: Callable[[Any],
                     f"integer {_clip(str(text))} in {what} is too large to be exact in float64 "
                     "(beyond 2**53); write it as a float",
                     pos_of(h),
+                    "TG102",
                 )
             return float(v)
         all_int = False
         if not math.isfinite(v):
-            _fail(f"{what} contains {_clip(str(text))}; values must be finite numbers", pos_of(h))
+            _fail(f"{what} contains {_clip(str(text))}; values must be finite numbers", pos_of(h), "TG102")
         return v
 
     kind, payload = leaf(root)
     if kind == "bad":
-        _fail(f"{what} must be {_VALUE_RULE}; found {payload}", pos_of(root))
+        _fail(f"{what} must be {_VALUE_RULE}; found {payload}", pos_of(root), "TG102")
     if kind == "num":
         x = number(root, kind, payload, what)
         return Value(np.array(x, dtype=np.float64), all_int)
-    items = payload
-    if not items:
-        _fail(f"{what} is an empty list; a value needs at least one number", pos_of(root))
-    first_kind, first_payload = leaf(items[0])
+    # the shape, from the first entry at each depth
+    shape: list[int] = []
+    first_items: list[Any] = []
+    k, p = kind, payload
+    h = root
+    while k == "list":
+        if not p:
+            _fail(f"{what if not shape else 'row 1 of ' + what if len(shape) == 1 else _where((1,) * len(shape), 3, what)} is an empty list; "
+                  f"{'a value needs at least one number' if not shape else 'rows need at least one number'}",
+                  pos_of(h), "TG102")
+        shape.append(len(p))
+        first_items.append(p)
+        h = p[0]
+        k, p = leaf(h)
+    rank = len(shape)
     flat: list[float] = []
-    if first_kind != "list":
-        for i, h in enumerate(items, 1):
-            k, p = (first_kind, first_payload) if i == 1 else leaf(h)
-            if k == "list":
-                _fail(
-                    f"entry {i} of {what} is a list but entry 1 is a number; "
-                    f"{what} must be {_VALUE_RULE}",
-                    pos_of(h),
-                )
-            flat.append(number(h, k, p, f"entry {i} of {what}"))
-        return Value(np.array(flat, dtype=np.float64), all_int)
-    width = len(first_payload)
-    for i, h in enumerate(items, 1):
-        k, row = (first_kind, first_payload) if i == 1 else leaf(h)
-        if k != "list":
-            _fail(
-                f"row {i} of {what} is {row if k == 'bad' else 'a number'}; "
-                f"expected a list of numbers like row 1",
-                pos_of(h),
-            )
-        if not row:
-            _fail(f"row {i} of {what} is an empty list; rows need at least one number", pos_of(h))
-        if len(row) != width:
-            _fail(
-                f"row {i} of {what} has {_plural(len(row), 'entry', 'entries')}, "
-                f"row 1 has {width}; rows must have equal lengths",
-                pos_of(h),
-            )
-        for j, e in enumerate(row, 1):
-            ek, ep = leaf(e)
-            if ek == "list":
-                _fail(
-                    f"{what} is nested 3 or more lists deep (rank 3+); values have rank 0, 1 or 2",
-                    pos_of(e),
-                )
-            flat.append(number(e, ek, ep, f"entry {j} of row {i} of {what}"))
+    append = flat.append
+    # depth-first, so that the first problem in file order is the one reported
+    stack: list[tuple[Any, int, tuple[int, ...]]] = [(root, 0, ())]
+    while stack:
+        h, depth, path = stack.pop()
+        hk, hp = leaf(h)
+        if depth == rank:
+            if hk == "list":
+                where = _where(path, rank, what)
+                if rank == 1:
+                    _fail(f"{where} is a list but entry 1 is a number; {what} must be {_VALUE_RULE}",
+                          pos_of(h), "TG102")
+                _fail(f"{where} is a list but {_where((1,) * rank, rank, what)} is a number; nested lists "
+                      f"must be rectangular (ragged at depth {rank + 1})", pos_of(h), "TG102")
+            append(number(h, hk, hp, _where(path, rank, what)))
+            continue
+        where = _where(path, rank, what)
+        if hk != "list":
+            found = hp if hk == "bad" else "a number"
+            like = "a list of numbers" if depth == rank - 1 else "a list"
+            _fail(f"{where} is {found}; expected {like} like {_where((1,) * depth, rank, what, short=True)}"
+                  + ("" if rank == 2 else f" (ragged at depth {depth + 1})"), pos_of(h), "TG102")
+        if not hp:
+            _fail(f"{where} is an empty list; rows need at least one number", pos_of(h), "TG102")
+        width = shape[depth]
+        if len(hp) != width:
+            if rank == 2:
+                _fail(f"{where} has {_plural(len(hp), 'entry', 'entries')}, row 1 has {width}; "
+                      "rows must have equal lengths", pos_of(h), "TG102")
+            _fail(f"{where} has {_plural(len(hp), 'entry', 'entries')} but the lists at depth "
+                  f"{depth + 1} have {width}; nested lists must be rectangular (ragged at depth "
+                  f"{depth + 1}, index {list(path)})", pos_of(h), "TG102")
+        stack.extend((e, depth + 1, path + (i,)) for i, e in reversed(list(enumerate(hp, 1))))
     array = np.array(flat, dtype=np.float64)
-    array.shape = (len(items), width)
+    array.shape = tuple(shape)
     return Value(array, all_int)
+
+
+def _where(path: tuple[int, ...], rank: int, what: str, short: bool = False) -> str:
+    """How messages name an entry or a nested list by its 1-based path:
+    format 1's 'entry 3 of X', 'row 2 of X', 'entry 3 of row 2 of X' for
+    ranks 1 and 2, 'entry [2, 1, 3] of X' above."""
+    tail = "" if short else f" of {what}"
+    if not path:
+        return what
+    if rank <= 1:
+        return f"entry {path[0]}{tail}"
+    if rank == 2:
+        if len(path) == 1:
+            return f"row {path[0]}{tail}"
+        return f"entry {path[1]} of row {path[0]}{tail}"
+    return f"entry {list(path)}{tail}"
 
 
 # ---------------------------------------------------------------------------
@@ -850,7 +880,37 @@ _OPERATOR_TEXT = {
     "Not": "not",
     "Invert": "~",
 }
-_CHAIN_LEVELS = ({"+", "-"}, {"*", "/", "@"})
+# Python's precedence, loosest first: comparisons, |, &, + -, * / @.
+_CHAIN_LEVELS = ({"<", "<=", ">", ">=", "==", "!="}, {"|"}, {"&"}, {"+", "-"}, {"*", "/", "@"})
+_CHAIN_AST = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "@": ast.MatMult,
+              "|": ast.BitOr, "&": ast.BitAnd}
+_COMPARE_AST = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "==": ast.Eq, "!=": ast.NotEq}
+
+# Python operators of expression strings -> ops (TF's names: Tensor.__add__
+# is add, __lt__ is less, __and__ is logical_and on booleans...).
+BINARY_OPERATORS = {
+    "Add": "add",
+    "Sub": "subtract",
+    "Mult": "multiply",
+    "Div": "divide",
+    "MatMult": "matmul",
+    "Pow": "pow",
+    "BitAnd": "logical_and",
+    "BitOr": "logical_or",
+}
+UNARY_OPERATORS = {"USub": "negative", "Invert": "logical_not"}
+COMPARE_OPERATORS = {
+    "Lt": "less",
+    "LtE": "less_equal",
+    "Gt": "greater",
+    "GtE": "greater_equal",
+    "Eq": "equal",
+    "NotEq": "not_equal",
+}
+_COMPARE_TEXT = {"Is": "is", "IsNot": "is not", "In": "in", "NotIn": "not in"}
+# The op a subscript on an op with several outputs becomes (parts[0]);
+# engine.OUTPUT_OP (not imported: the parser stays free of SymPy's nodes).
+OUTPUT_OP = "__output__"
 # Number tokens of an expression (1, 010, 1.5e-08, .5); the leading zeros
 # of a decimal integer (010, not 0, 0.5, 1e-08 or 010e3) become spaces.
 _NUMBER_TOKEN_RE = re.compile(r"(?<![\w.])(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9_]+)?")
@@ -886,7 +946,7 @@ def _strip_uadd(n: ast.AST) -> ast.AST:
 
 
 def _is_operation(n: ast.AST) -> bool:
-    if isinstance(n, (ast.BinOp, ast.Call)):
+    if isinstance(n, (ast.BinOp, ast.Call, ast.Compare, ast.Subscript, ast.BoolOp)):
         return True
     return isinstance(n, ast.UnaryOp) and _fold_number(n) is None
 
@@ -1032,10 +1092,17 @@ class _Expression:
             piece = self.parse_level(s, toks, a, e, level + 1, nest)
             if tree is None:
                 tree = piece
+            elif toks[cut].string in _COMPARE_AST:
+                cmp = _COMPARE_AST[toks[cut].string]()
+                if isinstance(tree, ast.Compare) and len(cuts) > 1:
+                    tree.ops.append(cmp)
+                    tree.comparators.append(piece)
+                    self.synthetic(tree, toks[lo].start[1], toks[e - 1].end[1])
+                else:
+                    tree = self.synthetic(ast.Compare(left=tree, ops=[cmp], comparators=[piece]),
+                                          toks[lo].start[1], toks[e - 1].end[1])
             else:
-                op = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "@": ast.MatMult}[
-                    toks[cut].string
-                ]()
+                op = _CHAIN_AST[toks[cut].string]()
                 # like Python's, the span covers parentheses around operands
                 tree = self.synthetic(ast.BinOp(left=tree, op=op, right=piece), toks[lo].start[1], toks[e - 1].end[1])
         assert tree is not None
@@ -1050,9 +1117,9 @@ class _Expression:
         first = toks[lo]
         if nest > MAX_EXPR_DEPTH:
             self.too_deep(first.start[1])
-        if first.type == tokenize.OP and first.string in "+-" and hi - lo > 1:
+        if first.type == tokenize.OP and first.string in ("+", "-", "~") and hi - lo > 1:
             inner = self.parse_operand(s, toks, lo + 1, hi, nest + 1)
-            op = ast.USub() if first.string == "-" else ast.UAdd()
+            op = {"-": ast.USub, "+": ast.UAdd, "~": ast.Invert}[first.string]()
             return self.synthetic(ast.UnaryOp(op=op, operand=inner), first.start[1], toks[hi - 1].end[1])
         if first.type == tokenize.OP and first.string == "(" and _closing(toks, lo) == hi - 1:
             return self.parse_level(s, toks, lo + 1, hi - 1, 0, nest + 1)
@@ -1174,9 +1241,11 @@ class _Expression:
         root = _strip_uadd(root)
         if not _is_operation(root):
             ref, pos = self.operand(root)
-            self.b.add_op(self.owner, self.owner, "identity", pos, (ref,), (pos,), {}, {}, True)
+            self.b.add_op(self.owner, self.owner, "identity", pos, {"input": ref}, (ref,), (pos,), {}, {},
+                          True, self.raw(root))
             return
         results: dict[int, tuple[str, Pos]] = {}
+        self.plans: dict[int, Any] = {}
         stack: list[tuple[ast.AST, int, list | None]] = [(root, 1, None)]
         while stack:
             n, depth, children = stack.pop()
@@ -1188,6 +1257,7 @@ class _Expression:
                     f"expression of op '{self.owner}' is nested more than {MAX_EXPR_DEPTH} levels deep; "
                     "split it into several ops",
                     self.at(n),
+                    "TG104",
                 )
             if not _is_operation(n):
                 results[id(n)] = self.operand(n)
@@ -1198,50 +1268,166 @@ class _Expression:
                 stack.append((c, d, None))
 
     def children(self, n: ast.AST, depth: int) -> list[tuple[ast.AST, int]]:
-        """Validate an operation node; its operands with their depths."""
+        """Validate an operation node and bind it to its op's parameters
+        (kept in ``self.plans`` for ``emit``); its tensor operands with their
+        depths, in parameter order."""
         if isinstance(n, ast.BinOp):
             opname = type(n.op).__name__
-            if opname not in BINARY_OPERATORS:
+            op = BINARY_OPERATORS.get(opname)
+            if op is None:
                 hint = " (a power is written **)" if opname == "BitXor" else ""
                 _fail(
                     f"operator '{_OPERATOR_TEXT.get(opname, opname)}' is not supported{hint}; {_EXPR_RULE}",
                     self.operator_pos(n),
+                    "TG104",
                 )
+            pos = self.operator_pos(n)
             # a left operand continues the chain: a + b + c is flat
-            return [(n.left, depth), (n.right, depth + 1)]
+            return self.bind_operator(n, op, [n.left, n.right], pos, [depth, depth + 1])
         if isinstance(n, ast.UnaryOp):
-            if not isinstance(n.op, ast.USub):
+            op = UNARY_OPERATORS.get(type(n.op).__name__)
+            if op is None:
                 opname = type(n.op).__name__
+                hint = " (use ~ for logical_not)" if opname == "Not" else ""
                 _fail(
-                    f"operator '{_OPERATOR_TEXT.get(opname, opname)}' is not supported; {_EXPR_RULE}",
+                    f"operator '{_OPERATOR_TEXT.get(opname, opname)}' is not supported{hint}; {_EXPR_RULE}",
                     self.at(n),
+                    "TG104",
                 )
-            return [(n.operand, depth + 1)]
+            return self.bind_operator(n, op, [n.operand], self.at(n), [depth + 1])
+        if isinstance(n, ast.Compare):
+            if len(n.ops) > 1:
+                _fail(
+                    f"chained comparison '{self.segment(n)}' is not supported (TensorFlow's tensors "
+                    "do not chain comparisons); write (a < b) & (b < c)",
+                    self.at(n),
+                    "TG104",
+                )
+            opname = type(n.ops[0]).__name__
+            op = COMPARE_OPERATORS.get(opname)
+            if op is None:
+                _fail(f"'{_COMPARE_TEXT.get(opname, opname)}' is not supported; {_EXPR_RULE}",
+                      self.at(n), "TG104")
+            return self.bind_operator(n, op, [n.left, n.comparators[0]], self.at(n), [depth + 1, depth + 1])
+        if isinstance(n, ast.Subscript):
+            return self.subscript(n, depth)
+        if isinstance(n, ast.BoolOp):
+            word = "and" if isinstance(n.op, ast.And) else "or"
+            _fail(f"'{word}' is not supported; use {'&' if word == 'and' else '|'} "
+                  f"(logical_{word}) on boolean tensors", self.at(n), "TG104")
         assert isinstance(n, ast.Call)
-        op = self.call_op(n)
+        opdef = self.call_op(n)
         for a in n.args:
             if isinstance(a, ast.Starred):
-                _fail(f"a starred argument '{self.segment(a)}' is not allowed; {_EXPR_RULE}", self.at(a))
-        self.b.check_arity(op, len(n.args), self.at(n))
-        return [(a, depth + 1) for a in n.args]
+                _fail(f"a starred argument '{self.segment(a)}' is not allowed; {_EXPR_RULE}", self.at(a), "TG104")
+        keywords = []
+        for kw in n.keywords:
+            if kw.arg is None:
+                _fail(f"'**' arguments are not allowed; {_EXPR_RULE}", self.at(kw), "TG104")
+            keywords.append((kw.arg, kw.value, self.at(kw), self.at(kw.value)))
+        bound = bind(opdef, [(a, self.at(a)) for a in n.args], keywords, self.at(n),
+                     lambda a: isinstance(a, ast.List), self.is_none)
+        return self.plan(n, opdef, bound, self.at(n), depth)
 
-    def call_op(self, n: ast.Call) -> str:
+    def is_none(self, a: ast.AST) -> bool:
+        if isinstance(a, ast.Constant) and a.value is None:
+            return True
+        return isinstance(a, ast.Name) and a.id in ("null", "None") and a.id not in self.b.declared
+
+    def bind_operator(self, n: ast.AST, op: str, operands: list, pos: Pos, depths: list[int]) -> list:
+        opdef = lookup(op)
+        if opdef is None:
+            _fail(f"{unknown_op_message(op)} (the operator in '{self.segment(n)}' is {op})", pos, "TG203")
+        bound = bind(opdef, [(a, self.at(a)) for a in operands], [], pos, lambda a: False)
+        kids = self.plan(n, opdef, bound, pos, depths[0])
+        # the operands keep the operator's depth rule (a + b + c is flat)
+        return [(c, d) for (c, _), d in zip(kids, depths)] if len(kids) == len(depths) else kids
+
+    def plan(self, n: ast.AST, opdef: Any, bound: list, pos: Pos, depth: int) -> list[tuple[ast.AST, int]]:
+        """Turn bound parameters into the node's plan: tensor operands become
+        children; attributes are read and checked here."""
+        kids: list[tuple[ast.AST, int]] = []
+        steps: list[tuple[str, str, int]] = []  # (param, "tensor"|"tensors", count)
+        attrs: dict[str, Any] = {}
+        attr_pos: dict[str, Pos] = {}
+        for b in bound:
+            p = b.param
+            if p.kind == TENSOR:
+                kids.append((b.value, depth + 1))
+                steps.append((p.name, TENSOR, 1))
+            elif p.kind == TENSORS:
+                if b.spread:
+                    items = list(b.value)
+                elif isinstance(b.value, ast.List):
+                    items = list(b.value.elts)
+                else:
+                    items = [b.value]
+                kids.extend((_strip_uadd(c), depth + 1) for c in items)
+                steps.append((p.name, TENSORS, len(items)))
+            else:
+                value, text = self.attr_value(b.value, p.kind)
+                attrs[p.name] = check_attr(opdef, p, value, text, b.pos)
+                attr_pos[p.name] = b.pos
+        self.plans[id(n)] = (opdef.name, steps, attrs, attr_pos, pos)
+        return kids
+
+    def subscript(self, n: ast.Subscript, depth: int) -> list[tuple[ast.AST, int]]:
+        """``x[...]``: TF's ``__getitem__`` (strided_slice), or one output of
+        an op with several (``parts[0]``), decided once every op is known."""
+        spec = n.slice
+        elts = spec.elts if isinstance(spec, ast.Tuple) else [spec]
+        begin, end, strides = [], [], []
+        masks = {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0, "shrink_axis_mask": 0}
+        for index, s in enumerate(elts):
+            bit = 1 << index
+            if isinstance(s, ast.Slice):
+                for part, out, mask in ((s.lower, begin, "begin_mask"), (s.upper, end, None), (s.step, strides, None)):
+                    if part is None:
+                        out.append(1 if out is strides else 0)
+                        if out is begin:
+                            masks["begin_mask"] |= bit
+                        elif out is end:
+                            masks["end_mask"] |= bit
+                    else:
+                        out.append(self.index_int(part))
+                if s.step is not None and strides[-1] == 0:
+                    _fail("a slice step cannot be zero", self.at(s.step), "TG104")
+            elif isinstance(s, ast.Constant) and s.value is Ellipsis:
+                if masks["ellipsis_mask"]:
+                    _fail("an index can only have a single ellipsis ('...')", self.at(s), "TG104")
+                begin.append(0), end.append(0), strides.append(1)
+                masks["ellipsis_mask"] |= bit
+            elif self.is_none(s) or (isinstance(s, ast.Name) and s.id == "newaxis" and s.id not in self.b.declared):
+                begin.append(0), end.append(0), strides.append(1)
+                masks["new_axis_mask"] |= bit
+            else:
+                i = self.index_int(s)
+                begin.append(i), end.append(i + 1), strides.append(1)
+                masks["shrink_axis_mask"] |= bit
+        single = None
+        if not isinstance(spec, ast.Tuple) and masks["shrink_axis_mask"] == 1:
+            single = begin[0]
+        attrs = {"begin": begin, "end": end, "strides": strides, **masks}
+        self.plans[id(n)] = ("__subscript__", attrs, single, self.at(spec))
+        return [(n.value, depth + 1)]
+
+    def index_int(self, s: ast.AST) -> int:
+        folded = _fold_number(s)
+        if folded is not None and folded[1]:
+            return int(folded[0])
+        _fail(f"an index must be an integer, a slice (1:3, ::-1), '...' or None; found "
+              f"'{self.segment(s)}' (tfgrad indexes with constants only)", self.at(s), "TG104")
+
+    def call_op(self, n: ast.Call) -> Any:
         f = n.func
         if not isinstance(f, ast.Name):
             what = _AST_WHAT.get(type(f), "a call of an expression")
-            _fail(f"{what} '{self.segment(f)}' is not allowed; {_EXPR_RULE}", self.at(f))
-        if f.id in SPECS:
-            return f.id
+            _fail(f"{what} '{self.segment(f)}' is not allowed; {_EXPR_RULE}", self.at(f), "TG104")
+        opdef = lookup(f.id)
+        if opdef is not None:
+            return opdef
         kind = self.b.declared.get(f.id)
-        if kind is not None:
-            _fail(
-                f"'{f.id}' is a {kind[0]}, not an op; only ops can be called, e.g. matmul(a, b)",
-                self.at(f),
-            )
-        _fail(
-            f"'{f.id}' is not an op{did_you_mean(f.id, SPECS)}; ops: {', '.join(SPECS)}",
-            self.at(f),
-        )
+        _fail(unknown_op_message(f.id, kind[0] if kind is not None else None), self.at(f), "TG203")
 
     def operand(self, n: ast.AST) -> tuple[str, Pos]:
         """A leaf operand: a name, or a literal node made for a number or list."""
@@ -1260,6 +1446,7 @@ class _Expression:
                 _fail(
                     f"'{v}' is only allowed as an attribute value (e.g. transpose_a=True); {_EXPR_RULE}",
                     pos,
+                    "TG104",
                 )
             if isinstance(v, str):
                 what = f"a string {self.segment(n)}"
@@ -1267,11 +1454,13 @@ class _Expression:
                 what = f"a bytes literal {self.segment(n)}"
             elif isinstance(v, complex):
                 what = f"a complex number '{self.segment(n)}'"
+            elif v is Ellipsis:
+                what = "'...'"
             else:
                 what = f"'{self.segment(n)}'"
-            _fail(f"{what} is not allowed; {_EXPR_RULE}", pos)
+            _fail(f"{what} is not allowed where a tensor goes; {_EXPR_RULE}", pos, "TG104")
         what = _AST_WHAT.get(type(n), f"'{type(n).__name__}'")
-        _fail(f"{what} '{self.segment(n)}' is not allowed; {_EXPR_RULE}", pos)
+        _fail(f"{what} '{self.segment(n)}' is not allowed; {_EXPR_RULE}", pos, "TG104")
 
     def literal_leaf(self, n: ast.AST) -> _Leaf:
         if isinstance(n, ast.List):
@@ -1286,52 +1475,83 @@ class _Expression:
             return "bad", f"a string {self.segment(n)}"
         return "bad", f"'{self.segment(n)}'"
 
-    def attr_value(self, n: ast.AST) -> tuple[Any, str]:
+    def attr_value(self, n: ast.AST, kind: str = "any") -> tuple[Any, str]:
+        """An attribute written in an expression: (value, its text); the
+        value is ``NOT_A_VALUE`` for a name or an expression. Numbers, true/
+        false/True/False, null/None, quoted strings and (nested) lists; a
+        bare dtype name (``cast(x, float32)``) for a dtype parameter."""
         folded = _fold_number(n)
+        text = f"'{self.segment(n)}'"
         if folded is not None:
             return folded[0], self.segment(n)
-        if isinstance(n, ast.Constant) and (n.value is None or type(n.value) is bool):
-            return n.value, repr(n.value)
-        if isinstance(n, ast.Name) and n.id in ("true", "false", "null"):
-            return {"true": True, "false": False, "null": None}[n.id], n.id
+        if isinstance(n, ast.Constant):
+            if n.value is None or type(n.value) is bool or isinstance(n.value, str):
+                return n.value, self.segment(n)
+            return NOT_A_VALUE, text
+        if isinstance(n, ast.Name):
+            if n.id in _WORDS and n.id not in self.b.declared:
+                return _WORDS[n.id], n.id
+            if kind == "dtype" and n.id not in self.b.declared:
+                return n.id, n.id
+            return NOT_A_VALUE, text
         if isinstance(n, ast.List):
-            return _LIST, f"a list {self.segment(n)}"
-        _fail(
-            f"attribute value '{self.segment(n)}' must be a number, true, false, null or a list",
-            self.at(n),
-        )
+            out = []
+            for e in n.elts:
+                v, _ = self.attr_value(e)
+                if v is NOT_A_VALUE:
+                    return NOT_A_VALUE, text
+                out.append(v)
+            return out, self.segment(n)
+        return NOT_A_VALUE, text
 
     def emit(self, n: ast.AST, children: list, results: dict, is_root: bool) -> None:
-        args = tuple(results[id(c)][0] for c in children)
-        arg_pos = tuple(results[id(c)][1] for c in children)
-        attrs: dict[str, Any] = {}
-        attr_pos: dict[str, Pos] = {}
-        if isinstance(n, ast.BinOp):
-            op = BINARY_OPERATORS[type(n.op).__name__]
-            pos = self.operator_pos(n)
-        elif isinstance(n, ast.UnaryOp):
-            op, pos = "negative", self.at(n)
-        else:
-            assert isinstance(n, ast.Call)
-            op, pos = n.func.id, self.at(n)  # type: ignore[attr-defined]
-            given = []
-            seen: set[str] = set()
-            for kw in n.keywords:
-                if kw.arg is None:
-                    _fail(f"'**' arguments are not allowed; {_EXPR_RULE}", self.at(kw))
-                if kw.arg in seen:
-                    _fail(f"attribute '{kw.arg}' of {op} is given twice", self.at(kw))
-                seen.add(kw.arg)
-                self.b.check_attr_name(op, kw.arg, self.at(kw))
-                value, desc = self.attr_value(kw.value)
-                given.append((kw.arg, value, desc, self.at(kw), self.at(kw.value)))
-            attrs, attr_pos = self.b.check_attrs(op, given)
-        name = self.owner if is_root else self.b.internal_name(self.owner, op)
-        self.b.add_op(name, self.owner, op, pos, args, arg_pos, attrs, attr_pos, is_root)
+        refs = [results[id(c)] for c in children]
+        name_of = (lambda op: self.owner) if is_root else (lambda op: self.b.internal_name(self.owner, op))
+        plan = self.plans.pop(id(n))
+        text = self.raw(n)
+        if plan[0] == "__subscript__":
+            _, attrs, single, index_pos = plan
+            src, src_pos = refs[0]
+            name = self.owner if is_root else self.b.internal_name(self.owner, "strided_slice")
+            self.b.add_subscript(name, self.owner, self.at(n), src, src_pos, attrs, single, index_pos,
+                                 is_root, text)
+            results[id(n)] = (name, self.at(n))
+            return
+        op, steps, attrs, attr_pos, pos = plan
+        inputs: dict[str, Any] = {}
+        k = 0
+        for pname, kind, count in steps:
+            if kind == TENSOR:
+                inputs[pname] = refs[k][0]
+            else:
+                inputs[pname] = tuple(r[0] for r in refs[k : k + count])
+            k += count
+        name = name_of(op)
+        self.b.add_op(name, self.owner, op, pos, inputs, tuple(r[0] for r in refs), tuple(r[1] for r in refs),
+                      attrs, attr_pos, is_root, text)
         results[id(n)] = (name, self.at(n))
 
 
-_LIST = object()  # an attribute written as a list (no attribute accepts one)
+_WORDS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
+
+
+def _yaml_attr(v: _YNode) -> tuple[Any, str]:
+    """An attribute written in YAML: (value, its text); scalars as the YAML
+    core schema reads them, lists as lists, a mapping is ``NOT_A_VALUE``."""
+    if isinstance(v, _YSeq):
+        out = []
+        for e in v.items:
+            x, _ = _yaml_attr(e)
+            if x is NOT_A_VALUE:
+                return NOT_A_VALUE, "a list holding " + _describe(e)
+            out.append(x)
+        return out, describe(out)
+    if isinstance(v, _YMap):
+        return NOT_A_VALUE, "a mapping"
+    kind, value = _scalar(v)  # type: ignore[arg-type]
+    if kind == "str":
+        return value, repr(value)
+    return value, _clip(v.value) if v.value else describe(value)  # type: ignore[attr-defined]
 
 
 def _blank_comments(s: str) -> str:
@@ -1377,6 +1597,7 @@ class _Builder:
         self.owner_key: dict[str, tuple[int, int]] = {}
         self.seq = 0
         self.counters: dict[tuple[str, str], int] = {}
+        self.pending: dict[str, tuple] = {}  # subscripts, decided by finish_subscripts
 
     # mappings --------------------------------------------------------------
     def entries(self, m: _YMap, what: str, names: bool) -> list[tuple[str, _YScalar, _YNode]]:
@@ -1486,16 +1707,83 @@ class _Builder:
         owner: str,
         op: str,
         pos: Pos,
+        inputs: dict[str, Any],
         args: tuple[str, ...],
         arg_pos: tuple[Pos, ...],
         attrs: dict[str, Any],
         attr_pos: dict[str, Pos],
         user: bool,
+        text: str | None = None,
     ) -> None:
-        if not attrs and SPECS[op].attrs:
-            attrs = {k: a.default for k, a in SPECS[op].attrs.items()}
-        node = Node(name, "op", pos, op=op, args=args, arg_pos=arg_pos, attrs=attrs, attr_pos=attr_pos, user=user)
+        node = Node(name, "op", pos, op=op, args=args, arg_pos=arg_pos, attrs=attrs, attr_pos=attr_pos,
+                    user=user, inputs=inputs, text=None if user else _clip(" ".join(text.split()), 60) if text else None)
         self.add(node, owner)
+
+    def add_subscript(self, name: str, owner: str, pos: Pos, src: str, src_pos: Pos, attrs: dict[str, Any],
+                      single: int | None, index_pos: Pos, user: bool, text: str) -> None:
+        """``src[...]``: which node it is (a strided_slice, or one output of
+        an op with several) is decided in ``finish_subscripts``, once every
+        op of the file is built; its place in the order is taken now."""
+        self.seq += 1
+        self.sort_key[name] = (*self.owner_key[owner], self.seq)
+        self.pending[name] = (owner, pos, src, src_pos, attrs, single, index_pos, user, text)
+
+    def finish_subscripts(self) -> None:
+        done: set[str] = set()
+
+        def finish(name: str, visiting: set[str]) -> None:
+            if name in done:
+                return
+            owner, pos, src, src_pos, attrs, single, index_pos, user, text = self.pending[name]
+            if src in self.pending and src not in visiting:
+                finish(src, visiting | {name})
+            label = None if user else _clip(" ".join(text.split()), 60)
+            if self.is_multi_output(src):
+                if single is None:
+                    _fail(f"'{src}' names the outputs of an op with several; select one with an "
+                          f"integer index ({src}[0])", index_pos, "TG104")
+                node = Node(name, "op", pos, op=OUTPUT_OP, args=(src,), arg_pos=(src_pos,),
+                            attrs={"index": single}, attr_pos={"index": index_pos}, user=user,
+                            inputs={"input": src}, text=label)
+            else:
+                opdef = lookup("strided_slice")
+                if opdef is None:
+                    _fail(unknown_op_message("strided_slice") + " (subscripts are strided_slice)", pos, "TG203")
+                keywords = [("input_", src, src_pos, src_pos)] + [(k, v, index_pos, index_pos) for k, v in attrs.items()]
+                bound = bind(opdef, [], keywords, pos, lambda a: False)
+                inputs: dict[str, Any] = {}
+                node_attrs: dict[str, Any] = {}
+                for b in bound:
+                    if b.param.is_tensor:
+                        inputs[b.param.name] = b.value
+                    else:
+                        node_attrs[b.param.name] = check_attr(opdef, b.param, b.value, describe(b.value), index_pos)
+                node = Node(name, "op", pos, op=opdef.name, args=(src,), arg_pos=(src_pos,), attrs=node_attrs,
+                            attr_pos={k: index_pos for k in node_attrs}, user=user, inputs=inputs, text=label)
+            self.nodes[name] = node
+            done.add(name)
+
+        for name in list(self.pending):
+            finish(name, set())
+        self.pending.clear()
+
+    def is_multi_output(self, name: str) -> bool:
+        """Whether ``name`` is an op with several outputs (a list): its
+        OpDef's ``outputs`` > 1, or ``outputs`` 0 (decided by the call), in
+        which case ``n_outputs`` (given the call's attributes and inputs) may
+        return None to say that this call returns one tensor."""
+        node = self.nodes.get(name)
+        if node is None or node.kind != "op" or node.op == OUTPUT_OP:
+            return False
+        opdef = lookup(node.op or "")
+        if opdef is None or opdef.outputs == 1:
+            return False
+        if opdef.outputs > 1 or opdef.n_outputs is None:
+            return True
+        try:
+            return opdef.n_outputs({**node.attrs, **(node.inputs or {})}) is not None
+        except Exception:  # the count needs shapes: a list all the same
+            return True
 
     def resolve(self, name: str, pos: Pos, where: str, expression: bool = False) -> str:
         if name in self.declared:
@@ -1506,51 +1794,10 @@ class _Builder:
                 f"not as an operand; {_EXPR_RULE}",
                 pos,
             )
-        if expression and name in SPECS:
-            _fail(f"'{name}' is an op; call it: {name}({', '.join(SPECS[name].params)})", pos)
+        if expression and lookup(name) is not None:
+            _fail(f"'{name}' is an op; call it: {lookup(name).signature()}", pos, "TG104")
         where = f" {where}" if where else ""
         _fail(f"unknown name '{_clip(name)}'{where}{did_you_mean(name, self.declared)}", pos)
-
-    def check_arity(self, op: str, n: int, pos: Pos) -> None:
-        spec = SPECS[op]
-        params = ", ".join(spec.params)
-        if spec.arity is None:
-            if n < 1:
-                _fail(f"{op} takes 1 or more arguments ({params}); found 0", pos)
-        elif n != spec.arity:
-            _fail(f"{op} takes {_plural(spec.arity, 'argument')} ({params}); found {n}", pos)
-
-    def check_attr_name(self, op: str, key: str, pos: Pos) -> None:
-        spec = SPECS[op]
-        if key in spec.attrs:
-            return
-        if key in spec.params:
-            _fail(
-                f"'{key}' is an argument of {op}, not an attribute; pass it by position: "
-                f"{op}({', '.join(spec.params)})",
-                pos,
-            )
-        tail = f"; its attributes are {', '.join(spec.attrs)}" if spec.attrs else f"; {op} takes no attributes"
-        _fail(f"{op} has no attribute '{_clip(key)}'{did_you_mean(key, spec.attrs)}{tail}", pos)
-
-    def check_attrs(
-        self, op: str, given: list[tuple[str, Any, str, Pos, Pos]]
-    ) -> tuple[dict[str, Any], dict[str, Pos]]:
-        spec = SPECS[op]
-        attrs = {k: a.default for k, a in spec.attrs.items()}
-        attr_pos: dict[str, Pos] = {}
-        for key, value, desc, key_pos, value_pos in given:
-            self.check_attr_name(op, key, key_pos)
-            a = spec.attrs[key]
-            if a.kind == "bool":
-                if type(value) is not bool:
-                    _fail(f"{key} of {op} must be true or false; found {desc}", value_pos)
-            elif a.kind == "axis":
-                if not (value is None or (type(value) is int and value in AXES)):
-                    _fail(f"axis of {op} must be one of null, 0, 1, -1, -2; found {desc}", value_pos)
-            attrs[key] = value
-            attr_pos[key] = value_pos
-        return attrs, attr_pos
 
     # sections --------------------------------------------------------------
     def build(self, root: _YNode | None) -> Graph:
@@ -1609,10 +1856,11 @@ class _Builder:
             kind = section[:-1]
             for name, knode, v in sections[section]:
                 node_v, what = values.get(name, (v, f"{kind} '{name}'"))
-                value = _yaml_value(node_v, what)
+                value = self.value(node_v, what)
                 self.add(Node(name, kind, knode.pos, value=value), name)  # type: ignore[arg-type]
         for name, knode, v in sections["ops"]:
             self.build_op(name, knode, v)
+        self.finish_subscripts()
 
         order = self.topological_order()
         ys = self.names(top["ys"][1], "ys")
@@ -1638,6 +1886,10 @@ class _Builder:
         for key in ("name", "description"):
             if key in top:
                 graph_fields[key] = self.text(top[key][1], key)
+        if "dtype" in top:
+            graph_fields["dtype"] = self.graph_dtype(top["dtype"][1])
+        if "outputs" in top and not _is_null(top["outputs"][1]):
+            graph_fields["outputs"] = self.names(top["outputs"][1], "outputs")
         return Graph(
             source=self.filename,
             nodes={n: self.nodes[n] for n in order},
@@ -1703,70 +1955,86 @@ class _Builder:
     def mapping_op(self, name: str, m: _YMap) -> None:
         fields = {k: (kn, vn) for k, kn, vn in self.entries(m, f"op '{name}'", names=False)}
         if "op" not in fields:
-            _fail(f"op '{name}' needs 'op: NAME' (one of {', '.join(SPECS)})", m.pos)
+            _fail(f"op '{name}' needs 'op: NAME' (and 'args: [...]')", m.pos, "TG102")
         op_node = fields["op"][1]
         op = _name_text(op_node)
         if op is None:
-            _fail(f"'op' of '{name}' must be an op name; found {_describe(op_node)}", op_node.pos)
-        if op not in SPECS:
-            _fail(f"unknown op '{_clip(op)}'{did_you_mean(op, SPECS)}; ops: {', '.join(SPECS)}", op_node.pos)
-        spec = SPECS[op]
-        if "args" not in fields:
-            _fail(f"op '{name}' needs 'args: [...]' ({op} takes {', '.join(spec.params)})", m.pos)
-        args_node = fields["args"][1]
-        if not isinstance(args_node, _YSeq):
-            _fail(
-                f"'args' of '{name}' must be a list [ARG, ...] of names or values; found {_describe(args_node)}",
-                args_node.pos,
-            )
-        self.check_arity(op, len(args_node.items), args_node.pos)
-        args, arg_pos = [], []
-        for i, a in enumerate(args_node.items, 1):
-            text = _name_text(a)
-            if text is not None:
-                if not _NAME_RE.match(text):
-                    hint = ""
-                    if any(c in text for c in "()+-*/@"):
-                        hint = "; an expression needs its own entry under ops"
-                        if args_node.flow and _paren_balance(text) != 0:
-                            hint += " (and in a flow list [...] a comma ends the item)"
-                    _fail(
-                        f"argument {i} of '{name}' is '{_clip(text)}', which is not a name; "
-                        f"arguments are node names or values{hint}",
-                        a.pos,
-                    )
-                args.append(self.resolve(text, a.pos, f"in op '{name}'"))
-            elif isinstance(a, _YSeq) or (isinstance(a, _YScalar) and _scalar(a)[0] in ("int", "float")):
-                value = _yaml_value(a, f"argument {i} of '{name}'")
-                args.append(self.add_literal(name, value, a.pos))
-            else:
+            _fail(f"'op' of '{name}' must be an op name; found {_describe(op_node)}", op_node.pos, "TG102")
+        opdef = lookup(op)
+        if opdef is None:
+            msg = unknown_op_message(_clip(op), None)
+            if msg.startswith("'"):
+                msg = "unknown op " + msg.replace(" is not an op", "", 1)
+            _fail(msg, op_node.pos, "TG203")
+        positional: list[tuple[_YNode, Pos]] = []
+        flow = False
+        if "args" in fields:
+            args_node = fields["args"][1]
+            if not isinstance(args_node, _YSeq):
                 _fail(
-                    f"argument {i} of '{name}' is {_describe(a)}; expected a node name or a value",
-                    a.pos,
+                    f"'args' of '{name}' must be a list [ARG, ...] of names or values; found {_describe(args_node)}",
+                    args_node.pos,
+                    "TG102",
                 )
-            arg_pos.append(a.pos)
-        given = []
-        for key, (kn, vn) in fields.items():
-            if key in ("op", "args"):
-                continue
-            if key not in spec.attrs and key not in spec.params:
-                known = list(spec.attrs) + ["op", "args"]
-                tail = f"; its attributes are {', '.join(spec.attrs)}" if spec.attrs else f"; {op} takes no attributes"
-                _fail(f"{op} has no attribute '{_clip(key)}'{did_you_mean(key, known)}{tail}", kn.pos)
-            given.append((key, *self.yaml_attr(vn), kn.pos, vn.pos))
-        attrs, attr_pos = self.check_attrs(op, given)
-        self.add_op(name, name, op, m.pos, tuple(args), tuple(arg_pos), attrs, attr_pos, True)
+            positional = [(a, a.pos) for a in args_node.items]
+            flow = args_node.flow
+        keywords = [(k, vn, kn.pos, vn.pos) for k, (kn, vn) in fields.items() if k not in ("op", "args")]
+        bound = bind(opdef, positional, keywords, m.pos, lambda a: isinstance(a, _YSeq), _is_null)
+        inputs: dict[str, Any] = {}
+        args: list[str] = []
+        arg_pos: list[Pos] = []
+        attrs: dict[str, Any] = {}
+        attr_pos: dict[str, Pos] = {}
+        index = {id(a): i for i, (a, _) in enumerate(positional, 1)}
+        for b in bound:
+            p = b.param
+            if p.kind == TENSOR:
+                ref = self.yaml_tensor(name, b.value, index.get(id(b.value)), p.name, flow)
+                inputs[p.name] = ref
+                args.append(ref)
+                arg_pos.append(b.value.pos)
+            elif p.kind == TENSORS:
+                if b.spread:
+                    items = list(b.value)
+                elif isinstance(b.value, _YSeq):
+                    items = list(b.value.items)
+                else:
+                    items = [b.value]
+                refs = []
+                for a in items:
+                    refs.append(self.yaml_tensor(name, a, index.get(id(a)), p.name, flow))
+                    arg_pos.append(a.pos)
+                inputs[p.name] = tuple(refs)
+                args.extend(refs)
+            else:
+                value, text = _yaml_attr(b.value)
+                attrs[p.name] = check_attr(opdef, p, value, text, b.pos)
+                attr_pos[p.name] = b.pos
+        self.add_op(name, name, opdef.name, m.pos, inputs, tuple(args), tuple(arg_pos), attrs, attr_pos, True)
 
-    @staticmethod
-    def yaml_attr(v: _YNode) -> tuple[Any, str]:
-        if isinstance(v, _YSeq):
-            return _LIST, "a list"
-        if isinstance(v, _YMap):
-            return _LIST, "a mapping"
-        kind, value = _scalar(v)  # type: ignore[arg-type]
-        if kind == "str":
-            return _LIST, _describe(v)
-        return value, _describe(v)
+    def yaml_tensor(self, name: str, a: _YNode, i: int | None, param: str, flow: bool) -> str:
+        """An argument of a mapping op that fills a tensor parameter: a node
+        name or a literal value."""
+        which = f"argument {i}" if i is not None else f"'{param}'"
+        text = _name_text(a)
+        if text is not None:
+            if not _NAME_RE.match(text):
+                hint = ""
+                if any(c in text for c in "()+-*/@"):
+                    hint = "; an expression needs its own entry under ops"
+                    if flow and _paren_balance(text) != 0:
+                        hint += " (and in a flow list [...] a comma ends the item)"
+                _fail(
+                    f"{which} of '{name}' is '{_clip(text)}', which is not a name; "
+                    f"arguments are node names or values{hint}",
+                    a.pos,
+                    "TG103",
+                )
+            return self.resolve(text, a.pos, f"in op '{name}'")
+        if isinstance(a, (_YSeq, _YMap)) or (isinstance(a, _YScalar) and _scalar(a)[0] in ("int", "float")):
+            value = self.value(a, f"{which} of '{name}'")
+            return self.add_literal(name, value, a.pos)
+        _fail(f"{which} of '{name}' is {_describe(a)}; expected a node name or a value", a.pos, "TG102")
 
     def topological_order(self) -> tuple[str, ...]:
         # Kahn's algorithm with a heap keyed by file position: any
@@ -1916,6 +2184,19 @@ class _Builder:
                 _fail(f"{key} must be a non-negative finite number; found {_describe(vn)}", vn.pos)
             out[key] = float(x)
         return out
+
+    def value(self, v: _YNode, what: str) -> Value:
+        """A value written in the file (a literal, or a mapping form)."""
+        return _yaml_value(v, what)
+
+    @staticmethod
+    def graph_dtype(v: _YNode) -> str:
+        text = _name_text(v) if isinstance(v, _YScalar) else None
+        if text not in GRAPH_DTYPES:
+            found = _describe(v) if text is None else f"'{_clip(text)}'"
+            _fail(f"dtype must be float64 or float32{did_you_mean(text or '', GRAPH_DTYPES)}; found {found}",
+                  v.pos, "TG102")
+        return text  # type: ignore[return-value]
 
     @staticmethod
     def text(v: _YNode, key: str) -> str | None:
