@@ -21,7 +21,7 @@ from .graph import Graph, GraphError, Node as GNode, Pos, Shape, gc_paused
 from .opdefs import Ctx, lookup
 from .opdefs.spec import TENSORS, fmt_shape
 from .plan import Plan
-from .tensor import Node, Tensor, ew, is_float, tensor, zeros
+from .tensor import Absent, Node, Tensor, ew, is_float, tensor, zeros
 
 
 # The op a parser emits for ``parts[0]``, selecting one output of an op with
@@ -94,6 +94,9 @@ def _bind(graph: Graph, gnode: GNode, nodes: dict[str, Any], dtype: str,
 
     def resolve(n: str, pos: Pos) -> Node:
         v = nodes[n]
+        if type(v) is Absent:
+            raise GraphError(f"'{n}' is None: {v.why}; {op.name} cannot use it "
+                             "(unconnected_gradients='zero' gives zeros instead)", pos, "TG202")
         if isinstance(v, list):
             raise GraphError(
                 f"'{n}' has {len(v)} outputs; name one of them ({n}[0] ... {n}[{len(v) - 1}])",
@@ -104,7 +107,13 @@ def _bind(graph: Graph, gnode: GNode, nodes: dict[str, Any], dtype: str,
     if given is not None:
         for pname, ref in given.items():
             p = op.param(pname)
-            if p is not None and p.kind == TENSORS:
+            if p is not None and p.kind == TENSORS and isinstance(ref, str):
+                # one tensor written without a list: the op sees a node, not a
+                # list of one (gradients(y, x) names x's gradient, not a list)
+                inputs[pname] = resolve(ref, arg_pos.get(ref, gnode.pos))
+                labels[pname] = _label(graph, ref)
+                positions[pname] = arg_pos.get(ref, gnode.pos)
+            elif p is not None and p.kind == TENSORS:
                 inputs[pname] = [resolve(r, arg_pos.get(r, gnode.pos)) for r in ref]
                 labels[pname] = [_label(graph, r) for r in ref]
                 if ref:
@@ -283,6 +292,8 @@ def derive(graph: Graph, record_steps: bool = False) -> Derived:
 
 def _tensor_of(low: Lowered, name: str, pos: Pos, what: str) -> Node:
     v = low.nodes[name]
+    if type(v) is Absent:
+        raise GraphError(f"{what} '{name}' is None: {v.why}", pos, "TG202")
     if isinstance(v, list):
         raise GraphError(
             f"{what} '{name}' has {len(v)} outputs; name one of them ({name}[0] ... "

@@ -369,3 +369,21 @@ def walk(roots: list[Node] | tuple[Node, ...]) -> list[Node]:
 
 
 NodeFn = Callable[..., Node]
+
+
+class Absent(Node):
+    """A None gradient standing in a graph: what ``gradients`` (or
+    ``jacobian``) gives for an x no path reaches. It has the x's shape, so
+    that a list of gradients keeps its layout; ``why`` says why it is None.
+    Using it in an op is an error (``engine`` raises it, naming the x);
+    it has no kernel and is never evaluated."""
+
+    __slots__ = ("why",)
+
+    why: str
+
+
+def absent(shape: Shape, dtype: str, why: str) -> Absent:
+    a = _new(Absent, (), tuple(shape), dtype)
+    a.why = why
+    return a

@@ -181,7 +181,8 @@ class Ctx:
         return self.inputs[param]
 
     def xs(self, param: str) -> "Sequence[Node]":
-        return self.inputs[param]
+        v = self.inputs[param]
+        return v if isinstance(v, (list, tuple)) else [v]  # one tensor given without a list
 
     def value(self, param: str) -> "np.ndarray | None":
         """The constant value of tensor input ``param`` when it is a leaf
