@@ -299,9 +299,16 @@ def child_main(name: str, path: str, repeat: int, parse_repeat: int, exact: bool
 
     engine = None
     try:
-        from tfgrad.evaluate import evaluate
         from tfgrad.parse import parse_graph
-        from tfgrad.symbolic import derive
+
+        if os.environ.get("TFGRAD_BENCH_ENGINE") == "old":
+            # The 2-D engine, while it still exists: before/after figures
+            # measured in one session, under the same load.
+            from tfgrad.evaluate import evaluate
+            from tfgrad.symbolic import derive
+        else:
+            from tfgrad.engine import compute as evaluate
+            from tfgrad.engine import derive
 
         engine = (parse_graph, derive, evaluate)
         # The parser refuses files over a size limit (a guard against hostile
