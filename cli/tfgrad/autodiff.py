@@ -13,6 +13,7 @@ gradients): every node kind and every named kernel has a VJP.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -44,28 +45,46 @@ register(Prim(
 ))
 
 
+@lru_cache(maxsize=4096)
+def _contract_vjp_plan(spec: str) -> tuple:
+    """Per operand k of an einsum ``spec``: how its cotangent is built (the
+    string work depends on the spec only, so it is done once per spec)."""
+    ins_s, out = spec.split("->")
+    ins = ins_s.split(",")
+    plans = []
+    for k, sk in enumerate(ins):
+        others = [j for j in range(len(ins)) if j != k]
+        subs = [ins[j] for j in others] + [out]
+        uniq = "".join(dict.fromkeys(sk))
+        avail = set("".join(subs))
+        t = "".join(ch for ch in uniq if ch in avail)
+        if len(subs) == 1 and subs[0] == t:
+            how: tuple = ("same",)
+        elif len(subs) == 1 and sorted(subs[0]) == sorted(t) and len(set(t)) == len(t) \
+                and len(set(subs[0])) == len(subs[0]):
+            how = ("transpose", tuple(subs[0].index(ch) for ch in t))
+        else:
+            how = ("contract", ",".join(subs) + "->" + t)
+        plans.append((tuple(others), how, t, uniq, sk))
+    return tuple(plans)
+
+
 def contract_vjp(n: Contract, g: Node) -> list:
     """Operand k's cotangent: the einsum of G with the other operands onto
     k's subscripts; axes summed only within k are broadcast back, repeated
     subscripts (traces, diagonals) are embedded on the diagonal."""
-    ins, out = n.subscripts
     args = n.args
     result = []
-    for k, sk in enumerate(ins):
-        others = [(s, a) for j, (s, a) in enumerate(zip(ins, args)) if j != k] + [(out, g)]
-        uniq = "".join(dict.fromkeys(sk))
-        avail = set("".join(s for s, _ in others))
-        t = "".join(ch for ch in uniq if ch in avail)
-        if len(others) == 1 and others[0][0] == t:
+    for others, how, t, uniq, sk in _contract_vjp_plan(n.spec):
+        if how[0] == "same":
             r = g
-        elif len(others) == 1 and sorted(others[0][0]) == sorted(t) and len(set(t)) == len(t) \
-                and len(set(others[0][0])) == len(others[0][0]):
-            src = others[0][0]
-            r = transpose(g, tuple(src.index(ch) for ch in t))
+        elif how[0] == "transpose":
+            r = transpose(g, how[1])
         else:
-            r = contract(",".join(s for s, _ in others) + "->" + t, *(a for _, a in others))
-        sizes = dict(zip(sk, args[k].shape))
+            r = contract(how[1], *[args[j] for j in others], g)
+        k = len(result)
         if t != uniq:
+            sizes = dict(zip(sk, args[k].shape))
             r = reshape(r, tuple(sizes[ch] if ch in t else 1 for ch in uniq))
             r = broadcast_to(r, tuple(sizes[ch] for ch in uniq))
         if uniq != sk:

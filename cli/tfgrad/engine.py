@@ -19,7 +19,7 @@ import numpy as np
 from .autodiff import backprop
 from .graph import Graph, GraphError, Node as GNode, Pos, Shape, gc_paused
 from .opdefs import Ctx, lookup
-from .opdefs.spec import TENSORS, fmt_shape
+from .opdefs.spec import TENSORS, LazyLabel, fmt_shape
 from .plan import Plan
 from .tensor import Absent, Node, Tensor, ew, is_float, tensor, zeros
 
@@ -115,12 +115,12 @@ def _bind(graph: Graph, gnode: GNode, nodes: dict[str, Any], dtype: str,
                 positions[pname] = arg_pos.get(ref, gnode.pos)
             elif p is not None and p.kind == TENSORS:
                 inputs[pname] = [resolve(r, arg_pos.get(r, gnode.pos)) for r in ref]
-                labels[pname] = [_label(graph, r) for r in ref]
+                labels[pname] = [LazyLabel(_label, graph, r) for r in ref]
                 if ref:
                     positions[pname] = arg_pos.get(ref[0], gnode.pos)
             else:
                 inputs[pname] = resolve(ref, arg_pos.get(ref, gnode.pos))
-                labels[pname] = _label(graph, ref)
+                labels[pname] = LazyLabel(_label, graph, ref)
                 positions[pname] = arg_pos.get(ref, gnode.pos)
     else:
         tparams = op.tensor_params
@@ -129,13 +129,13 @@ def _bind(graph: Graph, gnode: GNode, nodes: dict[str, Any], dtype: str,
             if p.kind == TENSORS:
                 take, args = args, []
                 inputs[p.name] = [resolve(a, pos) for a, pos in take]
-                labels[p.name] = [_label(graph, a) for a, _ in take]
+                labels[p.name] = [LazyLabel(_label, graph, a) for a, _ in take]
                 if take:
                     positions[p.name] = take[0][1]
             elif args:
                 (a, pos), args = args[0], args[1:]
                 inputs[p.name] = resolve(a, pos)
-                labels[p.name] = _label(graph, a)
+                labels[p.name] = LazyLabel(_label, graph, a)
                 positions[p.name] = pos
     for p in op.tensor_params:
         if p.name not in inputs:

@@ -14,6 +14,7 @@ keeps Python scalars weak), nothing is upcast.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -26,14 +27,47 @@ from .tensor import Contract, Ew, Fill, Kernel, Move, Node, Reduce, Tensor, walk
 Step = tuple[Callable[..., np.ndarray], tuple[int, ...], int, tuple[int, ...]]
 
 
+def _matmul3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for (nb, m, k) and (nb, k, n) arrays, keeping broadcast
+    operands cheap: a cotangent that a sum broadcast (zero strides, as
+    ``reduce_sum``'s VJP makes it) has equal rows or columns, so one row or
+    column of the product is computed and broadcast, and a factor constant
+    along the contracted axis becomes an outer product with a sum. The
+    result is the same product (rows computed once instead of m times)."""
+    nb, m, k = a.shape
+    n = b.shape[2]
+    rows = m > 1 and a.strides[1] == 0  # a's rows are equal
+    cols = n > 1 and b.strides[2] == 0  # b's columns are equal
+    if rows:
+        a = a[:, :1, :]
+    if cols:
+        b = b[:, :, :1]
+    if k > 1 and a.strides[2] == 0:  # a constant along k: a·b = a[..., :1] ∘ Σₖ b
+        r = a[:, :, :1] * b.sum(axis=1, keepdims=True)
+    elif k > 1 and b.strides[1] == 0:  # b constant along k
+        r = a.sum(axis=2, keepdims=True) * b[:, :1, :]
+    else:
+        r = np.matmul(a, b)
+    if rows or cols:
+        return np.broadcast_to(r, (nb, m, n))
+    return r
+
+
 def _compile_contract(n: Contract) -> Callable[..., np.ndarray]:
-    ins, out = n.subscripts
-    shapes = [a.shape for a in n.args]
+    return _contract_kernel(n.spec, tuple(a.shape for a in n.args))
+
+
+@lru_cache(maxsize=4096)
+def _contract_kernel(spec: str, shapes: tuple) -> Callable[..., np.ndarray]:
+    """The NumPy callable of an einsum ``spec`` on operands of ``shapes``
+    (cached: a graph repeats the same few contractions)."""
+    ins, out = spec.split("->")
+    ins = ins.split(",")
     if len(ins) != 2 or any(len(set(s)) != len(s) for s in ins):
         if len(ins) == 1 and ins[0] == out:
             return lambda x: x
         optimize = len(ins) > 2
-        return lambda *xs: np.einsum(n.spec, *xs, optimize=optimize)
+        return lambda *xs: np.einsum(spec, *xs, optimize=optimize)
     sa, sb = ins
     size = {}
     for s, sh in zip(ins, shapes):
@@ -50,6 +84,8 @@ def _compile_contract(n: Contract) -> Callable[..., np.ndarray]:
     b_sum = tuple(sb.index(c) for c in only_b)
     a_perm = tuple(a_keep.index(c) for c in batch + free_a + contr)
     b_perm = tuple(b_keep.index(c) for c in batch + contr + free_b)
+    a_id = a_perm == tuple(range(len(a_perm)))
+    b_id = b_perm == tuple(range(len(b_perm)))
 
     def prod(cs: list[str]) -> int:
         p = 1
@@ -57,21 +93,21 @@ def _compile_contract(n: Contract) -> Callable[..., np.ndarray]:
             p *= size[c]
         return p
 
-    nb, na, nk, nf = prod(batch), prod(free_a), prod(contr), prod(free_b)
-    mid = [size[c] for c in batch + free_a + free_b]
+    a3_shape = (prod(batch), prod(free_a), prod(contr))
+    b3_shape = (prod(batch), prod(contr), prod(free_b))
     mid_letters = batch + free_a + free_b
+    out_shape = tuple(size[c] for c in mid_letters)
     out_perm = tuple(mid_letters.index(c) for c in out)
     identity_out = out_perm == tuple(range(len(out_perm)))
-    out_shape = tuple(mid)
 
     def run(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if a_sum:
             a = a.sum(axis=a_sum)
         if b_sum:
             b = b.sum(axis=b_sum)
-        a3 = a.transpose(a_perm).reshape(nb, na, nk)
-        b3 = b.transpose(b_perm).reshape(nb, nk, nf)
-        r = np.matmul(a3, b3).reshape(out_shape)
+        a3 = (a if a_id else a.transpose(a_perm)).reshape(a3_shape)
+        b3 = (b if b_id else b.transpose(b_perm)).reshape(b3_shape)
+        r = _matmul3(a3, b3).reshape(out_shape)
         return r if identity_out else r.transpose(out_perm)
 
     return run

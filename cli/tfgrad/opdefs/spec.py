@@ -19,6 +19,7 @@ the same node kinds the first one built.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 if TYPE_CHECKING:
@@ -104,11 +105,12 @@ class OpDef:
                 return p
         return None
 
-    @property
+    # Cached: the lowering asks for them once per op of every graph.
+    @cached_property
     def tensor_params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if p.is_tensor)
 
-    @property
+    @cached_property
     def attr_params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if not p.is_tensor)
 
@@ -145,6 +147,27 @@ def register(op: OpDef) -> OpDef:
 
 def lookup(name: str) -> OpDef | None:
     return REGISTRY.get(name) or REGISTRY.get(ALIASES.get(name, ""))
+
+
+class LazyLabel:
+    """How a message names a node, computed only if a message needs it
+    (naming an inline literal formats its value, which costs more than
+    lowering the op)."""
+
+    __slots__ = ("fn", "args", "text")
+
+    def __init__(self, fn: Callable[..., str], *args: Any) -> None:
+        self.fn = fn
+        self.args = args
+        self.text: str | None = None
+
+    def __str__(self) -> str:
+        if self.text is None:
+            self.text = self.fn(*self.args)
+        return self.text
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 class Ctx:
@@ -201,8 +224,8 @@ class Ctx:
     def label(self, param: str, i: int | None = None) -> str:
         lab = self.labels.get(param, param)
         if i is not None and isinstance(lab, (list, tuple)):
-            return lab[i]
-        return lab
+            return str(lab[i])
+        return lab if isinstance(lab, (list, tuple)) else str(lab)
 
     def at(self, param: str | None) -> "Pos":
         if param is None:
