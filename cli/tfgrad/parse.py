@@ -28,6 +28,7 @@ import io
 import keyword
 import math
 import operator
+import os
 import re
 import tokenize
 import warnings
@@ -59,6 +60,7 @@ from .graph import (
     did_you_mean,
     gc_paused,
 )
+from . import values as values_mod
 from .binding import NOT_A_VALUE, TENSOR, TENSORS, bind, check_attr, describe, lookup, unknown_op_message
 
 __all__ = ["Overrides", "parse_graph"]
@@ -167,6 +169,7 @@ class Overrides:
     xs: tuple[str, ...] | None = None  # replace xs
     stop: tuple[str, ...] | None = None  # replace stop_gradients
     unconnected: str | None = None  # 'none' | 'zero'
+    allow_outside: tuple[str, ...] = ()  # paths outside the graph file's directory that {file: ...} may read
 
 
 def parse_graph(text: str, filename: str = "<stdin>", overrides: Overrides | None = None) -> Graph:
@@ -1535,6 +1538,39 @@ class _Expression:
 _WORDS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
 
 
+_VALUE_FORMS = ("value", "file", *values_mod.GENERATORS)
+_VALUE_FORM_KEYS = {
+    "value": {"value", "dtype"},
+    "file": {"file", "key", "dtype"},
+    "fill": {"fill", "shape", "dtype"},
+    "zeros": {"zeros", "dtype"},
+    "ones": {"ones", "dtype"},
+    "eye": {"eye", "dtype"},
+    "range": {"range", "dtype"},
+    "linspace": {"linspace", "dtype"},
+    "random": {"random", "shape", "seed", "dtype"},
+}
+_VALUE_KEYS = sorted(set().union(*_VALUE_FORM_KEYS.values()))
+_VALUE_FORMS_TEXT = (
+    "{value: V, dtype: D}, {file: PATH}, {file: PATH, key: K}, {fill: V, shape: S}, {zeros: S}, "
+    "{ones: S}, {eye: N}, {range: [START, STOP, STEP]}, {linspace: [START, STOP, NUM]}, "
+    "{random: normal|uniform, shape: S, seed: N}"
+)
+
+
+def _bool_leaf(node: _YNode) -> _Leaf:
+    """Leaves of a ``dtype: bool`` value: true/false (or 0/1)."""
+    if type(node) is _YSeq:
+        return "list", node.items
+    if type(node) is _YScalar:
+        kind, v = _scalar(node)
+        if kind == "bool":
+            return "num", (int(v), True, node.value)
+        if kind == "int" and v in (0, 1):
+            return "num", (v, True, node.value)
+    return "bad", _describe(node) + " (a bool value holds true and false)"
+
+
 def _yaml_attr(v: _YNode) -> tuple[Any, str]:
     """An attribute written in YAML: (value, its text); scalars as the YAML
     core schema reads them, lists as lists, a mapping is ``NOT_A_VALUE``."""
@@ -1591,6 +1627,10 @@ class _Builder:
     def __init__(self, filename: str, overrides: Overrides) -> None:
         self.filename = filename
         self.ov = overrides
+        # {file: PATH} is relative to the graph file's directory (the working
+        # directory for standard input)
+        real = not (filename.startswith("<") or filename == "-")
+        self.base_dir = os.path.dirname(os.path.abspath(filename)) if real else os.getcwd()
         self.declared: dict[str, tuple[str, Pos]] = {}  # user name -> (kind, pos)
         self.nodes: dict[str, Node] = {}
         self.sort_key: dict[str, tuple] = {}
@@ -1856,7 +1896,7 @@ class _Builder:
             kind = section[:-1]
             for name, knode, v in sections[section]:
                 node_v, what = values.get(name, (v, f"{kind} '{name}'"))
-                value = self.value(node_v, what)
+                value = node_v if isinstance(node_v, Value) else self.value(node_v, what)
                 self.add(Node(name, kind, knode.pos, value=value), name)  # type: ignore[arg-type]
         for name, knode, v in sections["ops"]:
             self.build_op(name, knode, v)
@@ -2130,7 +2170,7 @@ class _Builder:
                     _fail(f"grad_ys entry {i} must be a value, a name or null; found '{_clip(text)}'", item.pos)
                 out.append(GradY(item.pos, ref=self.resolve(text, item.pos, "in grad_ys")))
                 continue
-            out.append(GradY(item.pos, value=_yaml_value(item, f"grad_ys entry {i}")))
+            out.append(GradY(item.pos, value=self.value(item, f"grad_ys entry {i}")))
         return tuple(out)
 
     def unconnected(self, v: _YNode) -> str:
@@ -2158,7 +2198,7 @@ class _Builder:
                     f"expect names '{name}', which is not in xs{did_you_mean(name, x_names)}",
                     knode.pos,
                 )
-            value = None if _is_null(v) else _yaml_value(v, f"expect '{name}'")
+            value = None if _is_null(v) else self.value(v, f"expect '{name}'")
             out.append(Expectation(name, knode.pos, value))
         return tuple(out)
 
@@ -2186,8 +2226,87 @@ class _Builder:
         return out
 
     def value(self, v: _YNode, what: str) -> Value:
-        """A value written in the file (a literal, or a mapping form)."""
+        """A value written in the file: a literal, or a mapping form
+        (``{value: ..., dtype: ...}``, ``{file: ...}``, a generator)."""
+        if isinstance(v, _YMap):
+            return self.mapping_value(v, what)
         return _yaml_value(v, what)
+
+    def mapping_value(self, m: _YMap, what: str) -> Value:
+        fields = {k: (kn, vn) for k, kn, vn in self.entries(m, what, names=False)}
+        forms = [k for k in _VALUE_FORMS if k in fields]
+        unknown = [k for k in fields if k not in _VALUE_KEYS]
+        if unknown:
+            k = unknown[0]
+            _fail(f"unknown key '{_clip(k)}' in the value mapping of {what}{did_you_mean(k, _VALUE_KEYS)}; "
+                  f"a value mapping is one of {_VALUE_FORMS_TEXT}", fields[k][0].pos, "TG102")
+        if len(forms) != 1:
+            found = "none of them" if not forms else " and ".join(forms)
+            _fail(f"{what} is a mapping; a value mapping has exactly one of value, file, "
+                  f"{', '.join(values_mod.GENERATORS)} (found {found}): {_VALUE_FORMS_TEXT}", m.pos, "TG102")
+        form = forms[0]
+        allowed = _VALUE_FORM_KEYS[form]
+        for k, (kn, _) in fields.items():
+            if k not in allowed:
+                _fail(f"key '{k}' does not go with {form} in {what}; {{{form}: ...}} takes "
+                      f"{', '.join(sorted(allowed - {form})) or 'nothing else'}", kn.pos, "TG102")
+        dtype = None
+        if "dtype" in fields:
+            dn = fields["dtype"][1]
+            dtype = _name_text(dn)
+            if dtype not in values_mod.DTYPES:
+                found = _describe(dn) if dtype is None else f"'{_clip(dtype)}'"
+                _fail(f"dtype of {what} must be one of {', '.join(values_mod.DTYPES)}"
+                      f"{did_you_mean(dtype or '', values_mod.DTYPES)}; found {found}", dn.pos, "TG102")
+
+        def at(field: str | None) -> Pos:
+            return fields[field][1].pos if field in fields else m.pos
+
+        try:
+            if form == "value":
+                vn = fields["value"][1]
+                if dtype == "bool":
+                    val = _make_value(vn, _bool_leaf, _POS, f"the value of {what}")
+                    return Value(values_mod.cast(val.array, "bool", True), True, "bool")
+                val = _yaml_value(vn, f"the value of {what}")
+                arr = val.array if dtype is None else values_mod.cast(val.array, dtype, val.integral)
+                return Value(arr, val.integral, dtype)
+            plain = {}
+            for k, (_, vn) in fields.items():
+                x, _ = _yaml_attr(vn)
+                if x is NOT_A_VALUE:
+                    _fail(f"{k} of {what} must be plain YAML (a number, text or a list); found {_describe(vn)}",
+                          vn.pos, "TG102")
+                plain[k] = x
+            if form == "file":
+                arr = values_mod.load_file(plain["file"], plain.get("key"), self.base_dir, self.ov.allow_outside)
+                return self.loaded(arr, str(plain["file"]), dtype)
+            arr, integral = values_mod.generate(form, plain)
+            if dtype is not None:
+                arr = values_mod.cast(arr, dtype, integral)
+            return Value(arr, integral, dtype)
+        except values_mod.ValueProblem as e:
+            _fail(f"{what}: {e.message}", at(e.field) if e.field not in ("file", None) else m.pos, "TG102")
+
+    @staticmethod
+    def loaded(arr: Any, shown: str, dtype: str | None) -> Value:
+        """A value read from a file: floats take the graph's dtype unless
+        ``dtype`` says otherwise, integer and boolean arrays keep theirs;
+        non-finite floats are refused as in the file's own values."""
+        arr = np.asarray(arr)
+        own = values_mod.file_dtype(arr, shown)
+        if arr.dtype.kind == "f":
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                where = tuple(int(i) for i in np.argwhere(bad)[0])
+                raise values_mod.ValueProblem(
+                    f"'{shown}' holds a non-finite number ({arr[where]} at index {list(where)}); "
+                    "values must be finite numbers")
+            arr = arr.astype(np.float64)
+        integral = arr.dtype.kind in "iub"
+        if dtype is not None:
+            return Value(values_mod.cast(arr, dtype, integral), integral, dtype)
+        return Value(arr, integral, own)
 
     @staticmethod
     def graph_dtype(v: _YNode) -> str:
@@ -2232,6 +2351,16 @@ class _Builder:
                     f"--set {name}: no variable or constant named '{_clip(name)}'{did_you_mean(name, candidates)}",
                     Pos(1, 1, source),
                 )
+            if text.startswith("@"):
+                # --set NAME=@file.npy: the command line names the file itself,
+                # so it may be anywhere (relative to the working directory)
+                path = os.path.abspath(text[1:])
+                try:
+                    arr = values_mod.load_file(path, None, os.getcwd(), (path,))
+                    values[name] = (self.loaded(arr, text[1:], None), f"--set {name}")
+                except values_mod.ValueProblem as e:
+                    _fail(f"--set {name}: {e.message}", Pos(1, 1, source), "TG102")
+                continue
             node = _compose(text, source)
             if node is None:
                 _fail(f"--set {name}: no value given", Pos(1, 1, source))
