@@ -162,7 +162,18 @@ def test_mapping_form_binds_like_a_call():
 
 def test_optional_tensor_given_none_is_left_out():
     y = node("y: gradients(a, [a], grad_ys=None)")
-    assert y.inputs == {"ys": "a", "xs": ("a",)}
+    assert y.inputs["xs"] == ("a",) and "grad_ys" not in y.inputs
+
+
+def test_a_tensors_param_given_one_tensor_without_a_list_gets_a_bare_name():
+    # the engine tells gradients(y, x) (x's gradient) from gradients(y, [x]) (a list of one)
+    assert node("y: gradients(a, b)").inputs["xs"] == "b"
+    assert node("y: gradients(a, [b])").inputs["xs"] == ("b",)
+    assert node("y: {op: concat, args: [a, 0]}").inputs == {"values": "a"}
+    g = parse("y: g[0]\ng: gradients(a, b)\n")
+    assert g.nodes["y"].op == "strided_slice"  # one tensor: [0] slices it
+    g = parse("y: g[0]\ng: gradients(a, [b])\n")
+    assert g.nodes["y"].op == OUTPUT_OP
 
 
 def test_internal_nodes_carry_their_source_text():

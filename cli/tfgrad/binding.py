@@ -197,7 +197,7 @@ def bind(
     out = []
     for p in params:
         b = bound.get(p.name)
-        if b is not None and p.kind == TENSOR and not p.required and not b.spread and is_none(b.value):
+        if b is not None and p.kind in (TENSOR, TENSORS) and not p.required and not b.spread and is_none(b.value):
             b = None  # gradients(y, x, grad_ys=None): TF's default
         if b is None:
             if p.required:

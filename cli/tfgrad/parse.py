@@ -1364,7 +1364,11 @@ class _Expression:
                 elif isinstance(b.value, ast.List):
                     items = list(b.value.elts)
                 else:
-                    items = [b.value]
+                    # one tensor without a list: the op gets a bare name
+                    # (gradients(y, x) names x's gradient, gradients(y, [x]) a list)
+                    kids.append((b.value, depth + 1))
+                    steps.append((p.name, TENSOR, 1))
+                    continue
                 kids.extend((_strip_uadd(c), depth + 1) for c in items)
                 steps.append((p.name, TENSORS, len(items)))
             else:
@@ -2038,8 +2042,12 @@ class _Builder:
                     items = list(b.value)
                 elif isinstance(b.value, _YSeq):
                     items = list(b.value.items)
-                else:
-                    items = [b.value]
+                else:  # one tensor without a list: a bare name, as in an expression
+                    ref = self.yaml_tensor(name, b.value, index.get(id(b.value)), p.name, flow)
+                    inputs[p.name] = ref
+                    args.append(ref)
+                    arg_pos.append(b.value.pos)
+                    continue
                 refs = []
                 for a in items:
                     refs.append(self.yaml_tensor(name, a, index.get(id(a)), p.name, flow))
