@@ -240,10 +240,169 @@ def run(file: str, fmt: str, precision: int | None, full: bool, set_, ys, xs, st
     r = compute(d)
     names = [x.name for x in d.graph.xs]
     shapes = [d.shape(n) for n in names]
+    outputs = None
+    if getattr(d.graph, "outputs", ()):  # format 2's outputs: named nodes' values
+        from .higher import output_values
+
+        outputs = output_values(d)
     if fmt == "json":
-        emit(run_json(names, shapes, r.gradients, r.integral, precision), json=True)
+        extra = {}
+        if outputs is not None:
+            from .render import outputs_json
+
+            extra["outputs"] = outputs_json(outputs, precision)
+        emit(run_json(names, shapes, r.gradients, r.integral, precision, **extra), json=True)
     else:
-        emit(run_text(names, shapes, r.gradients, r.integral, precision, full))
+        text = run_text(names, shapes, r.gradients, r.integral, precision, full)
+        if outputs is not None:
+            from .render import outputs_text
+
+            text += "\n" + outputs_text(outputs, precision, full)
+        emit(text)
+
+
+def _higher_options(f: Callable) -> Callable:
+    f = override_options(f)
+    f = click.option("--full", is_flag=True, help="Print every value of large tensors.")(f)
+    f = click.option("--precision", type=click.IntRange(1, 17), default=None,
+                     help="Significant digits of non-integer numbers (default: shortest exact).")(f)
+    f = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                     show_default=True, help="Output format.")(f)
+    return click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))(f)
+
+
+def _listing(labels: list[str], values: list, low, precision: int | None, full: bool) -> str:
+    from .higher import _whole
+    from .render import run_text
+
+    shapes = [() if v is None else v.shape for v in values]
+    return run_text(labels, shapes, values, [_whole(low, v) for v in values], precision, full)
+
+
+def _nested(v, low, precision: int | None):
+    from .higher import _whole
+    from .render import to_nested
+
+    return None if v is None else to_nested(v, _whole(low, v), precision)
+
+
+@cli.command("hessian")
+@_higher_options
+def hessian_command(file: str, fmt: str, precision: int | None, full: bool, set_, ys, xs, stop,
+                    unconnected) -> None:
+    """Print tf.hessians(ys, xs): the Hessian of sum(ys) for each x, of shape
+    x.shape + x.shape (FILE may be -)."""
+    import json
+
+    from .graph import GraphError
+    from .higher import hessian_values
+
+    d, name = load_derived(file, make_overrides(set_, ys, xs, stop, unconnected))
+    try:
+        names, values = hessian_values(d)
+    except GraphError as e:
+        fail(e, name)
+    low = d.lowered
+    if fmt == "json":
+        emit(json.dumps({"xs": names, "hessians": [_nested(v, low, precision) for v in values],
+                         "shapes": [list(v.shape) for v in values]}, allow_nan=False), json=True)
+    else:
+        emit(_listing(names, values, low, precision, full))
+
+
+@cli.command("jacobian")
+@click.option("--batch", is_flag=True,
+              help="tape.batch_jacobian: per batch row (the first axis of each y and x).")
+@_higher_options
+def jacobian_command(file: str, batch: bool, fmt: str, precision: int | None, full: bool, set_,
+                     ys, xs, stop, unconnected) -> None:
+    """Print tape.jacobian(y, x) (or batch_jacobian) for each y and x (FILE may be -)."""
+    import json
+
+    from .graph import GraphError
+    from .higher import jacobian_values
+
+    d, name = load_derived(file, make_overrides(set_, ys, xs, stop, unconnected))
+    try:
+        ynames, xnames, table = jacobian_values(d, batch)
+    except GraphError as e:
+        fail(e, name)
+    low = d.lowered
+    key = "batch_jacobians" if batch else "jacobians"
+    if fmt == "json":
+        emit(json.dumps({"ys": ynames, "xs": xnames,
+                         key: [[_nested(v, low, precision) for v in row] for row in table]},
+                        allow_nan=False), json=True)
+    else:
+        fn = "batch_jacobian" if batch else "jacobian"
+        labels = [f"{fn}({y}, {x})" for y in ynames for x in xnames]
+        emit(_listing(labels, [v for row in table for v in row], low, precision, full))
+
+
+def _tangents(d, items: tuple[str, ...]) -> dict:
+    """``--tangent NAME=VALUE`` (VALUE in YAML) as {leaf name: array of its shape}."""
+    import numpy as np
+    import yaml
+
+    low = d.lowered
+    out = {}
+    leaves = [n for n, g in d.graph.nodes.items() if g.kind in ("variable", "constant")]
+
+    def number(v):
+        if isinstance(v, list):
+            return [number(e) for e in v]
+        if isinstance(v, bool) or v is None:
+            raise ValueError(v)
+        return float(v)
+
+    for item in items:
+        leaf, eq, text = item.partition("=")
+        leaf = leaf.strip()
+        if not eq or not leaf:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--tangent")
+        if leaf not in leaves:
+            raise click.BadParameter(f"{leaf!r} is not a variable or constant of the file "
+                                     f"({', '.join(leaves) or 'none'})", param_hint="--tangent")
+        try:
+            value = np.array(number(yaml.safe_load(text)), dtype=np.float64)
+        except (ValueError, TypeError, yaml.YAMLError):
+            raise click.BadParameter(f"{leaf}: {text!r} is not a number or a list of numbers",
+                                     param_hint="--tangent") from None
+        shape = tuple(low.nodes[leaf].shape)
+        if value.shape != shape:
+            try:
+                value = np.broadcast_to(value, shape).copy() if value.ndim == 0 else value
+            except ValueError:
+                pass
+            if value.shape != shape:
+                raise click.BadParameter(f"{leaf} has shape {shape} but its tangent has shape "
+                                         f"{value.shape}", param_hint="--tangent")
+        out[leaf] = value
+    return out
+
+
+@cli.command("jvp")
+@click.option("--tangent", "tangent", multiple=True, required=True, metavar="NAME=VALUE",
+              help="The tangent of a variable or constant (VALUE is YAML; repeatable; "
+                   "leaves without one have tangent zero).")
+@_higher_options
+def jvp_command(file: str, tangent: tuple[str, ...], fmt: str, precision: int | None, full: bool,
+                set_, ys, xs, stop, unconnected) -> None:
+    """Print the forward-mode directional derivative of each y
+    (tf.autodiff.ForwardAccumulator's jvp) along the given tangents (FILE may be -)."""
+    import json
+
+    from .higher import jvp_values
+
+    d, _ = load_derived(file, make_overrides(set_, ys, xs, stop, unconnected))
+    names, values = jvp_values(d, _tangents(d, tangent))
+    low = d.lowered
+    if fmt == "json":
+        emit(json.dumps({"ys": names, "jvp": [_nested(v, low, precision) for v in values],
+                         "tangents": list(dict.fromkeys(t.partition("=")[0].strip() for t in tangent))},
+                        allow_nan=False), json=True)
+    else:
+        emit(_listing(names, values, low, precision, full))
 
 
 def main() -> None:

@@ -98,7 +98,9 @@ class Node:
     ``op`` nodes carry ``op`` (a name in ``opdefs.REGISTRY``, or
     ``engine.OUTPUT_OP`` for ``parts[0]``); ``inputs`` maps each tensor
     parameter given (TF's name) to a node name, or to a tuple of names for a
-    ``tensors`` parameter (``concat``'s values); ``args`` is the flat tuple
+    ``tensors`` parameter written as a list (``concat``'s values; a
+    ``tensors`` parameter written as one bare tensor keeps one name, so
+    that ``gradients(y, x)`` and ``gradients(y, [x])`` differ); ``args`` is the flat tuple
     of every input name in parameter order (what ordering and cycle checks
     walk; the old engine reads it) with ``arg_pos`` parallel to it;
     ``attrs`` holds the attributes given (TF's names, values checked against

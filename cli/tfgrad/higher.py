@@ -192,12 +192,86 @@ def batch_jacobian(target: Node, source: Node, unconnected: str = "none",
     return reshape(transpose(stacked, (1, 0, 2)), shape)
 
 
+def _with_args(n: Node, args: tuple) -> Node:
+    """A copy of ``n`` (same kind, parameters, shape, dtype) over ``args``."""
+    m = type(n).__new__(type(n))
+    m._args = tuple(args)
+    m._mhash = None
+    m._assumptions = n._assumptions
+    m.shape = n.shape
+    m.dtype = n.dtype
+    for cls in type(n).__mro__:
+        if cls is Node:
+            break
+        for slot in cls.__dict__.get("__slots__", ()):
+            setattr(m, slot, getattr(n, slot))
+    return m
+
+
+def _rebuild(root: Node, subs: dict[int, Node]) -> Node:
+    """``root`` with the nodes in ``subs`` replaced (nodes above a
+    replacement rebuilt, the rest shared)."""
+    memo: dict[int, Node] = {}
+    for n in walk([root]):
+        if id(n) in subs:
+            memo[id(n)] = subs[id(n)]
+            continue
+        new = tuple(memo.get(id(a), a) for a in n._args)
+        if any(x is not y for x, y in zip(new, n._args)):
+            memo[id(n)] = _with_args(n, new)
+    return memo.get(id(root), root)
+
+
+def jvps(ys: Sequence[Node], tangents: Sequence[tuple[Node, Node]]) -> list[Node | None]:
+    """Forward mode as TF's ``ForwardAccumulator`` runs it: the tangent of
+    every node, in topological order, by the double-VJP trick per node
+    (``forwardprop._jvp_helper``): the node's VJP with a dummy cotangent
+    ``u = ones_like(out)``, differentiated with respect to ``u`` and seeded
+    with the operands' tangents (zeros for a float operand without one, as
+    TF's accumulator fills them). A node none of whose operands has a
+    tangent, or whose VJP does not depend on ``u``, gets none (TF's None).
+
+    Each node's VJP is built over placeholder operands, so each step walks
+    only the few nodes it creates: the cost is linear in the graph's size.
+    Returns the tangent of each y (None where none reaches it)."""
+    from .autodiff import vjp
+    from .tensor import tensor
+
+    tan: dict[int, Node] = {id(leaf): t for leaf, t in tangents}
+    for n in walk(list(ys)):
+        args = n._args
+        if id(n) in tan or not args or not is_float(n.dtype):
+            continue
+        if not any(id(a) in tan for a in args):
+            continue
+        ph = tuple(tensor(f"\0jvp:{i}", a.shape, a.dtype, "constant") for i, a in enumerate(args))
+        m = _with_args(n, ph)
+        u = fill(1, n.shape, n.dtype)
+        seeds = []
+        for a, c in zip(args, vjp(m, u)):
+            if c is None or not is_float(a.dtype):
+                continue
+            t = tan.get(id(a))
+            seeds.append((c, t if t is not None else zeros(a.shape, a.dtype)))
+        if not seeds:
+            continue
+        (r,) = backprop(seeds, [u])
+        if r is None:
+            continue
+        subs = {id(p): a for p, a in zip(ph, args)}
+        subs[id(m)] = n
+        tan[id(n)] = _rebuild(r, subs)
+    return [tan.get(id(y)) for y in ys]
+
+
 def jvp(y: Node, tangents: Sequence[tuple[Node, Node]]) -> Node | None:
-    """The forward-mode directional derivative of ``y`` given ``(leaf,
-    tangent)`` pairs, by the double-VJP trick (TF's ForwardAccumulator):
-    the VJP of ``y`` with a dummy cotangent ``u = ones_like(y)``,
-    differentiated with respect to ``u`` with the tangents as seeds. None
-    where no tangent reaches ``y`` (TF's ``acc.jvp(y)`` is None)."""
+    """The forward-mode directional derivative of one ``y`` (see ``jvps``)."""
+    return jvps([y], tangents)[0]
+
+
+def jvp_whole(y: Node, tangents: Sequence[tuple[Node, Node]]) -> Node | None:
+    """Forward mode by one double-VJP over the whole graph (for comparison:
+    the same numbers away from edges; ``jvps`` follows TF op by op)."""
     if not is_float(y.dtype):
         return None
     u = fill(1, y.shape, y.dtype)
@@ -288,4 +362,40 @@ def jvp_values(d, tangents: dict) -> tuple[list[str], list]:
         key = f"\0tangent:{name}"
         low.env[key] = value.astype(node.dtype)
         pairs.append((node, leaf(key, node.shape, node.dtype, "constant")))
-    return ynames, _evaluate(low, [jvp(y, pairs) for y in ys])
+    return ynames, _evaluate(low, jvps(ys, pairs))
+
+
+def _whole(low, a) -> bool:
+    import numpy as np
+
+    if a is None:
+        return False
+    if a.dtype.kind in "iub":
+        return True
+    with np.errstate(all="ignore"):
+        return (low.integral and a.dtype.kind == "f" and bool(np.all(np.isfinite(a)))
+                and bool(np.all(a == np.round(a))))
+
+
+def output_values(d) -> list[tuple[str, object, object]]:
+    """The values of the file's ``outputs:`` nodes: (name, value, integral)
+    per entry, where value is an array, None (a None gradient), or a list of
+    those for an op with several outputs (integral alike)."""
+    low = d.lowered
+    names = [r.name for r in getattr(d.graph, "outputs", ())]
+    flat: list = []
+    for n in names:
+        v = low.nodes[n]
+        for o in (v if isinstance(v, list) else [v]):
+            flat.append(None if type(o) is Absent else o)
+    it = iter(_evaluate(low, flat))
+    out = []
+    for n in names:
+        v = low.nodes[n]
+        if isinstance(v, list):
+            vals = [next(it) for _ in v]
+            out.append((n, vals, [_whole(low, a) for a in vals]))
+        else:
+            a = next(it)
+            out.append((n, a, _whole(low, a)))
+    return out

@@ -1370,7 +1370,10 @@ class _Expression:
                     steps.append((p.name, TENSOR, 1))
                     continue
                 kids.extend((_strip_uadd(c), depth + 1) for c in items)
-                steps.append((p.name, TENSORS, len(items)))
+                # one tensor written without a list stays one name, not a tuple of
+                # one: gradients(y, x) names x's gradient, gradients(y, [x]) a list
+                bare = not b.spread and not isinstance(b.value, ast.List)
+                steps.append((p.name, TENSOR if bare else TENSORS, len(items)))
             else:
                 value, text = self.attr_value(b.value, p.kind)
                 attrs[p.name] = check_attr(opdef, p, value, text, b.pos)
@@ -2052,7 +2055,9 @@ class _Builder:
                 for a in items:
                     refs.append(self.yaml_tensor(name, a, index.get(id(a)), p.name, flow))
                     arg_pos.append(a.pos)
-                inputs[p.name] = tuple(refs)
+                # one tensor written without a list stays one name (see plan above)
+                bare = not b.spread and not isinstance(b.value, _YSeq)
+                inputs[p.name] = refs[0] if bare else tuple(refs)
                 args.extend(refs)
             else:
                 value, text = _yaml_attr(b.value)

@@ -77,6 +77,20 @@ def fmt_array(a: np.ndarray, integral: bool = False, precision: int | None = Non
     if a.ndim == 1:
         return ["[" + ", ".join("..." if j is None else fmt_number(a[j], integral, precision)
                                 for j in edges(a.shape[0], edge)) + "]"]
+    if a.ndim > 2:  # blocks of the leading axis, nested as NumPy prints them
+        blocks = [None if i is None else fmt_array(a[i], integral, precision, edge)
+                  for i in edges(a.shape[0], edge)]
+        lines: list[str] = []
+        for k, b in enumerate(blocks):
+            last = k == len(blocks) - 1
+            if b is None:
+                lines.append(" ...")
+                continue
+            b = list(b)
+            b[-1] += "]" if last else ","
+            lines.extend(("[" if k == 0 else " ") + line if j == 0 else " " + line
+                         for j, line in enumerate(b))
+        return lines
     cols = edges(a.shape[1], edge)
     cells = [None if i is None else
              ["..." if j is None else fmt_number(a[i, j], integral, precision) for j in cols]
@@ -125,3 +139,28 @@ def run_json(names: list[str], shapes: list[Shape], grads: list[np.ndarray | Non
         **extra,
     }
     return json.dumps(doc, allow_nan=False)
+
+
+def outputs_text(items: list, precision: int | None = None, full: bool = False) -> str:
+    """The ``outputs:`` section of ``tfgrad run``'s listing: each named
+    node's value (``name[i]`` for each output of an op with several)."""
+    names, shapes, values, whole = [], [], [], []
+    for name, value, integral in items:
+        parts = (list(zip(value, integral)) if isinstance(value, list) else [(value, integral)])
+        for i, (v, w) in enumerate(parts):
+            names.append(f"{name}[{i}]" if isinstance(value, list) else name)
+            shapes.append(() if v is None else v.shape)
+            values.append(v)
+            whole.append(w)
+    return "outputs:\n" + run_text(names, shapes, values, whole, precision, full)
+
+
+def outputs_json(items: list, precision: int | None = None) -> dict:
+    """``{"name": value, ...}``: a list of values for an op with several
+    outputs, null for a None gradient."""
+    def one(v: Any, w: bool) -> Any:
+        return None if v is None else to_nested(v, w, precision)
+
+    return {name: ([one(v, w) for v, w in zip(value, integral)] if isinstance(value, list)
+                   else one(value, integral))
+            for name, value, integral in items}
