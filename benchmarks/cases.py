@@ -333,6 +333,74 @@ def thin_chain(n_ops: int, seed: int = 3) -> Problem:
 
 
 # --------------------------------------------------------------------------
+# Higher order: the second derivative of the thin chain (a gradients op
+# inside the graph, differentiated again), and the Hessian of a linear
+# model's loss (a hessians op, differentiated again with respect to X).
+
+def chain2_reference(values: dict, length: int) -> tuple[float, Grads]:
+    """f''(x) per component of the thin chain (forward mode by hand:
+    value, first and second derivative through tanh, * a, + b)."""
+    a, b = values["a"], values["b"]
+    h = values["x"]
+    d1 = np.ones_like(h)
+    d2 = np.zeros_like(h)
+    for k in range(length):
+        kind = _CHAIN_CYCLE[k % 3]
+        if kind == "tanh":
+            t = np.tanh(h)
+            s = 1.0 - t * t
+            d1, d2 = s * d1, s * d2 - 2.0 * t * s * d1 * d1
+            h = t
+        elif kind == "multiply":
+            h, d1, d2 = h * a, d1 * a, d2 * a
+        else:
+            h = h + b
+    return float(d1.sum()), [d2]
+
+
+def chain2(n_ops: int, seed: int = 3) -> Problem:
+    """The thin chain of ``n_ops`` ops, ``g: gradients(loss, x)`` and
+    ``s: reduce_sum(g)``; the gradient of s is f'' per component: the second
+    sweep runs over the first one's nodes."""
+    p = thin_chain(n_ops, seed)
+    length = n_ops - 1
+    ops = p.ops + [("g", "gradients(loss, x)"), ("s", "reduce_sum(g)")]
+    return Problem(
+        name=f"chain2-{n_ops}",
+        description=f"second derivative of a thin chain of {n_ops} ops (gradients(loss, x), "
+                    "then the gradient of its sum)",
+        variables=p.variables, constants=p.constants, ops=ops, ys=["s"], xs=["x"],
+        n_ops=n_ops + 2, ref=partial(chain2_reference, length=length),
+    )
+
+
+def hessian_lm_reference(values: dict) -> tuple[float, Grads]:
+    X, V = values["X"], values["V"]
+    n, k = X.shape
+    H = 2.0 / n * X.T @ X
+    V2 = V.reshape(k, k)
+    return float(np.sum(H * V2)), [(2.0 / n * X @ (V2 + V2.T)), None]
+
+
+def hessian_lm(n: int = 100, k: int = 10, seed: int = 5) -> Problem:
+    """The Hessian of a linear model's mean-square loss with respect to its
+    weights (``hessians``: one sweep per weight), weighted by a random V and
+    differentiated again with respect to the data X: 2/n·X(V + Vᵀ)."""
+    rng = np.random.default_rng(seed)
+    variables = {"w": _normal(rng, (k, 1), 1.0)}
+    constants = {"X": _normal(rng, (n, k), 1.0), "t": _normal(rng, (n, 1), 1.0),
+                 "V": _normal(rng, (k, 1, k, 1), 1.0)}
+    ops = [("loss", "reduce_mean(square(X @ w - t))"), ("h", "hessians(loss, w)"),
+           ("q", "reduce_sum(h * V)")]
+    return Problem(
+        name=f"hessian-{n}x{k}", description=f"hessians of a {n}x{k} linear model's loss, "
+        "weighted and differentiated again w.r.t. X",
+        variables=variables, constants=constants, ops=ops, ys=["q"], xs=["X", "w"], n_ops=9,
+        ref=hessian_lm_reference,
+    )
+
+
+# --------------------------------------------------------------------------
 # Fan graph: each line combines 2-3 of the previous ~20 lines (shared
 # subexpressions, fan-out and fan-in); every line's value lies in (-1, 1).
 
@@ -456,6 +524,7 @@ class Case:
     build: Callable[[], Problem]
     quick: bool = False  # part of --quick
     big: bool = False  # one timed run by default
+    rank_n: bool = False  # derive/evaluate with the rank-N engine (engine.derive/compute)
 
 
 def _cases() -> dict[str, Case]:
@@ -474,6 +543,9 @@ def _cases() -> dict[str, Case]:
         Case("mlp-100", "mlp", partial(mlp, 100), big=True),
         Case("chain-1000", "chain", partial(thin_chain, 1000), quick=True),
         Case("chain-10000", "chain", partial(thin_chain, 10000), big=True),
+        Case("chain2-1000", "chain2", partial(chain2, 1000), quick=True, rank_n=True),
+        Case("chain2-4000", "chain2", partial(chain2, 4000), rank_n=True),
+        Case("hessian-100x10", "hessian", partial(hessian_lm, 100, 10), quick=True, rank_n=True),
         Case("fan-500", "fan", partial(fan, 500), quick=True),
         Case("fan-1000", "fan", partial(fan, 1000)),
         Case("fan-2000", "fan", partial(fan, 2000)),

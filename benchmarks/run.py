@@ -310,6 +310,9 @@ def child_main(name: str, path: str, repeat: int, parse_repeat: int, exact: bool
             from tfgrad.engine import compute as evaluate
             from tfgrad.engine import derive
 
+        if C.CASES[name].rank_n:  # higher order: only the rank-N engine has it
+            from tfgrad.engine import compute as evaluate, derive  # noqa: F811
+
         engine = (parse_graph, derive, evaluate)
         # The parser refuses files over a size limit (a guard against hostile
         # input); the large cases exceed it by design, so raise it for them.
