@@ -71,6 +71,8 @@ SMALL = {
     "mlp": lambda: cases.mlp(3, batch=2, width=5),
     "chain": lambda: cases.thin_chain(13),
     "fan": lambda: cases.fan(60),
+    "chain2": lambda: cases.chain2(13),
+    "hessian": lambda: cases.hessian_lm(6, 3),
 }
 
 

@@ -117,3 +117,179 @@ def test_batch_jacobian_needs_equal_batch():
     y = leaf("y", [[1.0], [2.0]], env)
     with pytest.raises(GraphError, match="same first dimension"):
         engine.apply("batch_jacobian", {"target": y, "source": x})
+
+
+# -- the command line ------------------------------------------------------------------
+
+import json as _json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
+
+from tfgrad.commands import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+HIGHER = ROOT / "tests" / "tfref" / "graphs" / "higher"
+GALLERY = ROOT / "graphs" / "higher"
+
+
+def invoke(*args, input=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
+
+
+def test_hessian_command_json_and_text():
+    r = invoke("hessian", GALLERY / "01-hessian.yaml", "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = _json.loads(r.output)
+    assert doc["xs"] == ["w"] and doc["hessians"] == [[[[[4], [-2]]], [[[-2], [28]]]]]
+    r = invoke("hessian", GALLERY / "01-hessian.yaml")
+    assert r.output.startswith("w  (2, 1, 2, 1) =\n  [[[[ 4],")
+
+
+def test_hessian_command_none_is_tfs_error():
+    r = invoke("hessian", HIGHER / "second-order-abs.yaml")
+    assert r.exit_code == 2 and "None values not supported" in r.output
+
+
+def test_jacobian_command_batch_and_overrides():
+    r = invoke("jacobian", HIGHER / "jacobian-ops.yaml", "--batch", "--xs", "x", "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = _json.loads(r.output)
+    assert doc["xs"] == ["x"] and np.asarray(doc["batch_jacobians"][0][0]).shape == (2, 3, 2)
+    r = invoke("jacobian", HIGHER / "jacobian-ops.yaml", "--batch", "--set", "x=[[1, 1], [1, 1], [1, 1]]",
+               "--xs", "w")
+    assert r.exit_code == 2 and "same first (batch) dimension" in r.output
+
+
+def test_jvp_command():
+    r = invoke("jvp", HIGHER / "pow4-order5.yaml", "--tangent", "x=[1, 1, 1]", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert _json.loads(r.output)["jvp"] == [["nan", 0.0, 0.0]]  # TF's ForwardAccumulator
+    r = invoke("jvp", HIGHER / "pow4-order5.yaml", "--tangent", "x=1")  # a scalar broadcasts
+    assert r.output == "g4  (3,) = [nan, 0.0, 0.0]\n"
+    r = invoke("jvp", HIGHER / "pow4-order5.yaml", "--tangent", "y=1")
+    assert r.exit_code == 2 and "not a variable or constant" in r.output
+    r = invoke("jvp", HIGHER / "pow4-order5.yaml", "--tangent", "x=[1, 2]")
+    assert r.exit_code == 2 and "shape" in r.output
+
+
+def test_run_prints_outputs_with_lists_and_none(tmp_path):
+    f = tmp_path / "g.yaml"
+    f.write_text("variables:\n  a: 2.0\n  b: [1.0, 3.0]\nops:\n  y: square(a)\n"
+                 "  g: gradients(y, [a, b])\nys: y\nxs: [a]\noutputs: [g, y]\n")
+    r = invoke("run", f, "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert _json.loads(r.output)["outputs"] == {"g": [4.0, None], "y": 4.0}
+    r = invoke("run", f)
+    assert r.output.endswith("outputs:\ng[0]  () = 4.0\ng[1]  () = None\ny     () = 4.0\n")
+
+
+def test_using_a_none_gradient_is_an_error_naming_x_and_why(tmp_path):
+    f = tmp_path / "g.yaml"
+    f.write_text("variables:\n  a: 2.0\n  b: [1.0, 3.0]\nops:\n  y: square(a)\n"
+                 "  g: gradients(y, [a, b])\n  z: g[1] * 2.0\nys: z\nxs: [a]\n")
+    r = invoke("run", f)
+    assert r.exit_code == 2
+    assert "is None: y does not depend on b" in r.output and "TG" not in r.output.split(":")[0]
+
+
+def test_check_expect_hessian_codes(tmp_path):
+    text = (GALLERY / "01-hessian.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("[[[[4], [-2]]], [[[-2], [28]]]]", "[[[[4], [-2]]], [[[-2], [27]]]]"))
+    r = invoke("check", bad, "--format", "json")
+    assert r.exit_code == 1 and "TG301" in r.output and "Hessian of 'w'" in r.output
+    shape = tmp_path / "shape.yaml"
+    shape.write_text(text.replace("[[[[4], [-2]]], [[[-2], [28]]]]", "[[4, -2], [-2, 28]]"))
+    r = invoke("check", shape)
+    assert r.exit_code == 1 and "TG301" in r.output and "(2, 1, 2, 1)" in r.output
+    none = tmp_path / "none.yaml"
+    none.write_text(text.replace("[[[[4], [-2]]], [[[-2], [28]]]]", "null"))
+    r = invoke("check", none)
+    assert r.exit_code == 1 and "TG302" in r.output
+
+
+def test_check_hessian_gradcheck_notes_a_kink(tmp_path):
+    f = tmp_path / "kink.yaml"
+    f.write_text("variables:\n  x: [0.0, 1.0]\nops:\n  y: reduce_sum(relu(x) * x)\nys: y\nxs: [x]\n"
+                 "expect_hessian:\n  x: [[0.0, 0.0], [0.0, 2.0]]\n")
+    r = invoke("check", f, "-v")
+    assert r.exit_code == 0, r.output
+    assert "TG402" in r.output and "hessian finite-difference check" in r.output
+
+
+def test_check_hessian_gradcheck_fails_a_wrong_rule(tmp_path, monkeypatch):
+    import tfgrad.higher as H
+
+    real = H.hessian_values
+
+    def off(d):
+        names, vals = real(d)
+        return names, [v + 1.0 for v in vals]
+
+    monkeypatch.setattr(H, "hessian_values", off)
+    f = tmp_path / "q.yaml"
+    f.write_text("variables:\n  x: [0.5, 1.0]\nops:\n  y: reduce_sum(x * x * x)\nys: y\nxs: [x]\n"
+                 "expect_hessian:\n  x: [[4.0, 1.0], [1.0, 7.0]]\n")
+    r = invoke("check", f)
+    assert r.exit_code == 1 and "TG401" in r.output and "central difference of the gradient" in r.output
+
+
+def test_gallery_expect_is_tfs():
+    for f in sorted(GALLERY.glob("*.yaml")):
+        ref = _json.loads((ROOT / "tests" / "tfref" / "gallery" / "higher" / (f.stem + ".tf.json"))
+                          .read_text())["results"]["float64"]
+        import yaml
+
+        doc = yaml.safe_load(f.read_text())
+        for x, g in zip(ref["xs"], ref["gradients"]):
+            np.testing.assert_allclose(np.asarray(doc["expect"][x], float), np.asarray(g, float),
+                                       rtol=1e-12, err_msg=f"{f.name} {x}")
+    r = invoke("check", GALLERY)
+    assert r.exit_code == 0, r.output
+
+
+# -- a property: second order against differences of the gradient ------------------------
+
+UNARY = ["tanh", "sigmoid", "exp", "square", "sin", "softplus", "sqrt", "log"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(UNARY), min_size=1, max_size=4),
+       st.lists(st.floats(0.3, 1.7), min_size=3, max_size=3))
+def test_hessian_matches_differences_of_gradients(chain, xs):
+    """For f = reduce_sum(w * u_k(...u_1(x))) with a mixing matmul, the hessians
+    op equals central differences of the gradients op (positive inputs keep
+    sqrt and log smooth)."""
+    from tfgrad.opdefs import REGISTRY
+
+    env = {}
+    x = leaf("x", xs, env)
+    m = leaf("m", [[0.9, 0.1, 0.2], [0.05, 0.8, 0.1], [0.1, 0.1, 0.7]], env, "constant")
+    h = engine.apply("reshape", {"tensor": engine.apply(
+        "matmul", {"a": engine.apply("reshape", {"tensor": x}, {"shape": [1, 3]}), "b": m}),
+    }, {"shape": [3]})
+    for fn in chain:
+        if fn not in REGISTRY:
+            continue
+        h = engine.apply(fn, {REGISTRY[fn].tensor_params[0].name: h})
+        if fn in ("exp", "square"):  # keep values in range for the next link
+            h = engine.apply("tanh", {"x": h})
+            h = engine.apply("add", {"x": h, "y": leaf(f"one{len(env)}", 1.5, env, "constant")})
+    y = engine.apply("reduce_sum", {"input_tensor": h})
+    g = engine.apply("gradients", {"ys": y, "xs": x})
+    hess = engine.apply("hessians", {"ys": y, "xs": x})
+    plan_g, plan_h = Plan([g]), Plan([hess])
+    H = plan_h.run(env)[0]
+    x0 = env["x"].copy()
+    step = 1e-6
+    for k in range(3):
+        up, down = x0.copy(), x0.copy()
+        up[k] += step
+        down[k] -= step
+        fd = (plan_g.run({**env, "x": up})[0] - plan_g.run({**env, "x": down})[0]) / (2 * step)
+        np.testing.assert_allclose(H[:, k], fd, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(H, H.T, rtol=1e-9, atol=1e-12)

@@ -514,6 +514,161 @@ def _run_checks(text: str, path: str, options: Options) -> Iterator[CheckResult]
             yield CheckResult(f"gradcheck {name}", "skipped", detail="TG4 not selected")
         else:
             yield _timed(f"gradcheck {name}", partial(_gradcheck, d, ev, i, options))
+    yield from _hessian_checks(d, options)
+
+
+def _hessian_checks(d: Any, options: Options) -> Iterator[CheckResult]:
+    """``expect_hessian``: each listed x's entry of tf.hessians(ys, xs)
+    compared like ``expect`` (TG301/TG302), and checked against central
+    differences of the gradient of sum(ys) (TG401/TG402)."""
+    graph = d.graph
+    entries = getattr(graph, "expect_hessian", ())
+    if not entries:
+        return
+    state: dict[str, Any] = {}
+
+    def hessians() -> dict[str, Any]:
+        if "h" not in state:
+            from tfgrad.higher import hessian_values
+
+            with np.errstate(all="ignore"):
+                names, values = hessian_values(d)
+            state["h"] = dict(zip(names, values))
+        return state["h"]
+
+    for e in entries:
+        if not options.wants("TG3"):
+            yield CheckResult(f"expect_hessian {e.name}", "skipped", detail="TG3 not selected")
+        else:
+            yield _timed(f"expect_hessian {e.name}", partial(_check_expect_hessian, hessians, e, graph))
+        if not options.gradcheck:
+            yield CheckResult(f"hessian gradcheck {e.name}", "skipped", detail="--no-gradcheck")
+        elif not options.wants("TG4"):
+            yield CheckResult(f"hessian gradcheck {e.name}", "skipped", detail="TG4 not selected")
+        else:
+            yield _timed(f"hessian gradcheck {e.name}", partial(_hessian_gradcheck, d, hessians, e, options))
+
+
+def _check_expect_hessian(hessians: Callable[[], dict], e: Any, graph: Any):
+    from tfgrad.graph import GraphError
+
+    name = e.name
+    try:
+        h = hessians()[name]
+    except GraphError as err:  # TF's 'None values not supported.'
+        if e.value is None:
+            return "passed", (), "None as expected (TF's hessians raises)"
+        return "failed", (problem("TG302", f"expected a Hessian for '{name}', but {err.message}",
+                                  e.pos),), ""
+    if e.value is None:
+        msg = f"expected no Hessian (None) for '{name}', but it has one of shape {_shape(h.shape)}"
+        return "failed", (problem("TG302", msg, e.pos),), ""
+    want = e.value.array
+    if tuple(want.shape) != tuple(h.shape):
+        msg = (f"expect_hessian for '{name}' has shape {_shape(want.shape)}, the Hessian has shape "
+               f"{_shape(h.shape)} (x.shape + x.shape)")
+        return "failed", (problem("TG301", msg, e.pos),), ""
+    m = compare(h, want, graph.rtol, graph.atol)
+    if m is None:
+        with np.errstate(all="ignore"):
+            diff = np.abs(np.asarray(h, float) - want)
+            worst = float(np.nanmax(np.where(np.isfinite(diff), diff, 0))) if diff.size else 0.0
+        return "passed", (), f"max |difference| {_num(worst, 3)}"
+    where = _index(tuple(want.shape), m.index)
+    tol = graph.atol + graph.rtol * abs(m.expected)
+    msg = (f"Hessian of '{name}'{where} is {_num(m.actual)}, expected {_num(m.expected)} "
+           f"(difference {_num(abs(m.actual - m.expected), 3)}, tolerance {_num(tol, 3)}); "
+           f"{m.count} of {m.size} elements differ")
+    return "failed", (problem("TG301", msg, e.pos),), ""
+
+
+def _hessian_gradcheck(d: Any, hessians: Callable[[], dict], e: Any, options: Options):
+    """Column k of x's Hessian against the central difference of the
+    gradient of sum(ys) (TF's seeds: ones) when x[k] moves; a variable or
+    constant x only. Non-finite values and kinks (one-sided differences that
+    disagree) are TG402 notes; other disagreements TG401."""
+    from tfgrad.graph import GraphError
+    from tfgrad.higher import gradients
+    from tfgrad.plan import Plan
+
+    name = e.name
+    low = d.lowered
+    gnode = low.graph.nodes[name]
+    if gnode.kind not in ("variable", "constant"):
+        return "skipped", (), f"'{name}' is an op: the hessian check moves variables and constants"
+    try:
+        h = np.asarray(hessians()[name], dtype=np.float64)
+    except GraphError:
+        return "skipped", (), "no Hessian (None)"
+    x = low.nodes[name]
+    ys = [low.nodes[s.y] for s in d.seeds]
+    (g,) = gradients(ys, [x])
+    if type(g).__name__ == "Absent":
+        return "skipped", (), "no gradient (None)"
+    plan = Plan([g])
+    x0 = np.array(low.env[name], dtype=np.float64)
+    env = {k: np.asarray(v, dtype=np.float64) if v.dtype.kind == "f" else v for k, v in low.env.items()}
+
+    def grad_at(value: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.asarray(plan.run({**env, name: value}), dtype=np.float64)[0].reshape(-1)
+
+    n = x0.size
+    hm = h.reshape(n, n)
+    g0 = grad_at(x0)
+    rtol = max(options.fd_rtol, d.graph.rtol)
+    atol = max(options.fd_atol, d.graph.atol)
+    fails, kinks = [], []
+    max_err = 0.0
+    indices = _sample(n, options.fd_max_elements)
+    for k in indices:
+        k = int(k)
+        base = x0.flat[k]
+        step = options.fd_step * max(1.0, abs(base))
+        up, down = x0.copy(), x0.copy()
+        up.flat[k] = base + step
+        down.flat[k] = base - step
+        hp, hn = up.flat[k] - base, base - down.flat[k]
+        gp, gn = grad_at(up), grad_at(down)
+        with np.errstate(all="ignore"):
+            central = (gp - gn) / (hp + hn)
+            fwd = (gp - g0) / hp
+            bwd = (g0 - gn) / hn
+            noise = 64 * _EPS * (np.abs(gp) + np.abs(gn) + np.abs(g0)) / min(hp, hn)
+        col = hm[:, k]
+        tol = atol + rtol * np.abs(col) + noise
+        with np.errstate(all="ignore"):
+            ok = np.abs(central - col) <= tol
+        finite = np.isfinite(col) & np.isfinite(central) & np.isfinite(fwd) & np.isfinite(bwd)
+        for j in np.flatnonzero(~ok):
+            where = f"'{name}'{_index(tuple(h.shape), j * n + k)}"
+            if not finite[j]:
+                kinks.append(f"{where} is inconclusive at a non-finite value")
+                continue
+            if abs(fwd[j] - bwd[j]) > tol[j]:
+                kinks.append(f"{where} is inconclusive at a kink: one-sided differences "
+                             f"{_num(fwd[j], 8)} and {_num(bwd[j], 8)}, Hessian {_num(col[j])}")
+                continue
+            fails.append((abs(central[j] - col[j]) - tol[j], where, col[j], central[j], tol[j]))
+        if ok.any():
+            with np.errstate(all="ignore"):
+                err = np.abs(central - col)[ok & finite]
+            if err.size:
+                max_err = max(max_err, float(np.max(err)))
+    problems: list[Problem] = []
+    if fails:
+        _, where, hv, c, tol = max(fails, key=lambda f: f[0])
+        problems.append(problem(
+            "TG401", f"Hessian of {where} is {_num(hv)}, the central difference of the gradient is "
+                     f"{_num(c, 8)} (difference {_num(abs(c - hv), 3)}, tolerance {_num(tol, 3)}); "
+                     f"{len(fails)} elements disagree", e.pos))
+    if kinks:
+        msg = f"hessian finite-difference check of {kinks[0]}"
+        if len(kinks) > 1:
+            msg += f"; {len(kinks)} such elements"
+        problems.append(problem("TG402", msg, e.pos))
+    detail = f"{len(indices)} of {n} columns checked; max |error| {_num(max_err, 3)}"
+    return _status(problems), tuple(problems), detail
 
 
 def _check_expect(grad: np.ndarray | None, e: Any, graph: Any):

@@ -95,7 +95,7 @@ def _bind(graph: Graph, gnode: GNode, nodes: dict[str, Any], dtype: str,
     def resolve(n: str, pos: Pos) -> Node:
         v = nodes[n]
         if type(v) is Absent:
-            raise GraphError(f"'{n}' is None: {v.why}; {op.name} cannot use it "
+            raise GraphError(f"'{_label(graph, n)}' is None: {v.why}; {op.name} cannot use it "
                              "(unconnected_gradients='zero' gives zeros instead)", pos, "TG202")
         if isinstance(v, list):
             raise GraphError(
@@ -210,7 +210,7 @@ def lower(graph: Graph) -> Lowered:
                     f"'{g.args[0]}' has {len(src)} outputs; index {index} is out of range "
                     f"(0 to {len(src) - 1})", g.attr_pos.get("index", g.pos), "TG202")
             o = src[index]
-            if id(o) in owner and owner[id(o)] != name:
+            if type(o) is not Absent and id(o) in owner and owner[id(o)] != name:  # None stays None
                 o = ew("identity", o)
             owner[id(o)] = name
             nodes[name] = o

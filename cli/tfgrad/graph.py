@@ -171,6 +171,9 @@ class Graph:
     unconnected_gradients: Literal["none", "zero"] = "none"
     expect: tuple[Expectation, ...] = ()
     expect_pos: Pos | None = None
+    # ``expect_hessian: {x: value}``: tf.hessians(ys, xs)'s entry for x (the
+    # Hessian of sum(ys), shape x.shape + x.shape), compared by ``check``
+    expect_hessian: tuple[Expectation, ...] = ()
     rtol: float = 1e-7
     atol: float = 1e-9
     tolerance_pos: Pos | None = None

@@ -89,6 +89,7 @@ TOP_KEYS = (
     "stop_gradients",
     "unconnected_gradients",
     "expect",
+    "expect_hessian",
     "tolerance",
     "name",
     "description",
@@ -1926,6 +1927,10 @@ class _Builder:
             m = self.mapping(top["expect"][1], "expect", "x-name -> expected gradient (a value or null)")
             graph_fields["expect_pos"] = top["expect"][1].pos
             graph_fields["expect"] = self.expect(m, xs) if m is not None else ()
+        if "expect_hessian" in top:
+            m = self.mapping(top["expect_hessian"][1], "expect_hessian",
+                             "x-name -> expected Hessian of sum(ys), shape x.shape + x.shape")
+            graph_fields["expect_hessian"] = self.expect(m, xs, "expect_hessian") if m is not None else ()
         if "tolerance" in top:
             v = top["tolerance"][1]
             graph_fields["tolerance_pos"] = v.pos
@@ -2198,20 +2203,20 @@ class _Builder:
             )
         return text  # type: ignore[return-value]
 
-    def expect(self, m: _YMap, xs: tuple[Ref, ...]) -> tuple[Expectation, ...]:
+    def expect(self, m: _YMap, xs: tuple[Ref, ...], key: str = "expect") -> tuple[Expectation, ...]:
         x_names = [r.name for r in xs]
         out = []
-        for name, knode, v in self.entries(m, "expect", names=True):
+        for name, knode, v in self.entries(m, key, names=True):
             if name not in x_names:
                 if self.ov.xs is not None:
                     # --xs is an experiment on the file: an expectation for
                     # an x it removed no longer applies.
                     continue
                 _fail(
-                    f"expect names '{name}', which is not in xs{did_you_mean(name, x_names)}",
+                    f"{key} names '{name}', which is not in xs{did_you_mean(name, x_names)}",
                     knode.pos,
                 )
-            value = None if _is_null(v) else self.value(v, f"expect '{name}'")
+            value = None if _is_null(v) else self.value(v, f"{key} '{name}'")
             out.append(Expectation(name, knode.pos, value))
         return tuple(out)
 

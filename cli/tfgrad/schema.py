@@ -104,6 +104,11 @@ def build_schema() -> dict[str, Any]:
                 "description": "a gradient is returned for each: a name or a list of names",
                 **names_or_list,
             },
+            "outputs": {
+                "description": "format 2: nodes whose values `tfgrad run` prints after the "
+                "gradients: a name or a list of names",
+                **names_or_list,
+            },
             "grad_ys": {
                 "description": "one entry per y: a value or a name of its y's shape, or null (ones)",
                 "type": ["array", "null"],
@@ -128,6 +133,15 @@ def build_schema() -> dict[str, Any]:
                 "type": ["object", "null"],
                 "propertyNames": {"$ref": "#/$defs/name"},
                 "additionalProperties": {"anyOf": [{"$ref": "#/$defs/value"}, {"type": "null"}]},
+            },
+            "expect_hessian": {
+                "description": "x name -> the expected tf.hessians(ys, xs) entry for x: the Hessian "
+                "of sum(ys), shape x.shape + x.shape (null: TF's hessians fails, a second "
+                "derivative is None); `tfgrad check` compares it and checks it against finite "
+                "differences of the gradient",
+                "type": ["object", "null"],
+                "propertyNames": {"$ref": "#/$defs/name"},
+                "additionalProperties": {"anyOf": [{"$ref": "#/$defs/nested"}, {"type": "null"}]},
             },
             "tolerance": {
                 "description": "for expect and the finite-difference check: |a - e| <= atol + rtol*|e|",
@@ -155,6 +169,14 @@ def build_schema() -> dict[str, Any]:
                         "type": "array",
                         "items": {"type": "array", "items": {"$ref": "#/$defs/number"}},
                     },
+                ],
+            },
+            "nested": {
+                "description": "a number or nested lists of numbers, of any rank (a Hessian has "
+                "twice its x's rank)",
+                "anyOf": [
+                    {"$ref": "#/$defs/number"},
+                    {"type": "array", "items": {"$ref": "#/$defs/nested"}},
                 ],
             },
             "tensors": {
