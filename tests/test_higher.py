@@ -293,3 +293,30 @@ def test_hessian_matches_differences_of_gradients(chain, xs):
         fd = (plan_g.run({**env, "x": up})[0] - plan_g.run({**env, "x": down})[0]) / (2 * step)
         np.testing.assert_allclose(H[:, k], fd, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(H, H.T, rtol=1e-9, atol=1e-12)
+
+
+def test_readme_higher_order_recipes_print_what_they_show():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### `tfgrad hessian FILE`")[1].split("\n### ")[0]
+    console = section.split("```console\n")[1].split("```")[0]
+    import shlex
+
+    blocks = [b for b in console.split("$ ") if b.strip()]
+    assert len(blocks) == 3
+    for block in blocks:
+        cmd, _, want = block.partition("\n")
+        argv = shlex.split(cmd)
+        assert argv[0] == "tfgrad"
+        import os
+
+        cwd = os.getcwd()
+        os.chdir(ROOT)  # the recipes' paths are relative to the repository
+        try:
+            r = CliRunner().invoke(cli, argv[1:], catch_exceptions=False)
+        finally:
+            os.chdir(cwd)
+        assert r.exit_code == 0, (cmd, r.output)
+        assert r.output == want, cmd
+    example = section.split("```yaml\n")[1].split("```")[0]
+    r = invoke("run", "-", input=example)
+    assert r.exit_code == 0 and r.output.startswith("x  (3,) = [0.0, 24.0, -48.0]\noutputs:\ng1")
