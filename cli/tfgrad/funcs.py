@@ -581,7 +581,20 @@ _unary("ceil", np.ceil, _vjp_none, sp.ceiling, "⌈{0}⌉", r"\lceil {0} \rceil"
        "smallest integer >= x; no gradient (None)", "math_grad.py _CeilGrad: [None]",
        kinks=lambda x: [(x, np.ceil(x))], kink_note="x is an integer",
        smooth_domain=_gaussian)
-_unary("round", np.round, _vjp_none, lambda a: sp.Function("round")(a), *_fn_text("round"),
+class _round(sp.Function):
+    """round(x), half to even, as TF's Round: evaluates at numbers (Python's
+    round is also half to even), stays symbolic otherwise."""
+
+    @classmethod
+    def eval(cls, a):
+        if a.is_Number:
+            return sp.Integer(round(a))
+        return None
+
+
+_round.__name__ = "round"  # prints as round(x)
+
+_unary("round", np.round, _vjp_none, lambda a: _round(a), *_fn_text("round"),
        "nearest integer, half to even (banker's rounding); no gradient (None)",
        "math_grad.py _RoundGrad: [None]; math_ops.round: Round kernel (half to even)",
        kinks=lambda x: [(x - np.floor(x), 0.5)], kink_note="x is halfway between integers",
