@@ -475,6 +475,10 @@ register(OpDef(
     _conv2d_shape, _conv2d, _CONV_RULE,
     "nn_grad.py _Conv2DGrad (Conv2DBackpropInput, Conv2DBackpropFilter)." + _CONV_NOTE,
     "conv", errors=("TG202", "TG203"),
+    examples=(
+        "{input: {shape: [1, 4, 4, 2]}, filters: {shape: [3, 3, 2, 2]}, strides: 1, padding: SAME}",
+        "{input: {shape: [2, 5, 4, 1]}, filters: {shape: [2, 2, 1, 3]}, strides: [1, 2, 1, 1], padding: VALID}",
+    ),
 ))
 
 
@@ -524,6 +528,9 @@ register(OpDef(
     "w = j·s+q·d−pad; dW[q,c,k] += Σ_{n,j} X[n, j·s+q·d−pad, c]·G[n,j,k]",
     "nn_ops.py conv1d = squeeze(conv2d(expand_dims)): nn_grad.py _Conv2DGrad." + _CONV_NOTE,
     "conv", errors=("TG202", "TG203"),
+    examples=(
+        "{input: {shape: [2, 5, 2]}, filters: {shape: [3, 2, 2]}, stride: 1, padding: SAME}",
+    ),
 ))
 
 
@@ -559,6 +566,10 @@ register(OpDef(
     "nn_grad.py _MaxPoolGrad -> MaxPoolGrad kernel (argmax per window, ties to the first in "
     "scan order); second order _MaxPoolGradGrad", "conv", errors=("TG202", "TG203"),
     kink_note="not differentiable where a window's maximum is tied; TF sends G to the first",
+    examples=(
+        "{input: {shape: [1, 4, 4, 2]}, ksize: 2, strides: 2, padding: VALID}",
+        "{input: {shape: [1, 5, 5, 1]}, ksize: 3, strides: 2, padding: SAME}",
+    ),
 ))
 register(OpDef(
     "avg_pool2d", _POOL_PARAMS,
@@ -570,5 +581,9 @@ register(OpDef(
     "window's elements inside X",
     "nn_grad.py _AvgPoolGrad -> AvgPoolGrad kernel; second order _AvgPoolGradGrad (AvgPool)",
     "conv", errors=("TG202", "TG203"),
+    examples=(
+        "{input: {shape: [1, 4, 4, 2]}, ksize: 2, strides: 2, padding: VALID}",
+        "{input: {shape: [1, 5, 5, 1]}, ksize: 3, strides: 2, padding: SAME}",
+    ),
 ))
 
