@@ -487,6 +487,9 @@ register(OpDef(
     lambda ctx: _own(ctx, "input_", slice_node(ctx.x("input_"), _slice_box(ctx))),
     "dinput_ += G padded with zeros back to shape(input_)", "array_grad.py _SliceGrad: pad(G, ...)",
     "shape", errors=("TG202", "TG203"),
+    examples=(
+        "{input_: {shape: [3, 4]}, begin: [1, 0], size: [2, -1]}",
+    ),
 ))
 
 
@@ -621,6 +624,9 @@ register(OpDef(
     "dinput_ += zeros of shape(input_) with G written back at the sliced positions",
     "array_grad.py _StridedSliceGrad: StridedSliceGrad(shape(x), begin, end, strides, G, masks)",
     "shape", errors=("TG202", "TG203"),
+    examples=(
+        "{input_: {shape: [4, 5]}, begin: [1, 4], end: [4, 0], strides: [2, -2]}",
+    ),
 ))
 
 
@@ -690,6 +696,10 @@ register(OpDef(
     "dparams += G's slices added at their indices along axis (repeated indices accumulate)",
     "array_grad.py _GatherV2Grad: IndexedSlices(G, indices), dense by UnsortedSegmentSum",
     "shape", errors=("TG202", "TG203"),
+    examples=(
+        "{params: {shape: [4, 3]}, indices: {value: [2, 0, 2], dtype: int32}}",
+        "{params: {shape: [2, 4, 3]}, indices: {value: [[1, 1], [3, 0]], dtype: int64}, axis: 1, batch_dims: 1}",
+    ),
 ))
 
 
@@ -743,6 +753,9 @@ register(OpDef(
     "dparams += G's slices added at their multi-indices (repeats accumulate)",
     "array_grad.py _GatherNdGrad: scatter_nd(indices, G, shape(params))",
     "shape", errors=("TG202", "TG203"),
+    examples=(
+        "{params: {shape: [3, 4]}, indices: {value: [[0, 1], [2, 3], [0, 1]], dtype: int32}}",
+    ),
 ))
 
 
@@ -770,6 +783,9 @@ register(OpDef(
     lambda ctx: (_reverse_axes(ctx), ctx.x("tensor").shape)[1], _reverse_forward,
     "dtensor += reverse(G, axis)", "array_grad.py _ReverseV2Grad: reverse(G, axis)",
     "shape", errors=("TG202", "TG203"),
+    examples=(
+        "{tensor: {shape: [2, 3]}, axis: [1]}",
+    ),
 ))
 
 
@@ -833,6 +849,11 @@ register(OpDef(
     "onto the entries they copy",
     "array_grad.py _PadGrad (slice) / _MirrorPadGrad (MirrorPadGrad)",
     "shape", errors=("TG202", "TG203"),
+    examples=(
+        "{tensor: {shape: [2, 3]}, paddings: [[1, 0], [0, 2]], constant_values: 1.5}",
+        "{tensor: {shape: [3, 3]}, paddings: [[1, 1], [2, 0]], mode: REFLECT}",
+        "{tensor: {shape: [3, 3]}, paddings: [[1, 2], [0, 1]], mode: SYMMETRIC}",
+    ),
 ))
 
 
@@ -879,6 +900,9 @@ register(OpDef(
     "none: one_hot is not differentiable (its input is integer indices)",
     "array_ops.py one_hot: OneHot has no gradient", "shape",
     errors=("TG202", "TG203"), differentiable=False,
+    examples=(
+        "{indices: {value: [0, 2, 1], dtype: int32}, depth: 3}",
+    ),
 ))
 
 
