@@ -96,6 +96,10 @@ register(OpDef(
     "matrix product over the last two axes; leading (batch) axes broadcast",
     _matmul_shape, _matmul, "dA += G·Bᵀ; dB += Aᵀ·G (per batch, summed over broadcast batch axes)",
     "math_grad.py _BatchMatMulV2 / _MatMulGrad", "linalg", errors=("TG202",),
+    examples=(
+        "{a: {shape: [2, 3]}, b: {shape: [3, 4]}}",
+        "{a: {shape: [2, 1, 3, 2]}, b: {shape: [3, 3, 4]}, transpose_a: true}",
+    ),
 ))
 
 
@@ -221,6 +225,10 @@ register(OpDef(
     _einsum_shape, _einsum,
     "d(input k) += einsum of G with the other inputs, onto input k's subscripts",
     "special_math_ops.py _EinsumGrad", "linalg", errors=("TG202", "TG203"), varargs=True,
+    examples=(
+        "{equation: 'bij,bjk->bik', inputs: [{shape: [2, 2, 3]}, {shape: [2, 3, 2]}]}",
+        "{equation: 'ii->', inputs: [{shape: [3, 3]}]}",
+    ),
 ))
 
 
@@ -311,6 +319,10 @@ register(OpDef(
     "dB[c, free_b] += Σ_free_a A[free_a, c]·G[free_a, free_b]",
     "math_ops.py tensordot (reshape, transpose, MatMul): math_grad.py _MatMulGrad through the "
     "reshapes", "linalg", errors=("TG202", "TG203"),
+    examples=(
+        "{a: {shape: [2, 3, 4]}, b: {shape: [4, 3, 2]}, axes: [[1, 2], [1, 0]]}",
+        "{a: {shape: [2, 3]}, b: {shape: [3, 2]}, axes: 1}",
+    ),
 ))
 
 
@@ -544,6 +556,10 @@ register(OpDef(
     "∂det(A)/∂A = det(A)·A⁻ᵀ: dA += (G·det(A))·A⁻ᵀ (per matrix); TF computes A⁻ᵀ with "
     "MatrixInverse, so a singular A is an error ('Input is not invertible.')",
     "linalg_grad.py _MatrixDeterminantGrad", "linalg", errors=("TG202",),
+    examples=(
+        "{input: [[2.0, 0.5, 0.1], [0.3, 1.5, 0.2], [0.1, 0.4, 1.8]]}",
+        "{input: [[[1.2, 0.3], [0.4, 0.9]], [[2.0, -0.5], [0.7, 1.1]]]}",
+    ),
 ))
 register(OpDef(
     "inv", (Param("input", TENSOR), Param("adjoint", "bool", False)),
@@ -552,4 +568,8 @@ register(OpDef(
     lambda ctx: _need_matrix(ctx, "input", square=True).shape, _inv,
     "∂(A⁻¹) = -A⁻¹·∂A·A⁻¹: dA -= A⁻ᵀ·G·A⁻ᵀ (adjoint: dA -= A⁻ᵀ... of Aᵀ: -B·Gᵀ·B, B = (Aᵀ)⁻¹)",
     "linalg_grad.py _MatrixInverseGrad", "linalg", errors=("TG202",),
+    examples=(
+        "{input: [[2.0, 0.5, 0.1], [0.3, 1.5, 0.2], [0.1, 0.4, 1.8]]}",
+        "{input: [[1.2, 0.3], [0.4, 0.9]], adjoint: true}",
+    ),
 ))
