@@ -79,6 +79,8 @@ def _logical(name: str, params: str, doc: str) -> None:
         "none: bool tensors carry no gradient",
         f"math_grad.py: NotDifferentiable('{''.join(w.title() for w in name.split('_'))}')",
         "logic", errors=("TG202",), differentiable=False,
+        examples=("{" + ", ".join(f"{n}: {{value: [[true, false], [true, true]], dtype: bool}}"
+                                  for n in names) + "}",),
     ))
 
 
@@ -125,6 +127,10 @@ register(OpDef(
     "dx += where(c, G, 0); dy += where(c, 0, G) (zeros flow into the branch not taken: "
     "0·inf there gives nan, TF's well-known where-NaN)",
     "array_grad.py/math_grad.py _SelectGradV2", "logic", errors=("TG202", "TG203"),
+    examples=(
+        "{condition: {value: [[true, false, true], [false, false, true]], dtype: bool}, "
+        "x: {shape: [2, 3]}, y: {shape: [1, 3]}}",
+    ),
 ))
 
 
@@ -153,4 +159,8 @@ register(OpDef(
     lambda ctx: (_cast_dtype(ctx), ctx.x("x").shape)[1], _cast,
     "dx += cast(G, x.dtype) between float dtypes; None to or from int and bool",
     "math_grad.py _CastGrad", "logic", errors=("TG203",),
+    examples=(
+        "{x: {shape: [2, 3]}, dtype: float64}",  # float32 is too coarse for differences
+        "{x: {shape: [2, 3]}, dtype: int32}",
+    ),
 ))
