@@ -359,6 +359,9 @@ register(OpDef(
     "second order through softmax only (TF gives labels no second-order term)",
     "nn_grad.py _SoftmaxCrossEntropyWithLogitsGrad (SoftmaxCrossEntropyWithLogits kernel, "
     "nn_ops.py softmax_cross_entropy_with_logits_v2_helper)", "nn", errors=("TG202",),
+    examples=(
+        "{labels: [[0.2, 0.3, 0.5], [0.1, 0.6, 0.3]], logits: {shape: [2, 3]}}",
+    ),
 ))
 
 
@@ -401,6 +404,9 @@ register(OpDef(
     "dlogits += G∘(softmax(logits) - one_hot(labels)); labels: none (integers)",
     "nn_grad.py _SparseSoftmaxCrossEntropyWithLogitsGrad (SparseSoftmaxCrossEntropyWithLogits "
     "kernel)", "nn", errors=("TG202",),
+    examples=(
+        "{labels: {value: [2, 0], dtype: int32}, logits: {shape: [2, 3]}}",
+    ),
 ))
 
 
@@ -508,6 +514,10 @@ register(OpDef(
     "dvalue += G; dbias += G summed over every axis but the channel axis",
     "nn_grad.py _BiasAddGrad (BiasAddGrad = that sum) and _BiasAddGradGrad (a tile)", "nn",
     errors=("TG202", "TG203"),
+    examples=(
+        "{value: {shape: [2, 3]}, bias: {shape: [3]}}",
+        "{value: {shape: [2, 2, 3]}, bias: {shape: [3]}}",
+    ),
 ))
 
 
@@ -557,6 +567,9 @@ register(OpDef(
     "dscale += Σ G∘(x - mean)∘rsqrt(variance + ε); dvariance through rsqrt_grad",
     "nn_impl.py batch_normalization (a composition: rsqrt, add, multiply, subtract); its "
     "gradient is TF's autodiff of it", "nn", errors=("TG202",),
+    examples=(
+        "{x: {shape: [2, 3]}, mean: {shape: [3]}, variance: {shape: [3], low: 0.5, high: 1.5}, offset: {shape: [3]}, scale: {shape: [3]}, variance_epsilon: 0.001}",
+    ),
 ))
 
 
@@ -609,5 +622,9 @@ register(OpDef(
     "nn_impl.py moments (a composition: reduce_mean, squared_difference, stop_gradient, "
     "squeeze); its gradient is TF's autodiff of it", "nn", errors=("TG202", "TG203"),
     outputs=2,
+    examples=(
+        "{x: {shape: [2, 3, 2]}, axes: [0, 1]}",
+        "{x: {shape: [2, 3]}, axes: [0], keepdims: true}",
+    ),
 ))
 
