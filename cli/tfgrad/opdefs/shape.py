@@ -85,6 +85,10 @@ register(OpDef(
     _reshape_shape, lambda ctx: _own(ctx, "tensor", reshape(ctx.x("tensor"), _reshape_shape(ctx))),
     "dtensor += reshape(G, shape(tensor))", "array_grad.py _ReshapeGrad", "shape",
     errors=("TG202",),
+    examples=(
+        "{tensor: {shape: [2, 3]}, shape: [3, 2]}",
+        "{tensor: {shape: [2, 3]}, shape: [-1]}",
+    ),
 ))
 
 
@@ -107,6 +111,9 @@ register(OpDef(
     _expand_shape, lambda ctx: _own(ctx, "input", reshape(ctx.x("input"), _expand_shape(ctx))),
     "dinput += reshape(G, shape(input))", "array_grad.py _ExpandDimsGrad", "shape",
     errors=("TG202",),
+    examples=(
+        "{input: {shape: [2, 3]}, axis: 1}",
+    ),
 ))
 
 
@@ -173,6 +180,9 @@ register(OpDef(
     _broadcast_shape, lambda ctx: _own(ctx, "input", broadcast_to(ctx.x("input"), _broadcast_shape(ctx))),
     "dinput += G summed over the broadcast axes", "array_grad.py _BroadcastToGrad: "
     "reduce_sum(G, BroadcastGradientArgs axes) then reshape", "shape", errors=("TG202", "TG203"),
+    examples=(
+        "{input: {shape: [1, 3]}, shape: [2, 2, 3]}",
+    ),
 ))
 
 
@@ -204,6 +214,9 @@ register(OpDef(
     "dinput += sum of the tiles of G (reshape to [m0, d0, m1, d1, ...], sum over the m axes)",
     "array_grad.py _TileGrad: reduce_sum(reshape(G, split_shape), axes 0, 2, 4...)", "shape",
     errors=("TG202", "TG203"),
+    examples=(
+        "{input: {shape: [2, 3]}, multiples: [2, 1]}",
+    ),
 ))
 
 
@@ -290,6 +303,9 @@ register(OpDef(
     lambda ctx: _concat_plan(ctx)[2], _concat,
     "dvalues[i] += the slice of G along axis where values[i] sits",
     "array_grad.py _ConcatGradV2: slices of G", "shape", errors=("TG202", "TG203"),
+    examples=(
+        "{values: [{shape: [2, 3]}, {shape: [2, 1]}], axis: 1}",
+    ),
 ))
 
 
@@ -435,6 +451,10 @@ register(OpDef(
     "dvalue = concat of the outputs' cotangents along axis (zeros for outputs not used)",
     "array_grad.py _SplitGrad / _SplitVGrad: concat(G_i, axis)", "shape",
     errors=("TG202", "TG203"), outputs=0, n_outputs=_split_n,
+    examples=(
+        "{value: {shape: [4, 3]}, num_or_size_splits: 2}",
+        "{value: {shape: [2, 5]}, num_or_size_splits: [1, 4], axis: 1}",
+    ),
 ))
 
 
