@@ -97,6 +97,11 @@ class OpDef:
     varargs: bool = False  # format 1's add_n(a, b, c): positional tensors fill the list
     differentiable: bool = True
     aliases: tuple[str, ...] = ()
+    # sample inputs for tests/test_registry.py (shape rule vs forward, finite
+    # differences) when the generated ones cannot work: YAML flow mappings
+    # from TF's parameter names to values, e.g.
+    # "{params: {shape: [4, 3]}, indices: {value: [2, 0, 2], dtype: int32}}"
+    # (format: test_registry.parse_example)
     examples: tuple[str, ...] = field(default=())
 
     def param(self, name: str) -> Param | None:
