@@ -1,5 +1,6 @@
 """The JSON Schema of graph files: valid draft 2020-12, shipped up to date,
-agreeing with opspec.SPECS, accepting every file the parser accepts."""
+listing every registered op (opdefs.REGISTRY) with its parameters, accepting
+every file the parser accepts and format 2's keys and value mappings."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from click.testing import CliRunner
 from tfgrad.commands import cli
 
 from helpers import CONTRACT_EXAMPLE
-from tfgrad.opspec import SPECS
+from tfgrad.opdefs import REGISTRY
 from tfgrad.schema import build_schema, dumps, schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,17 +63,21 @@ def test_schema_command_prints_it():
 
 def test_schema_lists_every_op_and_attribute():
     mapping = build_schema()["$defs"]["op_mapping"]
-    assert mapping["properties"]["op"]["enum"] == list(SPECS)
+    assert mapping["properties"]["op"]["enum"] == sorted(REGISTRY)
     branches = {b["if"]["properties"]["op"]["const"]: b["then"] for b in mapping["allOf"]}
-    assert set(branches) == set(SPECS)
-    for name, spec in SPECS.items():
+    assert set(branches) == set(REGISTRY)
+    for name, op in REGISTRY.items():
         props = branches[name]["properties"]
-        assert set(props) == {"op", "args", *spec.attrs}
+        assert set(props) == {"op", "args", *(p.name for p in op.params)}
+        for p in op.attr_params:
+            if not p.required:
+                default = list(p.default) if isinstance(p.default, tuple) else p.default
+                assert props[p.name]["default"] == default, (name, p.name)
         args = props["args"]
-        if spec.arity is None:
-            assert args["minItems"] == 1 and "maxItems" not in args
+        if op.varargs:
+            assert "maxItems" not in args
         else:
-            assert args["minItems"] == args["maxItems"] == spec.arity
+            assert args["maxItems"] == len(op.params)
 
 
 TUTORIAL = CONTRACT_EXAMPLE
@@ -112,11 +117,14 @@ tolerance: {rtol: 1e-6, atol: 0}
         ("ys: v\nxs: v", "'variables' is a required property"),
         ("ys: v\nxs: v\nvariables: {1v: 1}", "1v"),
         ("ys: v\nxs: v\nvariables: {v: [[1, 2], true]}", "True"),
-        ("ys: v\nxs: v\nvariables: {v: [[[1]]]}", "[[[1]]]"),
+        ("ys: v\nxs: v\nvariables: {v: {value: [1], dtype: float16}}", "float16"),
+        ("ys: v\nxs: v\nvariables: {v: {zeros: [2], fill: 1}}", "fill"),
+        ("ys: v\nxs: v\nvariables: {v: 1}\ndtype: int32", "int32"),
+        ("ys: v\nxs: v\nvariables: {v: 1}\nops: {p: {op: gather, args: [v, v], batch_dims: x}}", "x"),
         ("ys: v\nxs: v\nvariables: {v: 1}\nops: {p: {op: matmull, args: [v, v]}}", "matmull"),
         ("ys: v\nxs: v\nvariables: {v: 1}\nops: {p: {op: square, args: [v, v]}}", "long"),
         ("ys: v\nxs: v\nvariables: {v: 1}\nops: {p: {op: matmul, args: [v, v], axis: 0}}", "axis"),
-        ("ys: v\nxs: v\nvariables: {v: 1}\nops: {p: {op: reduce_sum, args: [v], axis: 2}}", "2"),
+        ("ys: v\nxs: v\nvariables: {v: 1}\nops: {p: {op: reduce_sum, args: [v], axis: 1.5}}", "1.5"),
         ("ys: v\nxs: v\nvariables: {v: 1}\nunconnected_gradients: zeros", "zeros"),
         ("ys: v\nxs: v\nvariables: {v: 1}\ntolerance: {rtol: -1}", "-1"),
     ],
@@ -124,6 +132,41 @@ tolerance: {rtol: 1e-6, atol: 0}
 def test_rejects(validator, edit, fragment):
     found = errors(validator, edit)
     assert found and any(fragment in m for m in found), found
+
+
+FORMAT_2 = """
+name: format 2's additions
+dtype: float32
+variables:
+  x: {random: normal, shape: [2, 3, 4], seed: 1}
+  w: [[[1, 2], [3, 4]], [[5, 6], [7, 8]]]
+constants:
+  i: {value: [2, 0, 2], dtype: int32}
+  m: {value: [true, false], dtype: bool}
+  z: {zeros: [3]}
+  o: {ones: [2, 2]}
+  e: {eye: 3}
+  f: {fill: 0.5, shape: [2]}
+  r: {range: [0, 6, 2]}
+  l: {linspace: [0, 1, 5]}
+  n: {file: weights.npz, key: w0}
+ops:
+  s: reduce_sum(x, 1)
+  g: {op: gather, args: [x, i], axis: 1}
+  c: {op: concat, args: [[x, x]], axis: 2}
+  k: {op: conv2d, args: [x, w], strides: [1, 1, 1, 1], padding: SAME}
+  p: {op: pad, args: [x], paddings: [[0, 0], [1, 1], [0, 0]], mode: REFLECT}
+  t: {op: transpose, args: [x, [0, 2, 1]]}
+  parts: {op: split, value: x, num_or_size_splits: 2, axis: 2}
+  q: "x[:, 0:1] < 0"
+ys: s
+xs: x
+outputs: [s, parts]
+"""
+
+
+def test_accepts_format_2(validator):
+    assert errors(validator, FORMAT_2) == []
 
 
 def _parses(path: Path) -> bool:

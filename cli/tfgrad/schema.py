@@ -1,6 +1,7 @@
-"""The JSON Schema (draft 2020-12) of graph files, built from ``opspec.SPECS``.
+"""The JSON Schema (draft 2020-12) of graph files, built from the op registry.
 
-Input: the op signatures. Output: ``build_schema()``, a dict, and
+Input: the op records (``opdefs.REGISTRY``: names, TF's parameters and
+defaults). Output: ``build_schema()``, a dict, and
 ``schema_text()``, the shipped ``schema.json`` (which a test keeps equal to
 ``build_schema()``; regenerate it with ``python -m tfgrad.schema``). Editors
 use it through the YAML language server:
@@ -17,50 +18,115 @@ import json
 from importlib import resources
 from typing import Any
 
-from tfgrad.opspec import AXES, SPECS, Attr
+from tfgrad.opdefs import REGISTRY, OpDef, Param
+from tfgrad.opdefs.spec import TENSOR, TENSORS
 
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+DTYPES = ["float32", "float64", "int32", "int64", "bool"]
 
 
-def _attr_schema(attr: Attr) -> dict[str, Any]:
-    if attr.kind == "bool":
-        return {"type": "boolean", "default": attr.default}
-    if attr.kind == "axis":
-        return {
-            "enum": list(AXES),
-            "default": attr.default,
-            "description": "the axis to reduce (null: every axis)",
-        }
-    raise ValueError(f"attribute kind {attr.kind!r} has no schema")
+def _json_default(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
 
 
-def _op_mapping(name: str) -> dict[str, Any]:
-    """The `then` of one op: its args' count and its attributes, nothing else."""
-    spec = SPECS[name]
+def _nullable(schema: dict[str, Any], p: Param) -> dict[str, Any]:
+    if p.default is None and not p.required:
+        return {"anyOf": [schema, {"type": "null"}]}
+    return schema
+
+
+def _param_schema(p: Param) -> dict[str, Any]:
+    """One parameter given by name in the mapping form."""
+    if p.kind == TENSOR:
+        s: dict[str, Any] = {"$ref": "#/$defs/arg"}
+        if not p.required:
+            s = {"anyOf": [s, {"type": "null"}]}
+    elif p.kind == TENSORS:
+        s = {"type": "array", "items": {"$ref": "#/$defs/arg"}, "minItems": 1}
+    elif p.kind == "bool":
+        s = _nullable({"type": "boolean"}, p)
+    elif p.kind == "int":
+        s = _nullable({"type": "integer"}, p)
+    elif p.kind == "float":
+        s = _nullable({"type": "number"}, p)
+    elif p.kind == "str":
+        s = _nullable({"enum": list(p.choices)} if p.choices else {"type": "string"}, p)
+    elif p.kind == "dtype":
+        s = _nullable({"enum": DTYPES}, p)
+    elif p.kind == "axis":
+        s = {"anyOf": [{"type": "null"}, {"type": "integer"},
+                       {"type": "array", "items": {"type": "integer"}}]}
+    elif p.kind == "ints":
+        s = _nullable({"type": "array", "items": {"type": "integer"}}, p)
+    else:  # "any": the op's own rule validates it (paddings, strides, axes...)
+        s = {}
+    s = dict(s)
+    kind = {TENSOR: "a tensor", TENSORS: "a list of tensors"}.get(p.kind, p.kind)
+    s["description"] = f"{p.name} ({kind}" + (", required)" if p.required else ")") + (
+        f": {p.doc}" if p.doc else "")
+    if not p.required and not p.is_tensor:
+        s["default"] = _json_default(p.default)
+    return s
+
+
+def _op_mapping(op: OpDef) -> dict[str, Any]:
+    """The `then` of one op: its args (TF's parameters by position) and its
+    parameters by name, nothing else."""
+    n = len(op.params)
     args: dict[str, Any] = {"type": "array", "items": {"$ref": "#/$defs/arg"}}
-    if spec.arity is None:
-        args["minItems"] = 1
-        args["description"] = "one or more tensors: " + spec.doc
+    if op.varargs:
+        args["description"] = "tensors, or one list of tensors, then attributes by name: " + op.doc
     else:
-        args["minItems"] = args["maxItems"] = spec.arity
-        args["description"] = f"{spec.arity} argument{'s' if spec.arity != 1 else ''}: " + ", ".join(
-            spec.params
-        )
+        args["maxItems"] = n
+        args["description"] = ("arguments by position in TF's order: "
+                               + ", ".join(p.name for p in op.params))
     props: dict[str, Any] = {"op": True, "args": args}
-    for attr_name, attr in spec.attrs.items():
-        props[attr_name] = _attr_schema(attr)
+    for p in op.params:
+        props[p.name] = _param_schema(p)
     return {"properties": props, "additionalProperties": False}
 
 
-def _op_call_doc(name: str) -> str:
-    spec = SPECS[name]
-    params = list(spec.params) + [f"{a}={json.dumps(at.default)}" for a, at in spec.attrs.items()]
-    return f"{name}({', '.join(params)}): {spec.doc}"
+def _op_call_doc(op: OpDef) -> str:
+    return f"{op.signature()}: {op.doc}"
+
+
+def _shape() -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "integer", "minimum": 0},
+            "description": "a shape: a list of sizes"}
+
+
+def _value_mappings() -> list[dict[str, Any]]:
+    """Format 2's values written as mappings (the contract's Values section)."""
+    dtype = {"enum": DTYPES, "description": "the value's dtype"}
+
+    def gen(main: str, spec: dict[str, Any], doc: str, **more: Any) -> dict[str, Any]:
+        props = {main: spec, "dtype": dtype, **more}
+        return {"type": "object", "required": [main], "properties": props,
+                "additionalProperties": False, "description": doc}
+
+    number = {"type": "number"}
+    return [
+        gen("value", {"$ref": "#/$defs/literal_any"}, "{value: LITERAL, dtype: D}"),
+        gen("file", {"type": "string"}, "{file: PATH} (.npy, .csv, .txt) or {file: PATH, key: K} "
+            "(a .npz member); PATH relative to the graph file",
+            key={"type": "string", "description": "the member of a .npz file"}),
+        gen("fill", number, "{fill: V, shape: S}: every entry V", shape=_shape()),
+        gen("zeros", _shape(), "{zeros: S}"),
+        gen("ones", _shape(), "{ones: S}"),
+        gen("eye", {"type": "integer", "minimum": 0}, "{eye: N}: the N x N identity"),
+        gen("range", {"type": "array", "items": number, "minItems": 1, "maxItems": 3},
+            "{range: [START, STOP, STEP]}"),
+        gen("linspace", {"type": "array", "prefixItems": [number, number, {"type": "integer"}],
+                         "minItems": 3, "maxItems": 3}, "{linspace: [START, STOP, NUM]}"),
+        gen("random", {"enum": ["normal", "uniform"]},
+            "{random: normal|uniform, shape: S, seed: N} (NumPy's PCG64, reproducible)",
+            shape=_shape(), seed={"type": "integer"}),
+    ]
 
 
 def build_schema() -> dict[str, Any]:
-    names = list(SPECS)
-    op_list = "; ".join(_op_call_doc(n) for n in names)
+    names = sorted(REGISTRY)
+    op_list = "; ".join(_op_call_doc(REGISTRY[n]) for n in names)
     names_or_list = {
         "anyOf": [
             {"$ref": "#/$defs/name"},
@@ -71,7 +137,7 @@ def build_schema() -> dict[str, Any]:
     text = {"type": ["string", "number", "boolean", "null"]}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "tfgrad graph file (format 1)",
+        "title": "tfgrad graph file (format 2)",
         "description": (
             "A computation graph for `tfgrad run` (TensorFlow's tf.gradients) and "
             "`tfgrad check`. One of variables/constants, and ys and xs, are required."
@@ -143,6 +209,12 @@ def build_schema() -> dict[str, Any]:
                 "propertyNames": {"$ref": "#/$defs/name"},
                 "additionalProperties": {"anyOf": [{"$ref": "#/$defs/nested"}, {"type": "null"}]},
             },
+            "dtype": {
+                "description": "the floating dtype of every value and of the arithmetic "
+                "(format 2; default float64)",
+                "enum": ["float32", "float64", None],
+                "default": "float64",
+            },
             "tolerance": {
                 "description": "for expect and the finite-difference check: |a - e| <= atol + rtol*|e|",
                 "type": ["object", "null"],
@@ -160,15 +232,11 @@ def build_schema() -> dict[str, Any]:
                 "description": "a variable, constant or op name",
             },
             "number": {"type": "number"},
-            "value": {
-                "description": "a number, a list of numbers, or a list of equal-length lists of numbers",
+            "literal": {
+                "description": "a number, or rectangular nested lists of numbers (any rank)",
                 "anyOf": [
                     {"$ref": "#/$defs/number"},
-                    {"type": "array", "items": {"$ref": "#/$defs/number"}},
-                    {
-                        "type": "array",
-                        "items": {"type": "array", "items": {"$ref": "#/$defs/number"}},
-                    },
+                    {"type": "array", "items": {"$ref": "#/$defs/literal"}},
                 ],
             },
             "nested": {
@@ -179,19 +247,38 @@ def build_schema() -> dict[str, Any]:
                     {"type": "array", "items": {"$ref": "#/$defs/nested"}},
                 ],
             },
+            "literal_any": {
+                "description": "a literal of numbers or booleans (for {value, dtype})",
+                "anyOf": [
+                    {"type": ["number", "boolean"]},
+                    {"type": "array", "items": {"$ref": "#/$defs/literal_any"}},
+                ],
+            },
+            "value": {
+                "description": "a literal (a number or nested lists of numbers, any rank), or a "
+                "mapping: {value, dtype}, {file, key}, {fill, shape}, {zeros}, {ones}, {eye}, "
+                "{range}, {linspace}, {random, shape, seed}",
+                "anyOf": [{"$ref": "#/$defs/literal"}, *_value_mappings()],
+            },
             "tensors": {
                 "type": ["object", "null"],
                 "propertyNames": {"$ref": "#/$defs/name"},
                 "additionalProperties": {"$ref": "#/$defs/value"},
             },
             "arg": {
-                "description": "a name or a literal value",
-                "anyOf": [{"$ref": "#/$defs/name"}, {"$ref": "#/$defs/value"}],
+                "description": "a name, a value, or a list of them (a list argument)",
+                "anyOf": [
+                    {"$ref": "#/$defs/name"},
+                    {"$ref": "#/$defs/value"},
+                    {"type": "array", "items": {"$ref": "#/$defs/arg"}},
+                ],
             },
             "op": {
-                "description": "an expression string (names, numbers, lists, + - * / @ **, "
-                "unary -, parentheses and calls such as matmul(a, b, transpose_b=true)) "
-                "or a mapping {op: NAME, args: [...], ATTR: VALUE}. Ops: " + op_list,
+                "description": "an expression string (names, numbers, lists, + - * / @ ** "
+                "< <= > >= == != & | ~, unary -, subscripts such as x[:, 1:3], parentheses and "
+                "calls in TF's parameter order such as reduce_sum(x, 1) or "
+                "matmul(a, b, transpose_b=true)) or a mapping {op: NAME, args: [...], "
+                "PARAM: VALUE}. Ops: " + op_list,
                 "type": ["string", "object"],
                 "if": {"type": "object"},
                 "then": {"$ref": "#/$defs/op_mapping"},
@@ -199,7 +286,7 @@ def build_schema() -> dict[str, Any]:
             "op_mapping": {
                 "type": "object",
                 "description": "{op: NAME, args: [ARG, ...], ATTR: VALUE, ...}",
-                "required": ["op", "args"],
+                "required": ["op"],
                 "properties": {
                     "op": {
                         "enum": names,
@@ -210,7 +297,7 @@ def build_schema() -> dict[str, Any]:
                 "allOf": [
                     {
                         "if": {"properties": {"op": {"const": n}}, "required": ["op"]},
-                        "then": _op_mapping(n),
+                        "then": _op_mapping(REGISTRY[n]),
                     }
                     for n in names
                 ],
