@@ -724,6 +724,9 @@ def compute(doc: dict, run_dtype: str, base: Path, sidecar: dict | None) -> dict
                   "zero": tf.UnconnectedGradients.ZERO}[uc_name]
             grads = tf.gradients(ys, xs, grad_ys=gys, stop_gradients=sg,
                                  unconnected_gradients=uc)
+            # a gather's params get IndexedSlices: its dense value is the gradient
+            grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                     for g in grads]
             out_names = _as_list(doc.get("outputs"))
             outs = [b.nodes[n] if n in b.nodes else b.ref(n) for n in out_names]
         finally:
