@@ -60,6 +60,7 @@ from .graph import (
     did_you_mean,
     gc_paused,
 )
+from . import bulk
 from . import values as values_mod
 from .binding import NOT_A_VALUE, TENSOR, TENSORS, bind, check_attr, describe, lookup, unknown_op_message
 
@@ -153,6 +154,7 @@ _FAST_NUMBER_RE = re.compile(
 # names so that a node called ``on`` or ``no`` keeps working.
 _YAML11_ONLY_BOOLS = {"yes", "no", "on", "off"}
 _BAD_CHAR_RE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n\r"  # what _BAD_CHAR_RE allows in ASCII
 _BRACKETS = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
 
 _EXPR_RULE = (
@@ -210,11 +212,14 @@ def _clip(s: str, n: int = 40) -> str:
 
 
 class _Doc:
-    __slots__ = ("text", "source")
+    # ``original``: the file's text when ``text`` is bulk.scan's replacement
+    # of it (bulk-read sequences' own text is there)
+    __slots__ = ("text", "source", "original")
 
-    def __init__(self, text: str, source: str | None) -> None:
+    def __init__(self, text: str, source: str | None, original: str | None = None) -> None:
         self.text = text
         self.source = source
+        self.original = original if original is not None else text
 
 
 class _YNode:
@@ -276,8 +281,22 @@ class _YScalar(_YNode):
 
 
 class _YSeq(_YNode):
-    __slots__ = ("items", "flow", "size")
+    # ``bulk``: a flow sequence of plain numbers read by bulk.scan (its
+    # bulk.Region, whose array is the value), else None; its items are then
+    # composed from the original text only when something asks for them.
+    __slots__ = ("_items", "flow", "size", "bulk")
     num = None  # not a number (see _YScalar.num)
+
+    @property
+    def items(self) -> list:
+        items = self._items
+        if items is None:
+            items = self._items = _bulk_items(self)
+        return items
+
+    @items.setter
+    def items(self, value: list) -> None:
+        self._items = value
 
 
 class _YMap(_YNode):
@@ -301,7 +320,9 @@ def _compose(text: str, source: str | None) -> _YNode | None:
             f"input has {len(text):,} characters; graph files are limited to {MAX_TEXT_CHARS:,}",
             Pos(1, 1, source),
         )
-    bad = _BAD_CHAR_RE.search(text)
+    bad = None
+    if not text.isascii() or text.encode("ascii").translate(None, _PRINTABLE_ASCII):
+        bad = _BAD_CHAR_RE.search(text)
     if bad:
         _fail(
             f"character U+{ord(bad.group()):04X} is not allowed in YAML (control characters "
@@ -309,6 +330,22 @@ def _compose(text: str, source: str | None) -> _YNode | None:
             _pos_of_index(text, bad.start(), source),
         )
     doc = _Doc(text, source)
+    scanned = bulk.scan(text)
+    if scanned is not None:
+        # numbers in bulk; any doubt (an error, a replacement that did not
+        # compose as its own scalar) and the file is read the ordinary way.
+        # The composed nodes' marks refer to the replaced text, so that is
+        # their document's text; a bulk node reads its own from the original.
+        loader = _Loader(scanned[0])
+        try:
+            regions = scanned[1]
+            root = _compose_events(_Doc(scanned[0], source, text), loader, regions)
+            if not regions:  # every replacement was consumed
+                return root
+        except (yaml.YAMLError, GraphError, ValueError, UnicodeError):
+            pass
+        finally:
+            loader.dispose()
     loader = _Loader(text)
     try:
         return _compose_events(doc, loader)
@@ -320,7 +357,23 @@ def _compose(text: str, source: str | None) -> _YNode | None:
         loader.dispose()
 
 
-def _compose_events(doc: _Doc, loader: Any) -> _YNode | None:
+def _bulk_items(node: _YSeq) -> list:
+    """The items of a sequence read in bulk, composed from the original
+    text (everything before it blanked, so that marks are exact)."""
+    region = node.bulk
+    text = node.doc.original
+    # the lines before it blank, so that line and column marks are exact
+    synthetic = "\n" * node.mark.line + " " * node.mark.column + text[region.start : region.end]
+    loader = _Loader(synthetic)
+    try:
+        root = _compose_events(_Doc(synthetic, node.doc.source), loader)
+    finally:
+        loader.dispose()
+    assert type(root) is _YSeq
+    return root.items
+
+
+def _compose_events(doc: _Doc, loader: Any, regions: dict | None = None) -> _YNode | None:
     # The hot loop of parsing (one pass per event, a few hundred thousand
     # for a large weight matrix): the scalar branch comes first, attaches to
     # its parent inline and reads plain numbers without the resolver.
@@ -354,6 +407,24 @@ def _compose_events(doc: _Doc, loader: Any) -> _YNode | None:
             style = node.style = ev.style
             tag = ev.tag
             anchor = ev.anchor
+            if style == '"' and regions:
+                mark = ev.start_mark
+                region = regions.pop((mark.line, mark.column), None)
+                if region is not None and ev.end_mark.line >= mark.line:
+                    if tag is not None or anchor is not None:
+                        regions[(mark.line, mark.column)] = region  # not ours: fall back
+                        return None
+                    node = new(YSeq)
+                    node.doc, node.mark, node.flow, node.bulk, node._items = doc, mark, True, region, None
+                    node.size = region.count
+                    expanded += region.count
+                    if append is not None:
+                        append(node)
+                    elif parent is None:
+                        root = node
+                    else:
+                        _attach_to_map(parent, node)
+                    continue
             m = fast_number(value) if tag is None and not style and ev.implicit[0] else None
             if m is not None:
                 group = m.lastindex
@@ -384,7 +455,11 @@ def _compose_events(doc: _Doc, loader: Any) -> _YNode | None:
                 _attach_to_map(parent, node)
         elif cls is SequenceStartEvent or cls is MappingStartEvent:
             is_seq = cls is SequenceStartEvent
-            node = YSeq(doc, ev.start_mark) if is_seq else _YMap(doc, ev.start_mark)
+            if is_seq:
+                node = YSeq(doc, ev.start_mark)
+                node.bulk = None
+            else:
+                node = _YMap(doc, ev.start_mark)
             tag = ev.tag
             if tag is not None and tag != "!" and tag != (_SEQ if is_seq else _MAP):
                 _fail(_tag_message(tag), node.pos)
@@ -621,11 +696,12 @@ def _yaml_value(node: _YNode, what: str) -> Value:
 
 
 def _plain_numbers_value(node: _YNode) -> Value | None:
-    """The value of a number, a list of numbers or a list of equal-length
-    non-empty lists of numbers whose every entry has ``num`` set, or None for
-    anything else, valid or not, which _make_value then reads entry by entry.
-    Every entry being such a number, _make_value would accept it and give
-    the same array: ints have at most 15 digits (no 2**53 check needed); a
+    """The value of a number or of (nested, rectangular, non-empty) lists of
+    numbers whose every entry has ``num`` set or was read in bulk, or None
+    for anything else, valid or not, which _make_value then reads entry by
+    entry. Every entry being such a number, _make_value would accept it and
+    give the same array: ints have at most 15 digits (no 2**53 check
+    needed), bulk.scan takes only what the slow path reads identically; a
     float that overflowed (1e999) leaves a non-finite entry, and ``num`` of
     anything that is not such a number is None (so the array has dtype
     object), both sent back to _make_value."""
@@ -635,31 +711,34 @@ def _plain_numbers_value(node: _YNode) -> Value | None:
         if n is None or not math.isfinite(n):
             return None
         return Value(np.array(float(n), dtype=np.float64), type(n) is int)
-    if t is not _YSeq or not node.items:
+    if t is not _YSeq:
         return None
+    region = node.bulk
+    if region is not None:
+        return Value(region.array, region.integral)
     items = node.items
-    first = items[0]
-    if type(first) is _YSeq:
-        width = len(first.items)
-        if not width:
-            return None
-        flat: list[Any] = []
-        extend = flat.extend
+    if not items:
+        return None
+    if type(items[0]) is _YSeq:
+        rows = []
+        integral = True
+        shape = None
         for row in items:
-            if type(row) is not _YSeq or len(row.items) != width:
+            if type(row) is not _YSeq:
                 return None
-            extend(map(_NUM, row.items))
-        shape: tuple[int, ...] = (len(items), width)
-    else:
-        flat = list(map(_NUM, items))
-        shape = (len(items),)
-    array = np.array(flat)
+            v = _plain_numbers_value(row)
+            if v is None or (shape is not None and v.array.shape != shape):
+                return None
+            shape = v.array.shape
+            rows.append(v.array)
+            integral = integral and v.integral
+        return Value(np.stack(rows), integral)
+    array = np.array(list(map(_NUM, items)))
     kind = array.dtype.kind
     if kind == "i":
         array = array.astype(np.float64)
     elif kind != "f" or not np.isfinite(array).all():
         return None
-    array.shape = shape
     return Value(array, kind == "i")
 
 
@@ -2413,7 +2492,7 @@ def _synthetic_names(names: tuple[str, ...], source: str) -> _YSeq:
     the file's own (positions are columns in the names joined by ',')."""
     doc = _Doc(",".join(names), source)
     seq = _YSeq(doc, _FakeMark(0))
-    seq.flow, seq.items, seq.size = True, [], len(names) + 1
+    seq.flow, seq.items, seq.size, seq.bulk = True, [], len(names) + 1, None
     col = 0
     for n in names:
         seq.items.append(_synthetic_scalar(doc, n, col))
