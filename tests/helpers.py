@@ -7,9 +7,8 @@ import textwrap
 
 import numpy as np
 
-from tfgrad.evaluate import evaluate
+from tfgrad.engine import compute, derive
 from tfgrad.parse import parse_graph
-from tfgrad.symbolic import derive
 
 
 # The tutorial graph of graph-format.md, in pieces: the nodes alone, then the
@@ -39,12 +38,12 @@ def derivation(text: str):
 
 def gradients(text: str) -> list:
     """The gradients of a graph file's text, as nested lists (None kept)."""
-    ev = evaluate(derivation(text))
+    ev = compute(derivation(text))
     return [None if g is None else g.tolist() for g in ev.gradients]
 
 
 def evaluation(text: str):
-    return evaluate(derivation(text))
+    return compute(derivation(text))
 
 
 def close(a, b, rtol: float = 1e-12, atol: float = 1e-12) -> bool:

@@ -1,4 +1,5 @@
-"""Engine structure: linear cost, each DAG node evaluated once, deep graphs."""
+"""Engine structure: linear cost, each DAG node evaluated once, deep graphs,
+intermediates released, broadcast cotangents kept cheap in products."""
 
 from __future__ import annotations
 
@@ -6,35 +7,16 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfgrad import mexpr as m
-from tfgrad.evaluate import Evaluator, _children, _product, evaluate, objective
+from tfgrad.engine import compute, derive, objective
 from tfgrad.parse import parse_graph
-from tfgrad.symbolic import derive
+from tfgrad.plan import Plan, _matmul3
+from tfgrad.tensor import Tensor, ew, tensor, walk
 
 from helpers import derivation
 
 
 def _dag_size(roots) -> int:
-    seen: set[int] = set()
-    stack = [r for r in roots if r is not None]
-    while stack:
-        e = stack.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        stack.extend(_children(e))
-    return len(seen)
-
-
-def _reached(roots, ids: set[int]) -> int:
-    seen: set[int] = set()
-    stack = list(roots)
-    while stack:
-        e = stack.pop()
-        if id(e) not in seen:
-            seen.add(id(e))
-            stack.extend(_children(e))
-    return len(seen & ids)
+    return len(walk([r for r in roots if r is not None]))
 
 
 def _shared_graph(n: int) -> str:
@@ -49,10 +31,13 @@ def _shared_graph(n: int) -> str:
 
 def test_each_node_of_the_dag_is_evaluated_once():
     d = derivation(_shared_graph(300))
-    ev = evaluate(d)
-    # Named leaves (variables, seeds) are looked up, not evaluated.
-    leaves = {id(d.forward[n]) for n in d.leaf_names.values()} | {id(s.symbol) for s in d.seeds}
-    assert ev.evaluator.computed == _dag_size(d.gradients) - _reached(d.gradients, leaves)
+    roots = [g for g in d.gradients if g is not None]
+    plan = Plan(roots)
+    # Named leaves (variables, seeds) are looked up, not evaluated; every
+    # other node of the DAG is one step.
+    leaves = sum(1 for n in walk(roots) if type(n) is Tensor)
+    assert len(plan.steps) == _dag_size(roots) - leaves
+    assert len({out for _, _, out, _ in plan.steps}) == len(plan.steps)
 
 
 def test_evaluation_work_is_linear_in_ops():
@@ -68,13 +53,13 @@ def test_ten_thousand_deep_chain():
         lines.append(f"  h{i}: tanh(h{i - 1}) * 0.999 + 0.001")
     lines += ["ys: h9999", "xs: x"]
     d = derive(parse_graph("\n".join(lines) + "\n"))
-    g = evaluate(d).gradients[0]
+    g = compute(d).gradients[0]
     assert g.shape == (4,) and np.all(np.isfinite(g))
 
 
 def test_objective_replaces_intermediate_values():
     d = derivation("variables: {x: [1, 2]}\nops:\n  h: identity(x)\n  y: h * h\nys: y\nxs: h\n")
-    seeds = evaluate(d).seeds
+    seeds = compute(d).seeds
     assert objective(d, {}, seeds) == 5.0
     # Replacing h leaves x alone: identity gets a node of its own.
     assert objective(d, {"h": np.array([3.0, 0.0])}, seeds) == 9.0
@@ -85,40 +70,42 @@ def test_returned_gradients_share_no_memory():
     # y (its seed is an input array) and ordinary results must be distinct.
     d = derivation("variables: {x: [1, 2]}\nops:\n  y: x * x\nys: [y, x]\nxs: [x, x, y]\n"
                    "grad_ys: [null, [5, 7]]\n")
-    ev = evaluate(d)
+    ev = compute(d)
     a, b, c = ev.gradients
     assert a.tolist() == [7, 11] and b.tolist() == [7, 11] and c.tolist() == [1, 1]
     a += 100
     assert b.tolist() == [7, 11]
-    assert evaluate(d).gradients[0].tolist() == [7, 11]
+    assert compute(d).gradients[0].tolist() == [7, 11]
     d2 = derivation("variables: {x: [1, 2]}\nys: x\nxs: x\ngrad_ys: [[5, 7]]\n")
-    g = evaluate(d2).gradients[0]
+    g = compute(d2).gradients[0]
     g += 1
-    assert evaluate(d2).gradients[0].tolist() == [5, 7]
+    assert compute(d2).gradients[0].tolist() == [5, 7]
 
 
 def test_operands_come_before_consumers_when_a_node_is_met_twice():
     # R = B ∘ tanh(B): the walk meets B first as R's operand, then again
     # below tanh(B); B must still be computed before tanh(B).
-    x = m.symbol("x", (2, 3))
-    b = m.ew("exp", x)
-    r = m.hadamard(b, m.ew("tanh", b))
+    x = tensor("x", (2, 3), "float64", "variable")
+    b = ew("exp", x)
+    r = ew("multiply", b, ew("tanh", b))
     xv = np.arange(6.0).reshape(2, 3) / 10
-    ev = Evaluator({"x": xv}, {id(x): xv})
-    (got,) = ev.run_all([r])
+    plan = Plan([r])
+    (got,) = plan.run({"x": xv})
     np.testing.assert_array_equal(got, np.exp(xv) * np.tanh(np.exp(xv)))
-    assert ev.computed == 3
+    assert len(plan.steps) == 3
 
 
 def test_intermediate_values_are_released_once_consumed():
     d = derivation(_shared_graph(60))
-    ev = evaluate(d)
-    leaves = {id(d.forward[n]) for n in d.leaf_names.values()} | {id(s.symbol) for s in d.seeds}
-    roots = {id(g) for g in d.gradients if g is not None}
-    assert ev.evaluator.computed > 100
-    assert set(ev.evaluator.memo) <= leaves | roots
+    roots = [g for g in d.gradients if g is not None]
+    plan = Plan(roots)
+    released = {r for _, _, _, rel in plan.steps for r in rel}
+    outputs = {out for _, _, out, _ in plan.steps}
+    assert len(plan.steps) > 100
+    # every intermediate is dropped after its last use; only the roots stay
+    assert outputs - released == set(plan.roots)
     # Forward values asked for afterwards are recomputed, not lost.
-    assert np.isfinite(ev.values["h59"]).all()
+    assert np.isfinite(compute(d).values["h59"]).all()
 
 
 def _operand(kind: str, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -144,7 +131,7 @@ KINDS = ["dense", "equal rows", "equal columns", "constant", "transposed"]
 def test_products_of_broadcast_operands_equal_dense_products(m_, k, n, ka, kb, seed):
     rng = np.random.default_rng(seed)
     a, b = _operand(ka, (m_, k), rng), _operand(kb, (k, n), rng)
-    got = _product(a, b)
+    got = _matmul3(a[None], b[None])[0]
     assert got.shape == (m_, n)
     np.testing.assert_allclose(got, np.array(a) @ np.array(b), rtol=1e-12, atol=1e-12)
 
@@ -158,7 +145,7 @@ def test_a_reduce_sum_cotangent_stays_one_row_through_a_matmul_chain():
     fmt = lambda a: str(a.tolist())  # noqa: E731
     d = derivation(f"variables: {{X: {fmt(x)}, W1: {fmt(w1)}, W2: {fmt(w2)}}}\n"
                    "ops:\n  y: reduce_sum(X @ W1 @ W2)\nys: y\nxs: [X, W1, W2]\n")
-    gx, g1, g2 = evaluate(d).gradients
+    gx, g1, g2 = compute(d).gradients
     ones = np.ones((5, 5))
     np.testing.assert_allclose(g2, (x @ w1).T @ ones, rtol=1e-12)
     np.testing.assert_allclose(g1, x.T @ ones @ w2.T, rtol=1e-12)

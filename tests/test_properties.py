@@ -9,9 +9,9 @@ import numpy as np
 import sympy
 from hypothesis import given, settings, strategies as st
 
-from tfgrad.evaluate import evaluate, objective
+from tfgrad.engine import compute as evaluate
+from tfgrad.engine import derive, objective
 from tfgrad.parse import parse_graph
-from tfgrad.symbolic import derive
 
 # Pairs of shapes that broadcast together (ranks 0-2).
 BROADCAST_PAIRS = [
