@@ -301,14 +301,8 @@ def child_main(name: str, path: str, repeat: int, parse_repeat: int, exact: bool
     try:
         from tfgrad.parse import parse_graph
 
-        if os.environ.get("TFGRAD_BENCH_ENGINE") == "old":
-            # The 2-D engine, while it still exists: before/after figures
-            # measured in one session, under the same load.
-            from tfgrad.evaluate import evaluate
-            from tfgrad.symbolic import derive
-        else:
-            from tfgrad.engine import compute as evaluate
-            from tfgrad.engine import derive
+        from tfgrad.engine import compute as evaluate
+        from tfgrad.engine import derive
 
         if C.CASES[name].rank_n:  # higher order: only the rank-N engine has it
             from tfgrad.engine import compute as evaluate, derive  # noqa: F811

@@ -698,14 +698,11 @@ def chain_file(n: int) -> str:
     return "\n".join(lines + [f"ys: h{n}", "xs: x"]) + "\n"
 
 
-def test_10000_op_chain_parses_quickly():
-    text = chain_file(10_000)
-    t0 = time.perf_counter()
-    g = parse_graph(text)
-    elapsed = time.perf_counter() - t0
+def test_10000_op_chain_parses():
+    # Its speed is measured in benchmarks/ (chain-10000's parse column), not here.
+    g = parse_graph(chain_file(10_000))
     assert len(g.order) == 10_001 and g.order[0] == "x" and g.order[-1] == "h10000"
     assert g.nodes["h10000"].args == ("h9999",)
-    assert elapsed < 5  # about 0.2 s with libyaml
 
 
 def test_10000_op_chain_written_backwards():

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from .graph import GraphError
     from .parse import Overrides
     from .engine import Derived
-    from .symbolic import Derivation
 
 EXIT_INVALID = 2
 EXIT_INTERNAL = 3
@@ -118,23 +117,6 @@ def make_overrides(set_: tuple[str, ...], ys, xs, stop, unconnected) -> "Overrid
         pairs.append((name.strip(), value))
     return Overrides(set=tuple(pairs), ys=_names(ys), xs=_names(xs), stop=_names(stop),
                      unconnected=unconnected)
-
-
-def load(path: str, overrides: "Overrides | None") -> tuple["Derivation", str]:
-    """Parse and derive a file with the old 2-D engine (explain, until it
-    moves to the rank-N engine), or print its error and exit 2."""
-    from .graph import GraphError
-
-    name = "<stdin>" if path == "-" else path
-    try:
-        text, name = read_source(path)  # before the heavy imports: a bad file fails fast
-        from .parse import parse_graph
-        from .symbolic import derive
-
-        return derive(parse_graph(text, name, overrides)), name
-    except GraphError as e:
-        fail(e, name)
-        raise AssertionError("unreachable")
 
 
 def load_derived(path: str, overrides: "Overrides | None") -> tuple["Derived", str]:
