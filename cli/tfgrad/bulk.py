@@ -24,6 +24,12 @@ replacement as its own scalar (the caller checks that and falls back).
 Over the characters allowed here, Python's ``float`` accepts exactly the
 YAML 1.2 core schema's numbers, so a token either is a YAML number with
 that value or makes the whole sequence fall back.
+
+Measured (benchmarks/cases.py's mlp(32): 22 MB, 2,121,728 numbers in 8,288
+rows; parse_graph, registry imported beforehand; same session, a loaded
+2-core machine where ``sum(range(10**7))`` took 0.33 s): 12.3-14.7 s event
+by event, 1.60-1.64 s in bulk. About 55% of what remains is NumPy's float
+parsing itself (``np.fromstring``), 20% libyaml on the rest of the file.
 """
 
 from __future__ import annotations
