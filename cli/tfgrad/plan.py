@@ -10,6 +10,16 @@ two operands lower to ``np.matmul`` over reshaped views (generic
 
 The plan computes in each node's dtype: float32 graphs stay float32 (NumPy 2
 keeps Python scalars weak), nothing is upcast.
+
+Subnormal numbers: TF runs its CPU kernels with flush-to-zero and
+denormals-are-zero set (``port::ScopedFlushDenormal`` in the executor), so
+a float32 ``x * x`` that lands below 1.2e-38 is 0 in TF, not a subnormal
+(issue 13: ``sqrt(reduce_sum(X * X))`` at X = 2e-20 has gradient inf in
+float32). NumPy cannot set those CPU flags; the plan flushes instead: float32
+leaves as they enter and the result of every float32 step that computes
+(movement steps copy values and are left alone). Float64 is not flushed (TF
+flushes it too, below 2.2e-308; no graph here gets there, and the extra
+pass would cost float64 graphs time).
 """
 
 from __future__ import annotations
@@ -113,6 +123,24 @@ def _contract_kernel(spec: str, shapes: tuple) -> Callable[..., np.ndarray]:
     return run
 
 
+_TINY32 = np.float32(np.finfo(np.float32).tiny)
+
+
+def flush32(a: Any) -> Any:
+    """``a`` with float32 subnormals replaced by zeros of their sign (TF's
+    flush-to-zero); ``a`` itself when it has none."""
+    if getattr(a, "dtype", None) != np.float32:
+        return a
+    small = np.abs(a) < _TINY32
+    if not small.any():
+        return a
+    return np.where(small, np.copysign(np.float32(0), a), a)
+
+
+def _flushing(f: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    return lambda *xs: flush32(f(*xs))
+
+
 def _bind(f: Callable[..., np.ndarray], attrs: tuple) -> Callable[..., np.ndarray]:
     if not attrs:
         return f
@@ -160,7 +188,10 @@ class Plan:
                 slot[id(a)] for a in dict.fromkeys(args)
                 if last_use[id(a)] == pos and id(a) not in keep and type(a) is not Tensor
             )
-            self.steps.append((compile_node(n), tuple(slot[id(a)] for a in args), slot[id(n)], release))
+            fn = compile_node(n)
+            if n.dtype == "float32" and type(n) is not Move and type(n) is not Fill:
+                fn = _flushing(fn)
+            self.steps.append((fn, tuple(slot[id(a)] for a in args), slot[id(n)], release))
         self.size = len(order)
         self.roots = [slot[id(r)] for r in roots]
 
@@ -171,7 +202,7 @@ class Plan:
             v = env[name]
             if v.dtype != dtype:
                 v = v.astype(dtype)
-            vals[s] = v
+            vals[s] = flush32(v) if dtype == "float32" else v
         with np.errstate(all="ignore"):
             for fn, ins, out, release in self.steps:
                 vals[out] = fn(*[vals[i] for i in ins])
