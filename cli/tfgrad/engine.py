@@ -271,6 +271,8 @@ class Derived:
     seeds: list[Seed]
     gradients: list[Node | None]
     steps: list[tuple[Node, Node, list]] = field(default_factory=list)
+    # xs index -> why that gradient is None (a sentence naming the user's nodes)
+    none_reasons: dict[int, str] = field(default_factory=dict)
 
     @property
     def graph(self) -> Graph:
@@ -329,9 +331,41 @@ def _derive(graph: Graph, record_steps: bool) -> Derived:
     record = (lambda n, g, cs: steps.append((n, g, cs))) if record_steps else None
     ys = [low.nodes[s.y] for s in seeds]
     grads = backprop([(y, s.node) for y, s in zip(ys, seeds) if is_float(y.dtype)], xs, stops, record)
+    reasons = _none_reasons(graph, ys, xs, grads)
     if graph.unconnected_gradients == "zero":
         grads = [g if g is not None else zeros(x.shape, x.dtype) for g, x in zip(grads, xs)]
-    return Derived(low, seeds, grads, steps)
+    return Derived(low, seeds, grads, steps, reasons)
+
+
+def _none_reasons(graph: Graph, ys: list[Node], xs: list[Node],
+                  grads: list[Node | None]) -> dict[int, str]:
+    """Why each None gradient is None (before ``unconnected_gradients:
+    zero`` fills it): TF 2's dtype rule (integer and boolean tensors carry no
+    gradient) where it applies, else no y depends on x, else every path is
+    cut (stops, ops without a gradient, integer or boolean tensors)."""
+    from .tensor import walk
+
+    missing = [i for i, g in enumerate(grads) if g is None]
+    if not missing:
+        return {}
+    upstream = {id(n) for n in walk(ys)} if ys else set()
+    float_ys = [graph.ys[i].name for i, y in enumerate(ys) if is_float(y.dtype)]
+    out: dict[int, str] = {}
+    for i in missing:
+        x, name = xs[i], graph.xs[i].name
+        if not is_float(x.dtype):
+            out[i] = (f"'{name}' is {x.dtype}: integer and boolean tensors are not "
+                      "differentiable (TF 2's tf.gradients returns None for them)")
+        elif id(x) not in upstream:
+            out[i] = f"no y depends on '{name}'"
+        elif not float_ys:
+            kinds = ", ".join(f"'{y.name}' is {n.dtype}" for y, n in zip(graph.ys, ys))
+            out[i] = f"no y is a floating-point tensor ({kinds}), so no gradient flows"
+        else:
+            out[i] = (f"every path from the ys to '{name}' is cut: by stop_gradients or "
+                      "stop_gradient, by an op with no gradient (floor, round, argmax...), "
+                      "or by an integer or boolean tensor")
+    return out
 
 
 def _check_seed(i: int, y: str, ynode: Node, got: tuple, pos: Pos, what: str) -> None:
@@ -383,7 +417,7 @@ def compute(d: Derived) -> Result:
             grads.append(a)
             with np.errstate(all="ignore"):
                 integral.append(
-                    d.lowered.integral and a.dtype.kind == "f" and bool(np.all(np.isfinite(a)))
+                    d.lowered.integral and a.dtype == np.float64 and bool(np.all(np.isfinite(a)))
                     and bool(np.all(a == np.round(a))))
         return Result(d, grads, seeds, integral)
 
