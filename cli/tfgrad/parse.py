@@ -22,6 +22,7 @@ owner in source order; '/' cannot occur in a user name, so they never clash.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import graphlib
 import heapq
 import io
@@ -167,6 +168,7 @@ _VALUE_RULE = "a number, a list of numbers or nested lists of numbers (equal len
 class Overrides:
     """Command-line overrides for quick experiments, applied before validation."""
 
+    dtype: str | None = None  # replace the top-level dtype (--dtype float32|float64)
     set: tuple[tuple[str, str], ...] = ()  # (NAME, YAML text of the new value) of a variable/constant
     ys: tuple[str, ...] | None = None  # replace ys
     xs: tuple[str, ...] | None = None  # replace xs
@@ -184,7 +186,12 @@ def parse_graph(text: str, filename: str = "<stdin>", overrides: Overrides | Non
     with gc_paused(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         root = _compose(text, None)
-        return _Builder(filename, overrides or Overrides()).build(root)
+        graph = _Builder(filename, overrides or Overrides()).build(root)
+    if overrides is not None and overrides.dtype is not None:
+        if overrides.dtype not in ("float32", "float64"):
+            raise GraphError(f"--dtype must be float32 or float64; found {overrides.dtype!r}", None, "TG102")
+        graph = dataclasses.replace(graph, dtype=overrides.dtype)
+    return graph
 
 
 def _fail(message: str, pos: Pos | None, code: str | None = None) -> NoReturn:
