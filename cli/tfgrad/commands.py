@@ -9,6 +9,7 @@ internal error. This is the only module that prints or exits; heavy imports
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import signal
@@ -89,8 +90,59 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...] | None:
     return tuple(n.strip() for v in values for n in v.split(",") if n.strip())
 
 
+def data_options(f: Callable) -> Callable:
+    """``--dtype`` and ``--allow-outside``, for every command that reads one
+    graph file (and ``check``). Their values go to ``click``'s context, where
+    ``make_overrides`` (or ``data_overrides``) picks them up, so that a
+    command's own signature does not change."""
+
+    @functools.wraps(f)
+    def wrapper(*args, dtype: str | None = None, allow_outside: tuple[str, ...] = (), **kwargs):
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            ctx.meta["tfgrad.dtype"] = dtype
+            ctx.meta["tfgrad.allow_outside"] = tuple(allow_outside)
+        return f(*args, **kwargs)
+
+    options = [
+        click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None,
+                     help="Replace the file's dtype: the floating dtype of every value and of "
+                          "the arithmetic (values with a dtype of their own keep it)."),
+        click.option("--allow-outside", "allow_outside", multiple=True,
+                     type=click.Path(file_okay=True, dir_okay=True), metavar="PATH",
+                     help="Let {file: ...} values read below PATH, outside the graph file's "
+                          "directory (repeatable)."),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def data_overrides() -> dict:
+    """``--dtype``/``--allow-outside`` of the running command as ``Overrides``
+    fields (only those the parser has)."""
+    from dataclasses import fields
+
+    from .parse import Overrides
+
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
+    have = {f.name for f in fields(Overrides)}
+    out: dict = {}
+    if meta.get("tfgrad.dtype") is not None:
+        out["dtype"] = meta["tfgrad.dtype"]
+    allow = meta.get("tfgrad.allow_outside") or ()
+    if allow:
+        if "allow_outside" not in have:
+            raise click.BadParameter("this version cannot read {file: ...} values",
+                                     param_hint="--allow-outside")
+        out["allow_outside"] = tuple(os.path.abspath(p) for p in allow)
+    return out
+
+
 def override_options(f: Callable) -> Callable:
-    """The quick-experiment flags shared by ``run`` and ``explain``."""
+    """The quick-experiment flags shared by ``run`` and ``explain`` (and the
+    data flags of ``data_options``)."""
     options = [
         click.option("--set", "set_", multiple=True, metavar="NAME=VALUE",
                      help="Replace a variable's or constant's value (VALUE is YAML, e.g. '[[1, 2]]')."),
@@ -101,6 +153,7 @@ def override_options(f: Callable) -> Callable:
         click.option("--unconnected", type=click.Choice(["none", "zero"]), default=None,
                      help="Replace unconnected_gradients."),
     ]
+    f = data_options(f)
     for option in reversed(options):
         f = option(f)
     return f
@@ -116,7 +169,7 @@ def make_overrides(set_: tuple[str, ...], ys, xs, stop, unconnected) -> "Overrid
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
         pairs.append((name.strip(), value))
     return Overrides(set=tuple(pairs), ys=_names(ys), xs=_names(xs), stop=_names(stop),
-                     unconnected=unconnected)
+                     unconnected=unconnected, **data_overrides())
 
 
 def load_derived(path: str, overrides: "Overrides | None") -> tuple["Derived", str]:
@@ -211,9 +264,12 @@ def cli() -> None:
 @click.option("--full", is_flag=True,
               help="Print every value of large tensors (text shows the corners of those "
                    "over 1,000 elements).")
+@click.option("--save-npz", "save_npz", type=click.Path(dir_okay=False), default=None,
+              metavar="OUT.npz",
+              help="Also write every gradient (and every outputs value) to a NumPy .npz file.")
 @override_options
-def run(file: str, fmt: str, precision: int | None, full: bool, set_, ys, xs, stop,
-        unconnected) -> None:
+def run(file: str, fmt: str, precision: int | None, full: bool, save_npz: str | None, set_, ys,
+        xs, stop, unconnected) -> None:
     """Print the gradient of the ys with respect to each x (FILE may be -)."""
     d, _ = load_derived(file, make_overrides(set_, ys, xs, stop, unconnected))
     from .engine import compute
@@ -222,6 +278,14 @@ def run(file: str, fmt: str, precision: int | None, full: bool, set_, ys, xs, st
     r = compute(d)
     names = [x.name for x in d.graph.xs]
     shapes = [d.shape(n) for n in names]
+    if save_npz is not None:
+        from .npz import save_results
+
+        try:
+            save_results(save_npz, d, r)
+        except OSError as e:
+            emit(f"tfgrad: error: cannot write {save_npz}: {e.strerror or e}", err=True)
+            sys.exit(EXIT_INVALID)
     outputs = None
     if getattr(d.graph, "outputs", ()):  # format 2's outputs: named nodes' values
         from .higher import output_values
@@ -451,6 +515,7 @@ def _code_prefixes(ctx: click.Context, param: click.Parameter, values: tuple[str
               help="The name reported for -.")
 @click.option("--no-expected-problems", is_flag=True,
               help="Ignore '# tfgrad: expected-problem' comments: every problem fails.")
+@data_options
 @click.pass_context
 def check_command(ctx: click.Context, paths, fmt, output, exclude, select, ignore,
                   require_expect, no_gradcheck, fd_step, fd_rtol, fd_atol, fd_max_elements,
@@ -479,7 +544,7 @@ def check_command(ctx: click.Context, paths, fmt, output, exclude, select, ignor
     options = check.Options(
         gradcheck=not no_gradcheck, fd_step=fd_step, fd_rtol=fd_rtol, fd_atol=fd_atol,
         fd_max_elements=fd_max_elements, require_expect=require_expect, select=select,
-        ignore=ignore, directives=not no_expected_problems,
+        ignore=ignore, directives=not no_expected_problems, **data_overrides(),
     )
     if fmt is None:
         fmt = check.default_format(os.environ) if output is None else "text"
