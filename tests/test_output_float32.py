@@ -172,3 +172,8 @@ def test_cli_json_from_a_pipe_is_valid():
                         "--format", "json"], capture_output=True, text=True)
     assert p.returncode == 0
     assert json.loads(p.stdout)["dtypes"] == ["float32"] * 4
+
+
+def test_to_nested_writes_float32_digits_through_json_dumps():
+    assert json.dumps(render.to_nested(np.float32([[0.1, 1e-5]]))) == "[[0.1, 1e-05]]"
+    assert render.outputs_json([("o", np.float32([0.1]), False)]) == {"o": "[0.1]"}

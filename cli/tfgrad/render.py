@@ -56,7 +56,12 @@ def fmt_number(v: float, integral: bool = False, precision: int | None = None) -
 
 
 def json_number(v: float, integral: bool = False, precision: int | None = None) -> Any:
-    """A JSON-safe number: ints stay ints, non-finite values become strings."""
+    """A JSON-safe number: ints stay ints, non-finite values become strings;
+    a float32 value becomes the float64 nearest its shortest float32 digits,
+    which ``json.dumps`` writes as those digits."""
+    if getattr(v, "dtype", None) == np.float32 and not integral and precision is None \
+            and np.isfinite(v):
+        return float(str(np.float32(v)))
     v = float(v)
     if not math.isfinite(v):
         return fmt_number(v)
