@@ -320,3 +320,25 @@ def test_readme_higher_order_recipes_print_what_they_show():
     example = section.split("```yaml\n")[1].split("```")[0]
     r = invoke("run", "-", input=example)
     assert r.exit_code == 0 and r.output.startswith("x  (3,) = [0.0, 24.0, -48.0]\noutputs:\ng1")
+
+
+def test_forward_mode_builds_linear_size_expressions():
+    """jvps rebuilds each node's tangent without walking the tangents it
+    builds on: the tangent of a long chain has O(length) nodes and the
+    build does O(length) work (a walk per node made 2,000 ops take 17 s)."""
+    import time
+
+    from tfgrad.tensor import walk
+
+    env = {}
+    x = leaf("x", [0.5, -0.25], env)
+    h = x
+    for _ in range(1500):
+        h = engine.apply("tanh", {"x": h})
+    t0 = time.perf_counter()
+    (tn,) = higher.jvps([h], [(x, leaf("t", [1.0, 0.0], env, "constant"))])
+    built = time.perf_counter() - t0
+    assert len(walk([tn])) < 10 * 1500
+    assert built < 5.0
+    v = Plan([tn]).run(env)[0]
+    assert np.isfinite(v).all()

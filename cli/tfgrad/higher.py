@@ -208,11 +208,33 @@ def _with_args(n: Node, args: tuple) -> Node:
     return m
 
 
-def _rebuild(root: Node, subs: dict[int, Node]) -> Node:
+def _walk_until(root: Node, keep: set[int]) -> list[Node]:
+    """``walk([root])`` that does not descend into the nodes in ``keep``."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, int]] = [(root, 0)]
+    seen.add(id(root))
+    while stack:
+        node, i = stack[-1]
+        args = () if id(node) in keep else node._args
+        if i < len(args):
+            stack[-1] = (node, i + 1)
+            child = args[i]
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append((child, 0))
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def _rebuild(root: Node, subs: dict[int, Node], keep: set[int] = frozenset()) -> Node:
     """``root`` with the nodes in ``subs`` replaced (nodes above a
-    replacement rebuilt, the rest shared)."""
+    replacement rebuilt, the rest shared). Nodes in ``keep`` contain no
+    replacement: the walk does not enter them (linear cost in jvps)."""
     memo: dict[int, Node] = {}
-    for n in walk([root]):
+    for n in _walk_until(root, keep):
         if id(n) in subs:
             memo[id(n)] = subs[id(n)]
             continue
@@ -260,7 +282,8 @@ def jvps(ys: Sequence[Node], tangents: Sequence[tuple[Node, Node]]) -> list[Node
             continue
         subs = {id(p): a for p, a in zip(ph, args)}
         subs[id(m)] = n
-        tan[id(n)] = _rebuild(r, subs)
+        # the operands' tangents hold no placeholder: the rebuild stops there
+        tan[id(n)] = _rebuild(r, subs, {id(t) for _, t in seeds})
     return [tan.get(id(y)) for y in ys]
 
 
