@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
+
 import pytest
 
 from tfgrad.graph import GraphError, Pos
@@ -377,3 +379,17 @@ def test_mapping_form_attribute_errors():
 def test_tensor_params_reject_attribute_literals():
     err("y: add(a, 'x')", "'x'", "a string 'x' is not allowed where a tensor goes", code="TG104")
     err("y: add(a, True)", "True", "'True' is only allowed as an attribute value", code="TG104")
+
+
+def test_expect_admits_non_finite_values_inputs_do_not():
+    # TF's kernels give nan and inf at their edges (where's nan, a zero
+    # row's norm): expect can say so; a value fed to the graph cannot.
+    from tfgrad.parse import parse_graph
+
+    g = parse_graph("variables: {x: [1.0]}\nys: x\nxs: x\nexpect:\n  x: [.nan]\n", "e.yaml")
+    assert np.isnan(g.expect[0].value.array).all()
+    g = parse_graph("variables: {x: [1.0, 2.0]}\nys: x\nxs: x\nexpect:\n  x: [.inf, -.inf]\n", "e.yaml")
+    assert g.expect[0].value.array.tolist() == [np.inf, -np.inf]
+    with pytest.raises(GraphError) as e:
+        parse_graph("variables: {x: [.nan]}\nys: x\nxs: x\n", "e.yaml")
+    assert "finite" in e.value.message

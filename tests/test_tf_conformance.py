@@ -50,11 +50,22 @@ def cases() -> list[tuple[str, Path, Path]]:
         ref = g.with_name(g.name[: -len(".yaml")] + ".tf.json")
         if ref.exists():
             out.append((str(g.relative_to(TFREF / "graphs")), g, ref))
-    for ref in sorted((TFREF / "gallery").glob("*.tf.json")):
-        g = ROOT / "graphs" / (ref.name[: -len(".tf.json")] + ".yaml")
+    for ref in sorted((TFREF / "gallery").rglob("*.tf.json")):
+        rel = ref.relative_to(TFREF / "gallery")
+        g = ROOT / "graphs" / rel.parent / (ref.name[: -len(".tf.json")] + ".yaml")
         if g.exists():
-            out.append(("gallery/" + g.name, g, ref))
+            out.append(("gallery/" + str(rel.parent / g.name).removeprefix("./"), g, ref))
     return out
+
+
+def test_every_gallery_file_has_a_tf_reference():
+    # The gallery's numbers (expect) are checked against TF's: every file
+    # outside graphs/invalid has its committed reference, made by
+    # tests/tfref/make_refs.py --out-dir tests/tfref/gallery[/SUBDIR].
+    referenced = {g for _, g, _ in cases()}
+    missing = [str(g.relative_to(ROOT)) for g in sorted((ROOT / "graphs").rglob("*.yaml"))
+               if "invalid" not in g.relative_to(ROOT / "graphs").parts and g not in referenced]
+    assert not missing, f"gallery files without a TF reference: {missing}"
 
 
 def params() -> list[tuple[str, Path, Path, str]]:

@@ -695,11 +695,13 @@ def _yaml_leaf(node: _YNode) -> _Leaf:
     return "bad", _describe(node)
 
 
-def _yaml_value(node: _YNode, what: str) -> Value:
+def _yaml_value(node: _YNode, what: str, nonfinite: bool = False) -> Value:
     """A value written in YAML: the fast path when every entry is a number
-    that _compose_events read, else the general checks (and their errors)."""
+    that _compose_events read, else the general checks (and their errors).
+    ``nonfinite`` admits .nan and .inf (expected gradients, which TF's
+    kernels make non-finite at their edges; inputs must stay finite)."""
     value = _plain_numbers_value(node)
-    return value if value is not None else _make_value(node, _yaml_leaf, _POS, what)
+    return value if value is not None else _make_value(node, _yaml_leaf, _POS, what, nonfinite)
 
 
 def _plain_numbers_value(node: _YNode) -> Value | None:
@@ -749,7 +751,8 @@ def _plain_numbers_value(node: _YNode) -> Value | None:
     return Value(array, kind == "i")
 
 
-def _make_value(root: Any, leaf: Callable[[Any], _Leaf], pos_of: Callable[[Any], Pos], what: str) -> Value:
+def _make_value(root: Any, leaf: Callable[[Any], _Leaf], pos_of: Callable[[Any], Pos], what: str,
+                nonfinite: bool = False) -> Value:
     """Check rectangular nesting (any rank), finiteness and exactness; build
     a Value. Messages for ranks 1 and 2 say 'entry' and 'row' (format 1's
     words); deeper lists are named by their 1-based index path and depth."""
@@ -770,7 +773,7 @@ def _make_value(root: Any, leaf: Callable[[Any], _Leaf], pos_of: Callable[[Any],
                 )
             return float(v)
         all_int = False
-        if not math.isfinite(v):
+        if not math.isfinite(v) and not nonfinite:
             _fail(f"{what} contains {_clip(str(text))}; values must be finite numbers", pos_of(h), "TG102")
         return v
 
@@ -2302,7 +2305,7 @@ class _Builder:
                     f"{key} names '{name}', which is not in xs{did_you_mean(name, x_names)}",
                     knode.pos,
                 )
-            value = None if _is_null(v) else self.value(v, f"{key} '{name}'")
+            value = None if _is_null(v) else self.value(v, f"{key} '{name}'", nonfinite=True)
             out.append(Expectation(name, knode.pos, value))
         return tuple(out)
 
@@ -2329,12 +2332,13 @@ class _Builder:
             out[key] = float(x)
         return out
 
-    def value(self, v: _YNode, what: str) -> Value:
+    def value(self, v: _YNode, what: str, nonfinite: bool = False) -> Value:
         """A value written in the file: a literal, or a mapping form
-        (``{value: ..., dtype: ...}``, ``{file: ...}``, a generator)."""
+        (``{value: ..., dtype: ...}``, ``{file: ...}``, a generator);
+        ``nonfinite`` admits .nan and .inf in a literal (expect only)."""
         if isinstance(v, _YMap):
             return self.mapping_value(v, what)
-        return _yaml_value(v, what)
+        return _yaml_value(v, what, nonfinite)
 
     def mapping_value(self, m: _YMap, what: str) -> Value:
         fields = {k: (kn, vn) for k, kn, vn in self.entries(m, what, names=False)}
