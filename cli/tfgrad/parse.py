@@ -773,7 +773,8 @@ def _make_value(root: Any, leaf: Callable[[Any], _Leaf], pos_of: Callable[[Any],
                 )
             return float(v)
         all_int = False
-        if not math.isfinite(v) and not nonfinite:
+        if not math.isfinite(v) and not (nonfinite and str(text).lower().lstrip("+-") in (".inf", ".nan")):
+            # (only YAML's own .inf/.nan: a literal that overflowed, 1e999, is a mistake)
             _fail(f"{what} contains {_clip(str(text))}; values must be finite numbers", pos_of(h), "TG102")
         return v
 
