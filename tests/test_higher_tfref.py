@@ -22,9 +22,10 @@ HERE = Path(__file__).parent / "tfref" / "graphs" / "higher"
 GRAPHS = sorted(p for p in HERE.glob("*.yaml") if not p.name.endswith(".tfref.yaml"))
 TOL = {"float64": (1e-9, 1e-12), "float32": (1e-5, 1e-6)}
 
-# make_refs.py zips grad_ys with ys, dropping the second entry; TF itself
-# raises "Length mismatch. Passed 2 grad_ys for 1 ys" (checked with TF 2.21),
-# and so does tfgrad (test below).
+# make_refs.py reads grad_ys=[2.0, 1.0] as one literal tensor; TF given that
+# Python list raises "Length mismatch. Passed 2 grad_ys for 1 ys" (checked
+# with TF 2.21), and so does tfgrad (the last test checks the reference's
+# numbers with the list written as one tensor).
 TF_RAISES = {"nested-grad-ys-stop"}
 
 
@@ -131,3 +132,23 @@ def test_whole_graph_double_vjp_differs_from_tf_at_edges():
     y = d.lowered.nodes["g4"]
     whole, per_node = Plan([higher.jvp_whole(y, [(x, t)]), higher.jvp(y, [(x, t)])]).run(d.lowered.env)
     assert np.signbit(whole[2]) and not np.signbit(per_node[2])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_nested_grad_ys_reference_is_one_grad_ys_tensor(dtype):
+    """make_refs.py reads ``grad_ys=[2.0, 1.0]`` as one literal tensor (the
+    seed of the single y); TF given that Python list raises, as tfgrad does.
+    Written as a list of one tensor, tfgrad gives TF's reference numbers."""
+    path = HERE / "nested-grad-ys-stop.yaml"
+    ref = json.loads(path.with_suffix(".tf.json").read_text())["results"][dtype]
+    text = path.read_text().replace("grad_ys=[2.0, 1.0]", "grad_ys=[[2.0, 1.0]]")
+    if dtype == "float32":
+        text = "dtype: float32\n" + text
+    d = engine.derive(parse_graph(text, str(path)))
+    r = engine.compute(d)
+    for x, g, w in zip(ref["xs"], r.gradients, ref["gradients"]):
+        same(g, w, dtype, f"gradient of {x}")
+    outs = {n: v for n, v, _ in higher.output_values(d)}
+    same(outs["g"][0], ref["outputs"]["g"][0], dtype, "g[0]")
+    assert outs["g"][1] is None and ref["outputs"]["g"][1] is None
+    same(outs["u"], ref["outputs"]["u"], dtype, "u")
