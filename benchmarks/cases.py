@@ -514,6 +514,112 @@ def fan(n_ops: int, seed: int = 4) -> Problem:
 
 
 # --------------------------------------------------------------------------
+# A small CNN (issue 12): 8 28x28x1 images, conv 3x3x16 SAME + relu, 2x2 max
+# pool, conv 3x3x32 SAME + relu, 2x2 max pool, reshape, dense 10, softmax
+# cross-entropy. The reference does the convolutions as im2col matmuls.
+
+
+def _im2col3(x: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) -> (N*H*W, 9*C): the 3x3 SAME windows, (kh, kw, c) order."""
+    n, h, w, c = x.shape
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(1, 2))  # N,H,W,C,3,3
+    return win.transpose(0, 1, 2, 4, 5, 3).reshape(n * h * w, 9 * c)
+
+
+def _col2im3(dcols: np.ndarray, shape: tuple) -> np.ndarray:
+    n, h, w, c = shape
+    d = dcols.reshape(n, h, w, 3, 3, c)
+    dxp = np.zeros((n, h + 2, w + 2, c))
+    for i in range(3):
+        for j in range(3):
+            dxp[:, i:i + h, j:j + w, :] += d[:, :, :, i, j, :]
+    return dxp[:, 1:-1, 1:-1, :]
+
+
+def _pool2(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """2x2 stride-2 max pool: (output, index of the first max in each window)."""
+    n, h, w, c = x.shape
+    win = x.reshape(n, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 5, 2, 4).reshape(
+        n, h // 2, w // 2, c, 4)
+    idx = win.argmax(axis=-1)
+    return np.take_along_axis(win, idx[..., None], -1)[..., 0], idx
+
+
+def _unpool2(g: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    n, h2, w2, c = g.shape
+    win = np.zeros((n, h2, w2, c, 4))
+    np.put_along_axis(win, idx[..., None], g[..., None], -1)
+    return win.reshape(n, h2, w2, c, 2, 2).transpose(0, 1, 4, 2, 5, 3).reshape(
+        n, 2 * h2, 2 * w2, c)
+
+
+def cnn_reference(values: dict) -> tuple[float, Grads]:
+    x, y = values["X"], values["Y"]
+    w1, b1, w2, b2, w3, b3 = (values[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+    n = x.shape[0]
+    cols1 = _im2col3(x)
+    a1 = np.maximum(cols1 @ w1.reshape(-1, w1.shape[-1]) + b1, 0.0).reshape(n, 28, 28, -1)
+    p1, i1 = _pool2(a1)
+    cols2 = _im2col3(p1)
+    w2m = w2.reshape(-1, w2.shape[-1])
+    a2 = np.maximum(cols2 @ w2m + b2, 0.0).reshape(n, 14, 14, -1)
+    p2, i2 = _pool2(a2)
+    f = p2.reshape(n, -1)
+    z = f @ w3 + b3
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    sm = e / e.sum(axis=1, keepdims=True)
+    loss = float(np.mean(-(y * (z - np.log(e.sum(axis=1, keepdims=True)))).sum(axis=1)))
+    dz = (sm * y.sum(axis=1, keepdims=True) - y) / n
+    gw3, gb3 = f.T @ dz, dz.sum(axis=0)
+    dp2 = (dz @ w3.T).reshape(p2.shape)
+    da2 = _unpool2(dp2, i2) * (a2 > 0)
+    da2m = da2.reshape(-1, da2.shape[-1])
+    gw2, gb2 = (cols2.T @ da2m).reshape(w2.shape), da2m.sum(axis=0)
+    dp1 = _col2im3(da2m @ w2m.T, p1.shape)
+    da1 = (_unpool2(dp1, i1) * (a1 > 0)).reshape(-1, a1.shape[-1])
+    gw1, gb1 = (cols1.T @ da1).reshape(w1.shape), da1.sum(axis=0)
+    return loss, [gw1, gb1, gw2, gb2, gw3, gb3]
+
+
+def cnn(batch: int = 8, seed: int = 6) -> Problem:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(10, size=batch)
+    constants = {"X": _uniform(rng, (batch, 28, 28, 1), 0.0, 1.0),
+                 "Y": np.eye(10)[labels]}
+    variables = {
+        "W1": _normal(rng, (3, 3, 1, 16), 1.0 / 3.0), "b1": _normal(rng, (16,), 0.1),
+        "W2": _normal(rng, (3, 3, 16, 32), 1.0 / 12.0), "b2": _normal(rng, (32,), 0.1),
+        "W3": _normal(rng, (7 * 7 * 32, 10), 1.0 / 40.0), "b3": _normal(rng, (10,), 0.1),
+    }
+    ops = [
+        ("c1", "{op: conv2d, args: [X, W1], strides: 1, padding: SAME}"),
+        ("a1", "relu(c1 + b1)"),
+        ("p1", "{op: max_pool2d, args: [a1], ksize: 2, strides: 2, padding: VALID}"),
+        ("c2", "{op: conv2d, args: [p1, W2], strides: 1, padding: SAME}"),
+        ("a2", "relu(c2 + b2)"),
+        ("p2", "{op: max_pool2d, args: [a2], ksize: 2, strides: 2, padding: VALID}"),
+        ("f", f"reshape(p2, [{batch}, {7 * 7 * 32}])"),
+        ("logits", "matmul(f, W3) + b3"),
+        ("xent", "{op: softmax_cross_entropy_with_logits, labels: Y, logits: logits}"),
+        ("loss", "reduce_mean(xent)"),
+    ]
+    return Problem(
+        name="cnn",
+        description=(f"CNN, batch {batch} of 28x28x1, conv 3x3x16 SAME + relu, max pool 2x2, "
+                     "conv 3x3x32 SAME + relu, max pool 2x2, dense 10, softmax cross-entropy"),
+        variables=variables,
+        constants=constants,
+        ops=ops,
+        ys=["loss"],
+        xs=["W1", "b1", "W2", "b2", "W3", "b3"],
+        n_ops=15,
+        ref=cnn_reference,
+    )
+
+
+# --------------------------------------------------------------------------
 # The benchmark's cases
 
 
@@ -549,6 +655,7 @@ def _cases() -> dict[str, Case]:
         Case("fan-500", "fan", partial(fan, 500), quick=True),
         Case("fan-1000", "fan", partial(fan, 1000)),
         Case("fan-2000", "fan", partial(fan, 2000)),
+        Case("cnn", "cnn", cnn, quick=True),
     ]
     return {c.name: c for c in cs}
 

@@ -219,7 +219,7 @@ class MemProbe:
         return peak, max(0.0, peak - before)
 
 
-def compare(got: list, ref: list, xs: list[str]) -> dict:
+def compare(got: list, ref: list, xs: list[str], rtol: float = RTOL) -> dict:
     """Elementwise agreement of tfgrad's gradients with the reference's."""
     if got is None:
         return {"ok": False, "detail": "no gradients"}
@@ -235,11 +235,11 @@ def compare(got: list, ref: list, xs: list[str]) -> dict:
         g = np.asarray(g, dtype=float)
         if g.shape != r.shape:
             return {"ok": False, "detail": f"{x}: shape {g.shape}, expected {r.shape}"}
-        atol = ATOL * max(1.0, float(np.max(np.abs(r))) if r.size else 1.0)
+        atol = ATOL * rtol / RTOL * max(1.0, float(np.max(np.abs(r))) if r.size else 1.0)
         with np.errstate(invalid="ignore"):
             err = np.abs(g - r)
-            bad = ~(err <= RTOL * np.abs(r) + atol)
-            scaled = err / (np.abs(r) + atol / RTOL)
+            bad = ~(err <= rtol * np.abs(r) + atol)
+            scaled = err / (np.abs(r) + atol / rtol)
         if r.size:
             worst = max(worst, float(np.nanmax(scaled)) if not np.all(np.isnan(scaled)) else math.inf)
         if bad.any():
@@ -465,11 +465,12 @@ def run_child(case: C.Case, path: Path, args, env, n_numbers: int) -> dict:
 # the old address space's high-water mark).
 _LAUNCHER = r"""
 import json, os, sys, time
-cmd, runs, timeout, err_path = json.loads(sys.argv[1])
+cmd, runs, timeout, err_path, out_path = json.loads(sys.argv[1])
 out = []
 for _ in range(runs):
     acts = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-            (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, out_path or os.devnull,
+             os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
             (os.POSIX_SPAWN_OPEN, 2, err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)]
     t0 = time.perf_counter()
     pid = os.posix_spawn(cmd[0], cmd, os.environ, file_actions=acts)
@@ -492,11 +493,11 @@ print(json.dumps(out))
 """
 
 
-def time_cli(cmd: list[str], env, runs: int, timeout: float) -> dict:
+def time_cli(cmd: list[str], env, runs: int, timeout: float, out_path: str | None = None) -> dict:
     """Wall time and max RSS of ``cmd`` over ``runs`` runs (os.wait4 in a
-    small launcher process)."""
+    small launcher process); the last run's stdout goes to ``out_path``."""
     with tempfile.NamedTemporaryFile(prefix="tfgrad-bench-err-") as err:
-        payload = json.dumps([cmd, runs, timeout, err.name])
+        payload = json.dumps([cmd, runs, timeout, err.name, out_path])
         try:
             out = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, payload], env=env,
                                  capture_output=True, text=True, timeout=timeout * runs + 60)
@@ -565,6 +566,114 @@ def cli_timings(selected: list[C.Case], paths: dict[str, Path], args, env) -> li
                 rec["pass"] = False
             out.append(rec)
     return out
+
+
+# --------------------------------------------------------------------------
+# Side by side (--peers): the same graph files, whole process, by tfgrad and
+# by TensorFlow and JAX where the peer interpreter has them (never in CI).
+
+PEERS = [  # (label, program under benchmarks/peers, mode)
+    ("TF tf.function", "tf_peer.py", "function"),
+    ("TF GradientTape", "tf_peer.py", "tape"),
+    ("JAX eager", "jax_peer.py", "eager"),
+    ("JAX jit", "jax_peer.py", "jit"),
+]
+PEER_RTOL = 1e-7  # peers sum in their own order: agreement to 1e-7, not 1e-9
+EXIT_NOT_INSTALLED, EXIT_UNSUPPORTED = 4, 5
+
+
+def _grads_of(path: Path) -> list:
+    doc = json.loads(path.read_text())
+    return [None if g is None else np.array(g, dtype=float) for g in doc["gradients"]]
+
+
+def _peer_runs(case: C.Case, args) -> int:
+    if args.peer_runs:
+        return args.peer_runs
+    return 1 if case.big else 3
+
+
+def peer_timings(selected: list[C.Case], paths: dict[str, Path], args, env) -> list[dict]:
+    """One record per case: whole-process min/median wall time and max RSS of
+    tfgrad (``python -m tfgrad run FILE --format json``) and of each peer,
+    each output checked against the case's NumPy reference."""
+    peer_python = args.peer_python or os.environ.get("TFGRAD_PEER_PYTHON") or sys.executable
+    missing: set[str] = set()
+    out = []
+    with tempfile.TemporaryDirectory(prefix="tfgrad-peers-") as tmp:
+        stdout = str(Path(tmp) / "out.json")
+        for case in selected:
+            if case.name not in paths:
+                continue
+            problem = case.build()
+            _, ref = problem.reference()
+            runs = _peer_runs(case, args)
+            rec = {"case": case.name, "runs": runs, "peers": {}}
+            progs = [("tfgrad", [sys.executable, "-m", "tfgrad", "run", str(paths[case.name]),
+                                 "--format", "json"], env)]
+            peer_env = dict(env)
+            peer_env.pop("PYTHONPATH", None)
+            for label, prog, mode in PEERS:
+                if prog in missing:
+                    continue
+                progs.append((label, [peer_python, str(HERE / "peers" / prog), mode,
+                                      str(paths[case.name])], peer_env))
+            time_cli(progs[0][1], env, 1, args.timeout)  # untimed: fills the bytecode cache
+            for label, cmd, penv in progs:
+                print(f"  {case.name}: {label} x{runs} ...", file=sys.stderr, flush=True)
+                t = time_cli(cmd, penv, runs, args.timeout, stdout)
+                if "error" in t:
+                    status = t["error"]
+                    if status.startswith(f"exit status {EXIT_NOT_INSTALLED}"):
+                        missing.add(cmd[1].rsplit("/", 1)[-1])
+                        continue
+                    if status.startswith(f"exit status {EXIT_UNSUPPORTED}"):
+                        t = {"unsupported": status.split(": ", 1)[-1]}
+                    rec["peers"][label] = t
+                    continue
+                try:
+                    got = _grads_of(Path(stdout))
+                    t["agree"] = compare(got, ref, problem.xs, rtol=PEER_RTOL)
+                except Exception as e:  # noqa: BLE001
+                    t["agree"] = {"ok": False, "detail": f"{type(e).__name__}: {e}"}
+                rec["peers"][label] = t
+            base = rec["peers"].get("tfgrad", {}).get("min_s")
+            for label, t in rec["peers"].items():
+                if base and "min_s" in t:
+                    t["ratio"] = t["min_s"] / base
+            out.append(rec)
+    return out
+
+
+def print_peers(recs: list[dict]) -> None:
+    if not recs:
+        return
+    labels = ["tfgrad"] + [lab for lab, _, _ in PEERS
+                           if any(lab in r["peers"] for r in recs)]
+    print("\nside by side, whole process (python start, imports, reading the file, the "
+          "gradients, printing them;\nwall time: min of the runs; in brackets, that time "
+          "over tfgrad's; ok = gradients agree with NumPy to 1e-7):")
+    widths = [20] + [24] * (len(labels))
+    print("".join(h.ljust(w) for h, w in zip(["case"] + labels, widths)).rstrip())
+    for r in recs:
+        cells = [f"{r['case']} (x{r['runs']})"]
+        for lab in labels:
+            t = r["peers"].get(lab)
+            if t is None:
+                cells.append("-")
+            elif "unsupported" in t:
+                cells.append("n/a")
+            elif "error" in t:
+                cells.append("error")
+            else:
+                ok = "ok" if t.get("agree", {}).get("ok") else "DIFF"
+                ratio = "" if lab == "tfgrad" else f" ({t['ratio']:.1f}x)"
+                cells.append(f"{t['min_s']:.2f}s{ratio} {t['max_rss_mb']:.0f}MB {ok}")
+        print("".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())
+    errs = [(r["case"], lab, t["error"]) for r in recs for lab, t in r["peers"].items()
+            if "error" in t]
+    for case, lab, e in errs:
+        print(f"  {case} {lab}: {e}")
 
 
 def ratio_target(res: dict) -> float | None:
@@ -773,6 +882,14 @@ def parse_args(argv=None):
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per case (default 1800)")
     p.add_argument("--mem-limit-gb", type=float, default=None,
                    help="address-space limit of each case's process (default 70%% of RAM; 0: none)")
+    p.add_argument("--peers", action="store_true",
+                   help="also run each case whole-process side by side with TensorFlow and JAX "
+                        "(benchmarks/peers/, where installed)")
+    p.add_argument("--peer-python", metavar="PYTHON",
+                   help="the interpreter that has TensorFlow/JAX (default: $TFGRAD_PEER_PYTHON, "
+                        "else this one)")
+    p.add_argument("--peer-runs", type=int, metavar="N",
+                   help="whole-process runs per program and case (default 3; 1 for big cases)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     p.add_argument("--split-stages", action="store_true",
                    help="collect garbage before evaluate too (each stage starts cold; by "
@@ -838,6 +955,7 @@ def main(argv=None) -> int:
                 print_result(res)
         wenv = cached_env(env, outdir / "pycache")
         cli = [] if args.no_cli else cli_timings(selected, paths, args, wenv)
+        peers = peer_timings(selected, paths, args, wenv) if args.peers else []
         scal = scaling(results)
     finally:
         if tmp is not None:
@@ -848,11 +966,12 @@ def main(argv=None) -> int:
         for r in results:
             r.pop("traceback", None)
         m["load_end"] = load_average()
-        json.dump({"meta": m, "cases": results, "cli": cli, "scaling": scal,
+        json.dump({"meta": m, "cases": results, "cli": cli, "peers": peers, "scaling": scal,
                    "summary": s}, sys.stdout, indent=1, default=float)
         print()
     else:
         print_cli(cli)
+        print_peers(peers)
         print_scaling(scal)
         print_summary(s)
         end = load_average()

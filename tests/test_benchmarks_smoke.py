@@ -137,3 +137,42 @@ def test_runner_child_times_each_stage_and_checks_agreement(tmp_path, split):
     assert all(t > 0 for k in ("derive", "evaluate", "numpy") for t in res["all_times"][k])
     # Memory per stage comes from the untimed round, where each stage runs alone.
     assert {"derive", "evaluate", "numpy"} <= set(res["mem_mb"])
+
+
+def test_cnn_reference_matches_finite_differences_on_samples():
+    problem = cases.cnn(batch=2)
+    values = {k: v.copy() for k, v in problem.values.items()}
+    _, grads = problem.reference(values)
+    rng = np.random.default_rng(0)
+    eps = 1e-6
+    for x, g in zip(problem.xs, grads):
+        assert g.shape == values[x].shape
+        flat = values[x].reshape(-1)  # a view: writes reach values[x]
+        for i in rng.choice(flat.size, size=min(6, flat.size), replace=False):
+            old = flat[i]
+            flat[i] = old + eps
+            up, _ = problem.reference(values)
+            flat[i] = old - eps
+            down, _ = problem.reference(values)
+            flat[i] = old
+            np.testing.assert_allclose(g.reshape(-1)[i], (up - down) / (2 * eps),
+                                       rtol=1e-5, atol=1e-8, err_msg=f"{x}[{i}]")
+
+
+def test_peers_mode_runs_without_peers(tmp_path):
+    """--peers with an interpreter that has neither TensorFlow nor JAX: the
+    peers are skipped as not installed and tfgrad's own row is still timed
+    and checked (CI never installs the peers)."""
+    import importlib.util
+    import types
+
+    if importlib.util.find_spec("tensorflow") or importlib.util.find_spec("jax"):
+        pytest.skip("a peer is installed in this interpreter")
+    run = _load("tfgrad_benchmark_run", "run.py")
+    path = tmp_path / "tutorial.yaml"
+    path.write_text(cases.CASES["tutorial"].build().yaml())
+    args = types.SimpleNamespace(peer_python=sys.executable, peer_runs=1, timeout=120.0)
+    recs = run.peer_timings([cases.CASES["tutorial"]], {"tutorial": path}, args,
+                            run.engine_env())
+    assert list(recs[0]["peers"]) == ["tfgrad"]
+    assert recs[0]["peers"]["tfgrad"].get("agree", {}).get("ok"), recs
