@@ -515,6 +515,11 @@ def _run_checks(text: str, path: str, options: Options) -> Iterator[CheckResult]
             yield CheckResult(f"gradcheck {name}", "skipped", detail="--no-gradcheck")
         elif not options.wants("TG4"):
             yield CheckResult(f"gradcheck {name}", "skipped", detail="TG4 not selected")
+        elif d.lowered.nodes[name].dtype not in ("float32", "float64"):
+            # An integer or boolean x has no gradient in TF 2 (None), and no
+            # finite difference: there is nothing to compare.
+            yield CheckResult(f"gradcheck {name}", "skipped",
+                              detail=f"{d.lowered.nodes[name].dtype} x: not differentiable")
         else:
             yield _timed(f"gradcheck {name}", partial(_gradcheck, d, ev, i, options))
     yield from _hessian_checks(d, options)

@@ -1475,6 +1475,16 @@ class _Expression:
     def subscript(self, n: ast.Subscript, depth: int) -> list[tuple[ast.AST, int]]:
         """``x[...]``: TF's ``__getitem__`` (strided_slice), or one output of
         an op with several (``parts[0]``), decided once every op is known."""
+        v = n.value
+        if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id in ("gradients", "hessians") \
+                and len(v.args) >= 2 and not isinstance(v.args[1], (ast.List, ast.Tuple)):
+            # TF's tf.gradients(y, x)[0]: here gradients(y, x) is already x's
+            # gradient tensor, so [0] would silently slice it.
+            f = v.func.id
+            _fail(f"{f}(..., x)[...] would slice x's {'gradient' if f == 'gradients' else 'hessian'}: "
+                  f"with one x written without brackets, {f}(y, x) is already that tensor "
+                  f"(TF's tf.{f}(y, x)[0]); write {f}(y, x), or {f}(y, [x])[0] for the list form",
+                  self.at(n), "TG203")
         spec = n.slice
         elts = spec.elts if isinstance(spec, ast.Tuple) else [spec]
         begin, end, strides = [], [], []

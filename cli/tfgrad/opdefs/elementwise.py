@@ -51,6 +51,9 @@ ew_op("relu", "features", doc="max(x, 0); relu'(0) = 0",
 
 def _add_n_shape(ctx: Ctx) -> tuple[int, ...]:
     xs = ctx.xs("inputs")
+    if not xs:
+        raise ctx.error("inputs is an empty list; add_n needs at least one tensor",
+                        "TG203", "inputs")
     first = xs[0].shape
     for i, x in enumerate(xs[1:], 1):
         if x.shape != first:

@@ -129,13 +129,31 @@ def _minmax_vjp(n: Node, g: Node) -> list:
     return [ew("multiply", ew("divide", ind, num), _expand(g, axes, x.shape))]
 
 
+def _identity_of(x: np.ndarray, lowest: bool):
+    """The max's (or min's) identity in x's dtype: what TF's kernel gives
+    over an empty axis (-inf, or the lowest integer)."""
+    if x.dtype.kind == "f":
+        return -np.inf if lowest else np.inf
+    info = np.iinfo(x.dtype) if x.dtype.kind in "iu" else None
+    return (info.min if lowest else info.max) if info is not None else (not lowest)
+
+
 def _np_max(x: np.ndarray, axes: tuple) -> np.ndarray:
-    # np.max propagates nan like TF's Max kernel (Eigen's PropagateNaN).
-    return np.max(x, axis=axes) if axes else x.copy()
+    # np.max propagates nan like TF's Max kernel (Eigen's PropagateNaN); over
+    # an empty axis TF gives -inf (the reduction's identity), NumPy raises.
+    if not axes:
+        return x.copy()
+    if x.size == 0:
+        return np.max(x, axis=axes, initial=_identity_of(x, True))
+    return np.max(x, axis=axes)
 
 
 def _np_min(x: np.ndarray, axes: tuple) -> np.ndarray:
-    return np.min(x, axis=axes) if axes else x.copy()
+    if not axes:
+        return x.copy()
+    if x.size == 0:
+        return np.min(x, axis=axes, initial=_identity_of(x, False))
+    return np.min(x, axis=axes)
 
 
 def _inverse_perm(perm: tuple[int, ...]) -> tuple[int, ...]:
