@@ -171,28 +171,37 @@ class Plan:
 
     def __init__(self, roots: Sequence[Node]) -> None:
         order = walk(list(roots))
+        n_nodes = len(order)
         slot: dict[int, int] = {id(n): i for i, n in enumerate(order)}
-        last_use: dict[int, int] = {}
+        # one pass for the operands' slots and each slot's last use (the
+        # per-node cost of this constructor is most of evaluate on deep
+        # graphs: ids are looked up once per edge)
+        ins_of: list[tuple[int, ...]] = []
+        last_use = [-1] * n_nodes
         for pos, n in enumerate(order):
-            for a in n._args:
-                last_use[id(a)] = pos
-        keep = {id(r) for r in roots}
+            ins = tuple([slot[id(a)] for a in n._args])
+            ins_of.append(ins)
+            for j in ins:
+                last_use[j] = pos
+        keep = {slot[id(r)] for r in roots}
+        is_leaf = [type(n) is Tensor for n in order]
         self.leaves: list[tuple[int, str, str, tuple]] = []
         self.steps: list[Step] = []
+        steps_append = self.steps.append
         for pos, n in enumerate(order):
-            if type(n) is Tensor:
-                self.leaves.append((slot[id(n)], n.name, n.dtype, n.shape))
+            if is_leaf[pos]:
+                self.leaves.append((pos, n.name, n.dtype, n.shape))
                 continue
-            args = n._args
+            ins = ins_of[pos]
             release = tuple(
-                slot[id(a)] for a in dict.fromkeys(args)
-                if last_use[id(a)] == pos and id(a) not in keep and type(a) is not Tensor
+                j for j in (dict.fromkeys(ins) if len(ins) > 1 else ins)
+                if last_use[j] == pos and j not in keep and not is_leaf[j]
             )
             fn = compile_node(n)
             if n.dtype == "float32" and type(n) is not Move and type(n) is not Fill:
                 fn = _flushing(fn)
-            self.steps.append((fn, tuple(slot[id(a)] for a in args), slot[id(n)], release))
-        self.size = len(order)
+            steps_append((fn, ins, pos, release))
+        self.size = n_nodes
         self.roots = [slot[id(r)] for r in roots]
 
     def run(self, env: dict[str, np.ndarray]) -> list[np.ndarray]:

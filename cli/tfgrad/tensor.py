@@ -347,24 +347,32 @@ def walk(roots: list[Node] | tuple[Node, ...]) -> list[Node]:
     """Every node reachable from ``roots``, each once, operands before the
     nodes that use them (iterative: graphs 10,000 deep are normal)."""
     order: list[Node] = []
+    append = order.append
     seen: set[int] = set()
+    seen_add = seen.add
     for root in roots:
         if id(root) in seen:
             continue
-        stack: list[tuple[Node, int]] = [(root, 0)]
-        seen.add(id(root))
-        while stack:
-            node, i = stack[-1]
+        seen_add(id(root))
+        # parallel stacks of nodes and of the index of their next operand
+        nodes = [root]
+        nexts = [0]
+        while nodes:
+            node = nodes[-1]
             args = node._args
+            i = nexts[-1]
+            while i < len(args) and id(args[i]) in seen:
+                i += 1
             if i < len(args):
-                stack[-1] = (node, i + 1)
+                nexts[-1] = i + 1
                 child = args[i]
-                if id(child) not in seen:
-                    seen.add(id(child))
-                    stack.append((child, 0))
+                seen_add(id(child))
+                nodes.append(child)
+                nexts.append(0)
             else:
-                stack.pop()
-                order.append(node)
+                nodes.pop()
+                nexts.pop()
+                append(node)
     return order
 
 
