@@ -53,11 +53,11 @@ RTOL = 1e-9
 ATOL = 1e-12  # in units of max(1, max|reference gradient|)
 
 # (derive + evaluate) / numpy targets; the thin chain's target is the CLI's.
-RATIO_TARGETS = {"matmul": 1.5, "mlp": 1.5}
-RATIO_TARGET_OVERRIDES = {"matmul-512x64": 1.2}
+RATIO_TARGETS = {"matmul": 1.5, "mlp": 1.5, "cnn": 2.0}
+RATIO_TARGET_OVERRIDES = {"matmul-512x64": 1.2, "chain-10000": 4.0, "fan-2000": 4.0}
 CLI_TARGETS = {  # case -> (median wall seconds, max RSS MB or None, runs)
-    "tutorial": (0.6, None, 7),
-    "chain-10000": (3.0, 300.0, 3),
+    "tutorial": (0.45, None, 7),  # the import floor on a quiet machine (issue 15)
+    "chain-10000": (3.0, 150.0, 3),
 }
 LINEAR_SLACK = 1.5  # per-op time of the largest may be 1.5x the smallest's
 DEFAULT_REPEAT = 5  # small cases: median of 5 runs of every stage
