@@ -447,7 +447,7 @@ def objective(d: Derived, replace: dict[str, np.ndarray], seeds: list[np.ndarray
 def _substitute(root: Node, subs: dict[int, Node]) -> Node:
     """``root`` with the nodes in ``subs`` replaced (rebuilding only the
     nodes above a replacement; float32 nodes become float64)."""
-    from .tensor import walk
+    from .tensor import walk, with_args
 
     if not subs:
         return root
@@ -459,18 +459,7 @@ def _substitute(root: Node, subs: dict[int, Node]) -> Node:
         args = n._args
         new_args = tuple(memo.get(id(a), a) for a in args)
         if any(x is not y for x, y in zip(new_args, args)):
-            m = type(n).__new__(type(n))
-            m._args = new_args
-            m._mhash = None
-            m._assumptions = n._assumptions
-            m.shape = n.shape
-            m.dtype = n.dtype
-            for cls in type(n).__mro__:
-                if cls is Node:
-                    break
-                for slot in cls.__dict__.get("__slots__", ()):
-                    setattr(m, slot, getattr(n, slot))
-            memo[id(n)] = m
+            memo[id(n)] = with_args(n, new_args)
     return memo.get(id(root), root)
 
 

@@ -32,7 +32,7 @@ from typing import Sequence
 from .autodiff import backprop
 from .tensor import (
     Absent, Node, absent, broadcast_to, fill, is_float, ones, prim, reshape, transpose, walk,
-    zeros,
+    with_args, zeros,
 )
 
 
@@ -192,22 +192,6 @@ def batch_jacobian(target: Node, source: Node, unconnected: str = "none",
     return reshape(transpose(stacked, (1, 0, 2)), shape)
 
 
-def _with_args(n: Node, args: tuple) -> Node:
-    """A copy of ``n`` (same kind, parameters, shape, dtype) over ``args``."""
-    m = type(n).__new__(type(n))
-    m._args = tuple(args)
-    m._mhash = None
-    m._assumptions = n._assumptions
-    m.shape = n.shape
-    m.dtype = n.dtype
-    for cls in type(n).__mro__:
-        if cls is Node:
-            break
-        for slot in cls.__dict__.get("__slots__", ()):
-            setattr(m, slot, getattr(n, slot))
-    return m
-
-
 def _walk_until(root: Node, keep: set[int]) -> list[Node]:
     """``walk([root])`` that does not descend into the nodes in ``keep``."""
     order: list[Node] = []
@@ -240,7 +224,7 @@ def _rebuild(root: Node, subs: dict[int, Node], keep: set[int] = frozenset()) ->
             continue
         new = tuple(memo.get(id(a), a) for a in n._args)
         if any(x is not y for x, y in zip(new, n._args)):
-            memo[id(n)] = _with_args(n, new)
+            memo[id(n)] = with_args(n, new)
     return memo.get(id(root), root)
 
 
@@ -267,7 +251,7 @@ def jvps(ys: Sequence[Node], tangents: Sequence[tuple[Node, Node]]) -> list[Node
         if not any(id(a) in tan for a in args):
             continue
         ph = tuple(tensor(f"\0jvp:{i}", a.shape, a.dtype, "constant") for i, a in enumerate(args))
-        m = _with_args(n, ph)
+        m = with_args(n, ph)
         u = fill(1, n.shape, n.dtype)
         seeds = []
         for a, c in zip(args, vjp(m, u)):

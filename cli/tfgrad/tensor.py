@@ -277,6 +277,23 @@ def prim(kind: str, *operands: Node, attrs: tuple = ()) -> Node:
     return m
 
 
+def with_args(n: Node, args: tuple) -> Node:
+    """A copy of ``n`` (same kind, parameters, shape, dtype) over ``args``:
+    for rebuilding the nodes above a substituted one."""
+    m = type(n).__new__(type(n))
+    m._args = tuple(args)
+    m._mhash = None
+    m._assumptions = n._assumptions
+    m.shape = n.shape
+    m.dtype = n.dtype
+    for cls in type(n).__mro__:
+        if cls is Node:
+            break
+        for slot in cls.__dict__.get("__slots__", ()):
+            setattr(m, slot, getattr(n, slot))
+    return m
+
+
 # -- convenience constructors used by op lowerings and VJPs -------------------
 
 def reshape(x: Node, shape: Shape) -> Node:
