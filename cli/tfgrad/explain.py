@@ -32,7 +32,7 @@ from .display.common import (
 )
 from .display.elements import ElementBuilder, ScalarLatex, ScalarText, TooBig, ieee, tree_size
 from .display.printers import (
-    ATOM, INDEX_POOL, formula_notation, is_transparent, printer, see_through,
+    ATOM, formula_notation, index_letters, is_transparent, printer, see_through,
 )
 from .engine import Derived, Result
 from .funcs import FUNCS
@@ -173,6 +173,7 @@ class Explanation:
     step_names: dict[int, Any] = field(default_factory=dict)
     collected: list[Collected] = field(default_factory=list)
     inline_note: str | None = None
+    reserved: set[str] = field(default_factory=set)  # printed names: not index letters
 
 
 # ================================================================ naming
@@ -341,6 +342,7 @@ def explain(d: Derived, r: Result, only: list[str] | None = None, steps: bool = 
     ex = Explanation(g.name, [y.name for y in g.ys], xs, seeds, leaves, pieces, piece_values,
                      entries, [s.name for s in g.stop_gradients], g.unconnected_gradients, [],
                      names, sums, seed_ids)
+    ex.reserved = _printed_names(ex, g, low)
     node_values = _node_values(d, roots)
     for e in entries:
         if e.node is not None and e.value is not None and not np.all(np.isfinite(e.value)):
@@ -350,6 +352,15 @@ def explain(d: Derived, r: Result, only: list[str] | None = None, steps: bool = 
     if steps:
         _steps(d, ex, taken, display_of)
     return ex
+
+
+def _printed_names(ex: Explanation, g: Any, low: Any) -> set[str]:
+    """Every name a formula of ``ex`` can print (graph nodes, leaves, seeds,
+    pieces): index letters avoid them."""
+    out = set(g.nodes) | set(low.env) | {s.name for s in ex.seeds}
+    out |= {v for v in ex.names.values() if isinstance(v, str)}
+    out |= {p.name for p in ex.pieces}
+    return out
 
 
 def _node_values(d: Derived, roots: list[Node]) -> dict[int, np.ndarray]:
@@ -842,8 +853,9 @@ class _Formulas:
 
     def __call__(self, node: Node, notation: str | None = None, define: bool = False) -> str:
         nt = notation or formula_notation(node, self.names)
-        p = printer(self.st.style, self.names, nt, self.notes, self.ex.sums, self.ex.seed_ids)
-        idx = tuple(INDEX_POOL[: node.rank]) if nt == "index" else ()
+        p = printer(self.st.style, self.names, nt, self.notes, self.ex.sums, self.ex.seed_ids,
+                    self.ex.reserved)
+        idx = self.letters(node.rank) if nt == "index" else ()
         if define:
             return p.formula(node, idx)
         nm = self.names.get(id(node))
@@ -853,17 +865,22 @@ class _Formulas:
             return p._print(node)
         return p.formula(node, idx)
 
+    def letters(self, rank: int) -> tuple[str, ...]:
+        """The free index letters of a rank-``rank`` formula: none is a name
+        the explanation prints (trial finding 11: a variable named ``k``)."""
+        return index_letters(rank, self.ex.reserved)
+
     def lhs(self, node: Node, name: str, notation: str) -> str:
         """``∂L/∂W`` or ``∂L/∂W[i,j,k]`` (index notation)."""
         if notation == "index" and node.rank and node.size > 1:
-            return self.st.partial(name) + "[" + ",".join(INDEX_POOL[: node.rank]) + "]" \
-                if not self.st.latex else self.st.partial(name + "[" + ",".join(INDEX_POOL[: node.rank]) + "]")
+            at = "[" + ",".join(self.letters(node.rank)) + "]"
+            return self.st.partial(name) + at if not self.st.latex else self.st.partial(name + at)
         return self.st.partial(name)
 
     def piece_lhs(self, p: Piece) -> str:
         nm = self.st.name(p.name)
         if p.notation == "index" and p.node.rank and p.node.size > 1:
-            return nm + "[" + ",".join(INDEX_POOL[: p.node.rank]) + "]"
+            return nm + "[" + ",".join(self.letters(p.node.rank)) + "]"
         return nm
 
 

@@ -48,6 +48,24 @@ _ENCLOSE_BEFORE = ("(", "[", "|", ",", "^{", "_{", "sqrt{", "frac{", "}{", r"\le
 _ENCLOSE_AFTER = (")", "]", "|", ",", "}", r"\right")
 
 
+def index_letters(count: int, reserved: set[str] | frozenset = frozenset()) -> tuple[str, ...]:
+    """The first ``count`` index letters of ``INDEX_POOL`` that are not in
+    ``reserved`` (the names a formula prints: a node named ``k`` must not
+    also be an index), then ``i1``, ``i2``... if the pool runs out."""
+    out: list[str] = []
+    for ch in INDEX_POOL:
+        if len(out) == count:
+            return tuple(out)
+        if ch not in reserved:
+            out.append(ch)
+    k = 0
+    while len(out) < count:
+        k += 1
+        if f"i{k}" not in reserved:
+            out.append(f"i{k}")
+    return tuple(out)
+
+
 def _fields(template: str) -> list[tuple[str, str | None]]:
     """(literal text before, field) pairs; the last has field None."""
     out: list[tuple[str, str | None]] = []
@@ -129,6 +147,8 @@ class _TensorMixin:
         self.seeds: set[int] = settings.get("seeds") or set()
         self.idx: tuple[str, ...] = ()
         self.used_letters: set[str] = set()
+        # names the formula may print: never used as index letters
+        self.reserved: set[str] = set(settings.get("reserved") or ())
         self.notes: dict[str, str] = settings.get("notes_out") if settings.get("notes_out") is not None else {}
         self._prec = ATOM
         self._kind = "atom"
@@ -196,12 +216,25 @@ class _TensorMixin:
 
     def fresh(self) -> str:
         for ch in INDEX_POOL:
-            if ch not in self.used_letters:
+            if ch not in self.used_letters and ch not in self.reserved:
                 self.used_letters.add(ch)
                 return ch
-        k = len(self.used_letters)
+        k = 0
+        while f"i{k}" in self.used_letters or f"i{k}" in self.reserved:
+            k += 1
         self.used_letters.add(f"i{k}")
         return f"i{k}"
+
+    def transposed(self, x: Node) -> str:
+        """``xᵀ``; the transpose of an (unnamed) inverse as ``A⁻ᵀ``."""
+        if type(x) is Kernel and x.kind in _INVERSES and self.style != "ascii" \
+                and id(x) not in self.names:
+            a = self.child(x._args[0], POW, "T")
+            if self.style == "latex":
+                mark = r"-\top" if x.kind == "matrix_inverse" else "-1"
+                return self._done(f"{{{a}^{{{mark}}}}}", POW, "T")
+            return self._done(a + ("⁻ᵀ" if x.kind == "matrix_inverse" else "⁻¹"), POW, "T")
+        return self._done(self.child(x, POW, "T") + self.sym("T"), POW, "T")
 
     def _done(self, s: str, prec: int, kind: str) -> str:
         self._prec, self._kind = prec, kind
@@ -294,6 +327,13 @@ class _TensorMixin:
                                                      for k, a in enumerate(args)), PROD, "scale")
         if fn == "multiply" and self.notation == "matrix":
             fills = [k for k, a in enumerate(args) if type(see_through(a)) is Fill]
+            scal = [k for k, a in enumerate(args) if _scalar_broadcast(a, self.names)]
+            if len(scal) == 1 and not fills and args[1 - scal[0]].rank:
+                # a number times a tensor (det's gradient: det(A)·A⁻ᵀ), not s·𝟙∘B
+                k = scal[0]
+                c = self.child(see_through(args[k])._args[0], PROD, "scale")
+                return self._done(c + self.sym("scale") + self.child(args[1 - k], PROD, "scale", False),
+                                  PROD, "scale")
             if len(fills) == 1:
                 other = args[1 - fills[0]]
                 v = see_through(args[fills[0]]).value
@@ -302,6 +342,10 @@ class _TensorMixin:
                     return s
                 c = self.number(v)
                 return self._done(c + self.sym("scale") + self.child(other, PROD, "scale"), PROD, "scale")
+        if fn == "negative":
+            s = self._print(args[0])
+            if self._prec == PROD:  # −A·B, as written by hand (a parent product adds parentheses)
+                return self._done("-" + s, NEG, "neg")
         if kernel_form(fn):
             return self._kernel(n)
         return self._fill_template(self.template(f), args, f.prec, fn, n.attrs)
@@ -384,7 +428,7 @@ class _TensorMixin:
         if kind == "id":
             return self._print(args[0])
         if kind == "T":
-            return self._done(self.child(args[0], POW, "T") + T, POW, "T")
+            return self.transposed(args[0])
         if kind in ("trace", "diag"):
             s = self.child(args[0], ATOM, enclosed=True)
             op = r"\operatorname{tr}" if kind == "trace" and self.style == "latex" else (
@@ -399,15 +443,14 @@ class _TensorMixin:
             had = {"text": "∘", "ascii": " * ", "latex": r" \circ "}[self.style]
             parts = []
             for j, (k, t) in enumerate(recipe[1]):
-                s = self.child(args[k], POW if t else PROD, "T" if t else "had", j == 0)
-                parts.append(s + T if t else s)
+                parts.append(self.transposed(args[k]) if t else self.child(args[k], PROD, "had", j == 0))
             return self._done(had.join(parts), PROD, "had")
         _, chain, scalars = recipe
         parts = [self.child(args[k], PROD, "scale") for k in scalars]
         mm = []
         for j, (k, t) in enumerate(chain):
             if t:
-                mm.append(self.child(args[k], POW, "T") + T)
+                mm.append(self.transposed(args[k]))
             else:
                 mm.append(self.child(args[k], PROD, "mm", j == 0))
         if parts and mm:
@@ -480,7 +523,7 @@ class _TensorMixin:
                 idx[p] = self.idx[i]
             return self._moved(x, tuple(idx))
         if kind == "transpose" and n.rank == 2:
-            return self._done(self.child(x, POW, "T") + self.sym("T"), POW, "T")
+            return self.transposed(x)
         if kind == "reshape" and _squeezed(n.shape) == _squeezed(x.shape):
             if self.notation == "index":
                 return self._moved(x, _squeeze_map(n.shape, x.shape, self.idx))
@@ -495,6 +538,14 @@ class _TensorMixin:
     _print_Kernel = _print_Move
 
     def _prim(self, n: Node) -> str:
+        if n.kind in _INVERSES and self.style != "latex" and (self.notation == "matrix" or n.size <= 1):
+            # the inverse as matrix calculus writes it: A⁻¹, A⁻ᵀ (ASCII: inv(A), inv(A).T)
+            a = self.child(n._args[0], POW, "T")
+            if self.style == "ascii":
+                s = f"inv({self.child(n._args[0], ATOM, enclosed=True)})"
+                return self._done(s + (".T" if n.kind == "matrix_inverse_adjoint" else ""),
+                                  POW if n.kind == "matrix_inverse_adjoint" else ATOM, "call")
+            return self._done(a + _INVERSES[n.kind], POW, "T")
         p = MOVES[n.kind]
         attrs = ", ".join(_attr_text(a) for a in n.attrs)
         t = self.template(p)
@@ -529,6 +580,16 @@ class _TensorMixin:
             return self._done(self.child(x, PROD, "mm") + mm + self.sym("ones", (1, shape[1])) + T,
                               PROD, "mm")
         return self._print(x)
+
+
+_INVERSES = {"matrix_inverse": "⁻¹", "matrix_inverse_adjoint": "⁻ᵀ"}
+
+
+def _scalar_broadcast(a: Node, names: dict) -> bool:
+    """``a`` is a one-element tensor broadcast (unnamed): a number in a product."""
+    a = see_through(a)
+    return (type(a) is Move and a.kind == "broadcast" and id(a) not in names
+            and _size(a._args[0].shape) == 1 and type(see_through(a._args[0])) is not Fill)
 
 
 def _call_like(template: str) -> bool:
@@ -707,7 +768,8 @@ class TensorText(_TensorMixin, StrPrinter):
     """Text (Unicode, or ASCII with ``ascii=True``)."""
 
     _default_settings = {**StrPrinter._default_settings, "names": None, "notation": "matrix",
-                         "ascii": False, "notes_out": None, "sums": None, "seeds": None}
+                         "ascii": False, "notes_out": None, "sums": None, "seeds": None,
+                         "reserved": None}
 
     def __init__(self, settings: dict | None = None) -> None:
         StrPrinter.__init__(self, settings)
@@ -719,7 +781,7 @@ class TensorLatex(_TensorMixin, LatexPrinter):
     """LaTeX math mode (amsmath)."""
 
     _default_settings = {**LatexPrinter._default_settings, "names": None, "notation": "matrix",
-                         "notes_out": None, "sums": None, "seeds": None}
+                         "notes_out": None, "sums": None, "seeds": None, "reserved": None}
 
     def __init__(self, settings: dict | None = None) -> None:
         LatexPrinter.__init__(self, settings)
@@ -729,10 +791,11 @@ class TensorLatex(_TensorMixin, LatexPrinter):
 
 def printer(style: str, names: dict[int, Any], notation: str = "matrix",
             notes: dict[str, str] | None = None, sums: set[int] | None = None,
-            seeds: set[int] | None = None) -> _TensorMixin:
-    """A printer of ``style`` (text, ascii, latex); see the module doc."""
+            seeds: set[int] | None = None, reserved: set[str] | None = None) -> _TensorMixin:
+    """A printer of ``style`` (text, ascii, latex); see the module doc.
+    ``reserved``: names the formula may print, never chosen as index letters."""
     common = {"names": names, "notation": notation, "notes_out": notes, "sums": sums,
-              "seeds": seeds}
+              "seeds": seeds, "reserved": reserved}
     if style == "latex":
         return TensorLatex(common)
     return TensorText({**common, "ascii": style == "ascii"})
