@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ops_harness import assert_vjps_match_fd, leaves, value, vjps
-from ops_tf_cases import CASES, check
+from ops_tf_cases import CASES
+from ops_tf_check import check
 from tfgrad.engine import apply
 from tfgrad.funcs import FUNCS
 from tfgrad.graph import GraphError, Pos
@@ -52,7 +53,7 @@ def test_sigmoid_cross_entropy_at_logit_zero_is_tfs_select_not_maximum():
 def test_softmax_cross_entropy_second_order_gives_labels_zeros_not_none():
     # TF's _SoftmaxCrossEntropyWithLogitsGrad gives labels grad_loss * -log_softmax
     # with grad_loss = zeros when only the backprop output has a cotangent.
-    from ops_tf_cases import run
+    from ops_tf_check import run
 
     case = next(c for c in CASES if c["name"] == "xent-basic")
     r = run(case)

@@ -14,6 +14,9 @@ for c in R:
     e["inputs"] = enc_inputs(c["inputs"])
     e["tf"] = d["results"][c["name"]]
     cases.append(e)
-head = open(os.path.join(HERE, "head.py")).read()
+# The data module: the docstring of head.py, the TF version, the cases. The code that runs
+# them through tfgrad is tests/ops_tf_check.py (hand-written, not generated).
+head = open(os.path.join(HERE, "head.py")).read().replace("@@TFV@@", d["tf_version"])
 body = "CASES = " + pprint.pformat(cases, width=100, sort_dicts=False) + "\n"
-open(os.path.join(HERE, "..", "ops_tf_cases.py"), "w").write(head.replace("@@TFV@@", d["tf_version"]) + "\n\n" + body)
+out = head + '\nTF_VERSION = "' + d["tf_version"] + '"\ninf = float("inf")  # pprint writes math.inf attributes as inf\n\n' + body
+open(os.path.join(HERE, "..", "ops_tf_cases.py"), "w").write(out)
