@@ -335,10 +335,7 @@ def test_forward_mode_builds_linear_size_expressions():
     h = x
     for _ in range(1500):
         h = engine.apply("tanh", {"x": h})
-    t0 = time.perf_counter()
     (tn,) = higher.jvps([h], [(x, leaf("t", [1.0, 0.0], env, "constant"))])
-    built = time.perf_counter() - t0
-    assert len(walk([tn])) < 10 * 1500
-    assert built < 5.0
+    assert len(walk([tn])) < 10 * 1500  # linear in the depth: one tangent node or so per op
     v = Plan([tn]).run(env)[0]
     assert np.isfinite(v).all()

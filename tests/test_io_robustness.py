@@ -99,21 +99,17 @@ def test_dev_zero_fails_fast_in_bounded_memory(cmd):
     status, seconds, mb = r.stderr.split()[-3:]
     assert status == "2", r.stderr
     assert "limited to" in r.stdout + r.stderr
-    # Bounded memory is the property; the time bound only catches a reader
-    # that keeps going (it took 102 s for 200 MB), generously, because
-    # reading 256 MB takes seconds on a loaded machine (speed is measured in
-    # benchmarks/, not in tests).
-    assert float(seconds) < 30 and int(mb) < 2 * source.MAX_TEXT_BYTES // 2**20, r.stderr
+    # Bounded memory is the property (speed is measured in benchmarks/, not in tests).
+    assert int(mb) < 2 * source.MAX_TEXT_BYTES // 2**20, r.stderr
 
 
 def test_endless_stdin_fails_fast():
     yes = subprocess.Popen(["yes"], stdout=subprocess.PIPE)
     try:
-        t = time.perf_counter()
+        # a reader that kept going would never return: the timeout fails the test then
         r = subprocess.run([sys.executable, "-m", "tfgrad", "run", "-"], stdin=yes.stdout,
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 2 and "<stdin>:1:1: error: input has more than" in r.stderr
-        assert time.perf_counter() - t < 5
     finally:
         yes.kill()
         yes.wait()

@@ -155,16 +155,14 @@ def test_save_npz_unwritable_is_exit_2(tmp_path):
     assert code == 2 and "cannot write" in out
 
 
-def test_json_of_a_million_numbers_is_fast():
-    import time
+def test_json_of_a_million_numbers_round_trips():
+    # its speed is benchmarks/run.py's json case
+    import json
 
     a = np.random.default_rng(2).standard_normal((1000, 1000))
-    t = time.perf_counter()
     s = render.run_json(["x"], [a.shape], [a], [False])
-    took = time.perf_counter() - t
-    assert len(s) > 10**7
-    if render._orjson is not None:
-        assert took < 3.0  # about 0.3 s here; generous for a loaded CI machine
+    back = np.array(json.loads(s)["gradients"][0])
+    assert back.shape == a.shape and np.array_equal(back, a)
 
 
 def test_cli_json_from_a_pipe_is_valid():

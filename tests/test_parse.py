@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import os
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -592,9 +591,7 @@ def test_number_nodes_know_their_end_without_storing_it(monkeypatch):
 def test_big_matrices_parse_fast():
     rows = "".join(f"\n    - [{', '.join(f'{(i * 37 + j) % 1000 / 7:.6f}' for j in range(100))}]" for i in range(1000))
     text = f"variables:\n  w: {rows}\nys: w\nxs: w\n"
-    t0 = time.perf_counter()
-    g = parse_graph(text)
-    assert time.perf_counter() - t0 < 5  # about 0.15 s; 0.5 s before the fast path
+    g = parse_graph(text)  # its speed: benchmarks/run.py's parse cases
     v = g.nodes["w"].value
     assert v.array.shape == (1000, 100) and not v.integral
     assert v.array[999, 99] == float(f"{(999 * 37 + 99) % 1000 / 7:.6f}")
@@ -737,10 +734,8 @@ def test_alias_bomb_is_rejected_fast():
         prev = ", ".join([f"*a{i - 1}"] * 9)
         lines.append(f"a{i}: &a{i} [{prev}]")
     text = "\n".join(lines) + "\nvariables: {v: *a11}\nys: v\nxs: v\n"
-    t0 = time.perf_counter()
     with pytest.raises(GraphError) as e:
-        parse_graph(text)
-    assert time.perf_counter() - t0 < 5
+        parse_graph(text)  # 9**12 nodes if expanded: refused before, by counting
     assert "expands to more than" in e.value.message and "aliases" in e.value.message
 
 
@@ -771,10 +766,8 @@ def test_expression_code_is_never_run(tmp_path):
 
 def test_deep_yaml_nesting_is_rejected_fast():
     for text in ["[" * 100_000, "{a: " * 50_000, "- " * 100_000 + "x"]:
-        t0 = time.perf_counter()
         with pytest.raises(GraphError) as e:
             parse_graph(text)
-        assert time.perf_counter() - t0 < 5
         assert "nested more than" in e.value.message
 
 
