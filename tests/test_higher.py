@@ -326,8 +326,6 @@ def test_forward_mode_builds_linear_size_expressions():
     """jvps rebuilds each node's tangent without walking the tangents it
     builds on: the tangent of a long chain has O(length) nodes and the
     build does O(length) work (a walk per node made 2,000 ops take 17 s)."""
-    import time
-
     from tfgrad.tensor import walk
 
     env = {}
