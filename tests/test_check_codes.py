@@ -1,6 +1,6 @@
 """Problem codes: every kind of invalid input the engine rejects gets its
-stable code (through the real parser and engine, so a reworded message that
-escapes check.classify's table shows here), and every graphs/invalid example
+stable code (through the real parser and engine: each raise names its code,
+and a raise that names another shows here), and every graphs/invalid example
 shows its code at its line and column."""
 
 from __future__ import annotations

@@ -45,8 +45,6 @@ def registry_names() -> list[str]:
 
 __all__ = ["Bound", "DTYPES", "TF_OPS", "bind", "check_attr", "unknown_op_message", "NOT_A_VALUE"]
 
-CODE = "TG203"
-
 # The dtypes a value or a dtype attribute may name (TF's names).
 DTYPES = ("float32", "float64", "int32", "int64", "bool")
 _OTHER_TF_DTYPES = ("float16", "bfloat16", "half", "double", "int8", "int16", "uint8", "uint16",
@@ -106,8 +104,8 @@ class _NotAValue:
 NOT_A_VALUE: Any = _NotAValue()
 
 
-def _fail(message: str, pos: Pos | None) -> NoReturn:
-    raise GraphError(message, pos, CODE)
+def _fail(message: str, pos: Pos | None, code: str) -> NoReturn:
+    raise GraphError(message, pos, code)
 
 
 def unknown_op_message(name: str, declared_kind: str | None = None) -> str:
@@ -177,10 +175,10 @@ def bind(
         n_pos = sum(1 for p in params if not (op.varargs and p.kind == TENSORS))
         if op.varargs:
             _fail(f"{op.name} takes at most {n_pos + 1} positional arguments here; found "
-                  f"{len(positional)}: {signature(op)}", rest[0][1])
+                  f"{len(positional)}: {signature(op)}", rest[0][1], "TG203")
         _fail(f"{op.name} takes at most {len(params)} "
               f"{'argument' if len(params) == 1 else 'arguments'}; found {len(positional)}: "
-              f"{signature(op)}", rest[0][1])
+              f"{signature(op)}", rest[0][1], "TG203")
     by_keyword: set[str] = set()
     for key, a, key_pos, value_pos in keywords:
         p = op.param(key)
@@ -188,10 +186,10 @@ def bind(
             names = [q.name for q in params]
             close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            _fail(f"{op.name} has no parameter '{key}'{hint}; {signature(op)}", key_pos)
+            _fail(f"{op.name} has no parameter '{key}'{hint}; {signature(op)}", key_pos, "TG203")
         if key in bound:
             how = "twice" if key in by_keyword else f"by position and as {key}="
-            _fail(f"{op.name}: argument '{key}' is given {how}", key_pos)
+            _fail(f"{op.name}: argument '{key}' is given {how}", key_pos, "TG203")
         by_keyword.add(key)
         bound[key] = Bound(p, a, value_pos)
     out = []
@@ -201,7 +199,7 @@ def bind(
             b = None  # gradients(y, x, grad_ys=None): TF's default
         if b is None:
             if p.required:
-                _fail(f"{op.name} is missing the argument '{p.name}': {signature(op)}", call_pos)
+                _fail(f"{op.name} is missing the argument '{p.name}': {signature(op)}", call_pos, "TG203")
             continue
         out.append(b)
     return out
@@ -262,7 +260,7 @@ def check_attr(op: OpDef, p: Param, value: Any, text: str, pos: Pos) -> Any:
         ok = isinstance(value, str) and value in DTYPES
         if isinstance(value, str) and value in _OTHER_TF_DTYPES:
             _fail(f"{op.name}: {p.name} {value} is a TensorFlow dtype that tfgrad does not have; "
-                  f"dtypes are {', '.join(DTYPES)}", pos)
+                  f"dtypes are {', '.join(DTYPES)}", pos, "TG203")
     elif kind == "axis":
         ok = value is None or type(value) is int or _ints(value)
     elif kind == "ints":
@@ -271,10 +269,10 @@ def check_attr(op: OpDef, p: Param, value: Any, text: str, pos: Pos) -> Any:
         ok = True
     if not ok:
         rule = _KIND_RULE.get(kind, kind)
-        _fail(f"{op.name}: {p.name} must be {rule}, got {text}", pos)
+        _fail(f"{op.name}: {p.name} must be {rule}, got {text}", pos, "TG203")
     if p.choices and value not in p.choices:
         close = difflib.get_close_matches(str(value), [str(c) for c in p.choices], n=1, cutoff=0.6)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         _fail(f"{op.name}: {p.name} must be one of {', '.join(describe(c) for c in p.choices)}; "
-              f"got {text}{hint}", pos)
+              f"got {text}{hint}", pos, "TG203")
     return value

@@ -5,8 +5,8 @@ annotations or JUnit XML.
 Input: paths (files, directories, ``-``) and ``Options``. Output: one
 ``FileReport`` per file (its checks and their located ``Problem``s) and the
 reports rendered as a string. Nothing here prints or exits; ``commands.py``
-does. Problem codes are stable (``CODES``); a ``GraphError`` is coded by its
-``code`` attribute when it has one, else by ``classify``'s message table.
+does. Problem codes are stable (``CODES``); a ``GraphError`` carries its code
+from where it was raised (``classify``); nothing is inferred from messages.
 
 A file's leading comments may declare the problems it exists to show
 (``# tfgrad: expected-problem TG201 at 5:3``): a file whose problems are
@@ -49,7 +49,7 @@ Severity = Literal["error", "note"]
 CODES: dict[str, tuple[Severity, str]] = {
     "TG001": ("error", "internal error: an unexpected exception while checking (a tfgrad bug)"),
     "TG002": ("error", "an `# tfgrad: expected-problem` comment that no problem matched"),
-    "TG100": ("error", "invalid graph file (not otherwise classified)"),
+    "TG100": ("error", "invalid graph file (reserved: no longer produced, every error has its own code)"),
     "TG101": ("error", "YAML syntax error, or YAML the reader refuses (tags, alias bombs, size)"),
     "TG102": ("error", "schema: unknown or missing key, wrong type, bad value literal"),
     "TG103": ("error", "name: unknown, duplicate or malformed name"),
@@ -66,48 +66,13 @@ CODES: dict[str, tuple[Severity, str]] = {
     "TG402": ("note", "gradcheck inconclusive: a kink or a non-finite value (not a failure)"),
 }
 
-# The engine raises GraphError(message, pos) only. Until every GraphError
-# carries a ``code``, its message says which kind it is: the first rule that
-# matches wins. tests/test_check_codes.py runs the real parser and engine on
-# an example of every kind, so a reworded message shows there.
-_CLASSIFY: list[tuple[str, re.Pattern[str]]] = [
-    (code, re.compile(pattern))
-    for code, pattern in [
-        ("TG201", r"^cycle:"),
-        ("TG204", r"^grad_ys\b"),
-        ("TG101", r"^(unreadable YAML|invalid YAML|YAML |found a second YAML document"
-                  r"|unknown alias|alias \*|document expands|character U\+|input has [\d,]+ char"
-                  r"|a merge key|in a YAML flow mapping)|the end of an expression cut by a comma"),
-        ("TG202", r"do not broadcast|inner dimensions differ|takes rank-2 tensors"
-                  r"|takes tensors of one shape"),
-        ("TG203", r"is not an op\b|, not an op;|^unknown op\b|\btakes \d+ (or more )?arguments?\b"
-                  r"|is an argument of \w+, not an attribute|has no attribute|^\w+ of \w+ must be"
-                  r"|^attribute value|out of range for a tensor"),
-        ("TG104", r"^invalid expression|^operator '|is not allowed; expressions may use"
-                  r"|is only allowed as an attribute value|is an op; call it|^expression of op"
-                  r"|is an empty expression|arguments are not allowed|starred argument"
-                  r"|cannot contain NUL"),
-        ("TG103", r"^unknown name|^invalid name|^name '[^']*' is already"
-                  r"|^duplicate key '[^']*' in (variables|constants|ops|expect)\b"
-                  r"|^a key in .* must be a name|^expect names|which is not a name"),
-        ("TG102", r"must be|^missing required|^unknown (top-level|tolerance) key|needs|empty"
-                  r"|^duplicate key|nested|finite|too large|\brows?\b|\bentry \d|^the document"
-                  r"|at the top level|found (a|an)\b|^expected the text"),
-    ]
-]
-
 
 def classify(err: GraphError) -> str:
-    """The problem code of an engine error: its ``code`` attribute when it
-    has a known one, else the first pattern of ``_CLASSIFY`` its message
-    matches, else TG100."""
-    code = getattr(err, "code", None)
-    if isinstance(code, str) and code in CODES:
-        return code
-    for code, pattern in _CLASSIFY:
-        if pattern.search(err.message):
-            return code
-    return "TG100"
+    """The problem code of an engine error: the ``code`` it was raised with.
+    Every raise gives one of ``CODES`` (tests/test_error_codes.py scans the
+    package); a code that is not one is a tfgrad bug, reported as TG001."""
+    code = err.code
+    return code if code in CODES else "TG001"
 
 
 def parse_code_prefixes(values: Iterable[str]) -> tuple[str, ...]:

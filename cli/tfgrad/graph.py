@@ -33,13 +33,18 @@ class Pos:
 
 
 class GraphError(Exception):
-    """Invalid input, located. The CLI prints ``FILE:LINE:COL: error: MSG``."""
+    """Invalid input, located. The CLI prints ``FILE:LINE:COL: error: MSG``.
 
-    def __init__(self, message: str, pos: Pos | None = None, code: str | None = None) -> None:
+    ``code`` is the problem code ``tfgrad check`` reports (``TGnnn``, one of
+    ``check.CODES``), given where the error is raised: check never guesses
+    it from the message. tests/test_error_codes.py fails on a raise without
+    a code or with an undocumented one."""
+
+    def __init__(self, message: str, pos: Pos | None, code: str) -> None:
         super().__init__(message)
         self.message = message
         self.pos = pos
-        self.code = code  # tfgrad check's TGnnn code, set where the error is raised
+        self.code = code
 
     def format(self, filename: str) -> str:
         if self.pos is None:

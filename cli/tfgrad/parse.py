@@ -180,7 +180,7 @@ class Overrides:
 def parse_graph(text: str, filename: str = "<stdin>", overrides: Overrides | None = None) -> Graph:
     """Parse and name-check a graph file; raise ``GraphError`` for any invalid input."""
     if not isinstance(text, str):
-        raise GraphError(f"expected the text of a graph file; found {type(text).__name__}", Pos(1, 1))
+        raise GraphError(f"expected the text of a graph file; found {type(text).__name__}", Pos(1, 1), "TG102")
     # ast.parse warns (SyntaxWarning: invalid decimal literal, ...) on
     # stderr; every problem here is reported as a GraphError instead.
     with gc_paused(), warnings.catch_warnings():
@@ -194,7 +194,7 @@ def parse_graph(text: str, filename: str = "<stdin>", overrides: Overrides | Non
     return graph
 
 
-def _fail(message: str, pos: Pos | None, code: str | None = None) -> NoReturn:
+def _fail(message: str, pos: Pos | None, code: str) -> NoReturn:
     raise GraphError(message, pos, code)
 
 
@@ -326,6 +326,7 @@ def _compose(text: str, source: str | None) -> _YNode | None:
         _fail(
             f"input has {len(text):,} characters; graph files are limited to {MAX_TEXT_CHARS:,}",
             Pos(1, 1, source),
+            "TG101",
         )
     bad = None
     if not text.isascii() or text.encode("ascii").translate(None, _PRINTABLE_ASCII):
@@ -335,6 +336,7 @@ def _compose(text: str, source: str | None) -> _YNode | None:
             f"character U+{ord(bad.group()):04X} is not allowed in YAML (control characters "
             "and unpaired surrogates are not text)",
             _pos_of_index(text, bad.start(), source),
+            "TG101",
         )
     doc = _Doc(text, source)
     scanned = bulk.scan(text)
@@ -359,7 +361,7 @@ def _compose(text: str, source: str | None) -> _YNode | None:
     except yaml.YAMLError as e:
         raise _yaml_error(e, doc) from None
     except (ValueError, UnicodeError, MemoryError, RecursionError) as e:  # pragma: no cover - defensive
-        raise GraphError(f"unreadable YAML: {e}", Pos(1, 1, source)) from None
+        raise GraphError(f"unreadable YAML: {e}", Pos(1, 1, source), "TG101") from None
     finally:
         loader.dispose()
 
@@ -447,7 +449,7 @@ def _compose_events(doc: _Doc, loader: Any, regions: dict | None = None) -> _YNo
                 explicit = node.explicit = tag is not None and tag != "!"
                 if explicit:
                     if tag not in _SCALAR_TAGS:
-                        _fail(_tag_message(tag), node.pos)
+                        _fail(_tag_message(tag), node.pos, "TG101")
                 else:
                     tag = resolve(scalar_node, value, ev.implicit)
                 node.tag = tag
@@ -469,9 +471,9 @@ def _compose_events(doc: _Doc, loader: Any, regions: dict | None = None) -> _YNo
                 node = _YMap(doc, ev.start_mark)
             tag = ev.tag
             if tag is not None and tag != "!" and tag != (_SEQ if is_seq else _MAP):
-                _fail(_tag_message(tag), node.pos)
+                _fail(_tag_message(tag), node.pos, "TG101")
             if len(stack) >= MAX_YAML_DEPTH:
-                _fail(f"YAML nested more than {MAX_YAML_DEPTH} levels deep", node.pos)
+                _fail(f"YAML nested more than {MAX_YAML_DEPTH} levels deep", node.pos, "TG101")
             node.flow = bool(ev.flow_style)
             if is_seq:
                 node.items = []
@@ -502,9 +504,9 @@ def _compose_events(doc: _Doc, loader: Any, regions: dict | None = None) -> _YNo
             here = Pos(ev.start_mark.line + 1, ev.start_mark.column + 1, doc.source)
             target = anchors.get(ev.anchor)
             if target is None:
-                _fail(f"unknown alias *{ev.anchor}: no anchor &{ev.anchor} before it", here)
+                _fail(f"unknown alias *{ev.anchor}: no anchor &{ev.anchor} before it", here, "TG101")
             if id(target) in open_ids:
-                _fail(f"alias *{ev.anchor} is inside the node &{ev.anchor} it names (a recursive structure)", here)
+                _fail(f"alias *{ev.anchor} is inside the node &{ev.anchor} it names (a recursive structure)", here, "TG101")
             expanded += target.size
             aliased += target.size
             if aliased > MAX_ALIAS_EXPANSION:
@@ -512,6 +514,7 @@ def _compose_events(doc: _Doc, loader: Any, regions: dict | None = None) -> _YNo
                     f"document expands to more than {expanded - aliased + MAX_ALIAS_EXPANSION:,} nodes; "
                     "YAML aliases (&/*) may be nested too deep",
                     here,
+                    "TG101",
                 )
             if append is not None:
                 append(target)
@@ -525,6 +528,7 @@ def _compose_events(doc: _Doc, loader: Any, regions: dict | None = None) -> _YNo
                 _fail(
                     "found a second YAML document; a graph file holds one document (remove the '---')",
                     Pos(ev.start_mark.line + 1, ev.start_mark.column + 1, doc.source),
+                    "TG101",
                 )
         elif ev is None or cls is StreamEndEvent:
             break
@@ -555,7 +559,7 @@ def _yaml_error(e: yaml.YAMLError, doc: _Doc) -> GraphError:
         # libyaml 0.2.6+ (PyYAML 6.0.4's wheels) stops at 1,000 levels itself;
         # say it as our own limit does, wherever the limit was hit first.
         return GraphError(f"YAML nested more than {MAX_YAML_DEPTH} levels deep",
-                          Pos(mark.line + 1, mark.column + 1, doc.source))
+                          Pos(mark.line + 1, mark.column + 1, doc.source), "TG101")
     message = f"invalid YAML: {problem}"
     context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
     if context and context_mark is not None:
@@ -577,11 +581,11 @@ def _yaml_error(e: yaml.YAMLError, doc: _Doc) -> GraphError:
             "write ops in block style (c: matmul(a, b)) or quote them"
         )
     if mark is None:
-        return GraphError(message, Pos(1, 1, doc.source))
+        return GraphError(message, Pos(1, 1, doc.source), "TG101")
     rows = doc.text.split("\n")
     if mark.line >= len(rows):  # libyaml places end-of-input errors past the last line
-        return GraphError(message, Pos(len(rows), len(rows[-1]) + 1, doc.source))
-    return GraphError(message, Pos(mark.line + 1, mark.column + 1, doc.source))
+        return GraphError(message, Pos(len(rows), len(rows[-1]) + 1, doc.source), "TG101")
+    return GraphError(message, Pos(mark.line + 1, mark.column + 1, doc.source), "TG101")
 
 
 # ---------------------------------------------------------------------------
@@ -627,12 +631,12 @@ def _scalar(node: _YScalar) -> tuple[str, Any]:
     if tag == _INT:
         n = _yaml_int(v)
         if n is None:
-            _fail(f"'{_clip(v)}' is tagged !!int but is not an integer", node.pos)
+            _fail(f"'{_clip(v)}' is tagged !!int but is not an integer", node.pos, "TG101")
         return "int", n
     if tag == _FLOAT:
         x = _yaml_float(v)
         if x is None:
-            _fail(f"'{_clip(v)}' is tagged !!float but is not a number", node.pos)
+            _fail(f"'{_clip(v)}' is tagged !!float but is not a number", node.pos, "TG101")
         return "float", x
     if tag == _BOOL:
         low = v.lower()
@@ -640,7 +644,7 @@ def _scalar(node: _YScalar) -> tuple[str, Any]:
             return "bool", True
         if low in ("false", "no", "off"):
             return "bool", False
-        _fail(f"'{_clip(v)}' is tagged !!bool but is not true or false", node.pos)
+        _fail(f"'{_clip(v)}' is tagged !!bool but is not true or false", node.pos, "TG101")
     if tag == _NULL:
         return "null", None
     # str, and implicit timestamps/merge/value, which the YAML 1.2 core schema reads as strings
@@ -1058,6 +1062,7 @@ class _Expression:
             _fail(
                 f"expression of op '{owner}' has {len(s):,} characters; the limit is {MAX_EXPR_CHARS:,}",
                 node.pos,
+                "TG104",
             )
         # Newlines (block scalars) would end a Python eval expression: blank
         # comments, then turn line breaks into spaces, keeping offsets.
@@ -1105,7 +1110,7 @@ class _Expression:
     def parse(self) -> ast.AST:
         s = self.code
         if not s.strip():
-            _fail(f"op '{self.owner}' is an empty expression", self.node.pos)
+            _fail(f"op '{self.owner}' is an empty expression", self.node.pos, "TG104")
         try:
             return ast.parse(s, mode="eval").body
         except SyntaxError as e:
@@ -1113,7 +1118,7 @@ class _Expression:
         except (RecursionError, MemoryError):
             return self.parse_chain(s)
         except ValueError as e:
-            _fail(f"invalid expression: {e}", self.at_char(0))
+            _fail(f"invalid expression: {e}", self.at_char(0), "TG104")
 
     def syntax_error(self, e: SyntaxError, base: int) -> NoReturn:
         msg = e.msg or "invalid syntax"
@@ -1131,7 +1136,7 @@ class _Expression:
                 )
                 break
         offset = (e.offset or 1) - 1 if (e.lineno or 1) == 1 else 0
-        _fail(f"invalid expression: {msg}{hint}", self.at_char(base + max(0, offset)))
+        _fail(f"invalid expression: {msg}{hint}", self.at_char(base + max(0, offset)), "TG104")
 
     def parse_chain(self, s: str) -> ast.AST:
         """Python's parser gives up on very long flat chains (a + a + ... with
@@ -1158,6 +1163,7 @@ class _Expression:
             f"expression of op '{self.owner}' is nested too deeply to parse; "
             f"split it into several ops",
             self.at_char(c),
+            "TG104",
         )
 
     def parse_level(self, s: str, toks: list, lo: int, hi: int, level: int, nest: int = 0) -> ast.AST:
@@ -1305,6 +1311,7 @@ class _Expression:
                         f"invalid expression: '{_clip(raw)}' is not a number as YAML 1.2 writes "
                         "numbers (12, 1.5, 1e-7, 0x1F, 0o17; no '_' separators, 0b or 0X)",
                         self.at(n),
+                        "TG104",
                     )
                 continue
             else:
@@ -1315,6 +1322,7 @@ class _Expression:
                     f"invalid name '{_clip(raw)}' in op '{self.owner}': names are ASCII letters, "
                     f"digits and _, not starting with a digit{folded}",
                     self.at(n),
+                    "TG103",
                 )
 
     def big_integer(self) -> NoReturn:
@@ -1325,9 +1333,10 @@ class _Expression:
                 f"integer {_clip(m.group())} in op '{self.owner}' is too large to be exact in "
                 "float64 (beyond 2**53); write it as a float",
                 self.at_char(m.start()),
+                "TG102",
             )
         _fail(f"an integer in op '{self.owner}' is too large to be exact in float64 (beyond 2**53); "
-              "write it as a float", self.at_char(0))
+              "write it as a float", self.at_char(0), "TG102")
 
     def build(self) -> None:
         root = self.parse()
@@ -1761,7 +1770,7 @@ class _Builder:
                 if explicit:
                     first = seen[text]
                     where = f"line {first.line}" if first.source == k.pos.source else f"{first.source}"
-                    _fail(f"duplicate key '{text}' in {what} (first at {where})", k.pos)
+                    _fail(f"duplicate key '{text}' in {what} (first at {where})", k.pos, "TG103" if names else "TG102")
                 return
             seen[text] = k.pos
             out.append((text, k, v))  # type: ignore[arg-type]
@@ -1777,7 +1786,7 @@ class _Builder:
             elif isinstance(v, _YSeq) and all(isinstance(s, _YMap) for s in v.items):
                 sources = list(v.items)
             else:
-                _fail(f"a merge key (<<) takes a mapping or a list of mappings; found {_describe(v)}", v.pos)
+                _fail(f"a merge key (<<) takes a mapping or a list of mappings; found {_describe(v)}", v.pos, "TG101")
             stack = list(reversed(sources))
             done: set[int] = set()
             while stack:
@@ -1796,6 +1805,7 @@ class _Builder:
                             _fail(
                                 f"a merge key (<<) takes a mapping or a list of mappings; found {_describe(vv)}",
                                 vv.pos,
+                                "TG101",
                             )
                     else:
                         take(kk, vv, False)
@@ -1810,12 +1820,13 @@ class _Builder:
         text = _name_text(k)
         expected = "a name (letters, digits and _)" if names else "a string"
         if text is None:
-            _fail(f"a key in {what} must be {expected}; found {_describe(k)}", k.pos)
+            _fail(f"a key in {what} must be {expected}; found {_describe(k)}", k.pos, "TG103" if names else "TG102")
         if names and not _NAME_RE.match(text):
             _fail(
                 f"invalid name '{_clip(text)}' in {what}: names are letters, digits and _, "
                 "not starting with a digit",
                 k.pos,
+                "TG103",
             )
         return text
 
@@ -1823,7 +1834,7 @@ class _Builder:
         if v is None or (isinstance(v, _YScalar) and _scalar(v)[0] == "null"):
             return None
         if not isinstance(v, _YMap):
-            _fail(f"{what} must be a mapping {shape}; found {_describe(v)}", v.pos)
+            _fail(f"{what} must be a mapping {shape}; found {_describe(v)}", v.pos, "TG102")
         return v
 
     # nodes -----------------------------------------------------------------
@@ -1831,7 +1842,7 @@ class _Builder:
         prev = self.declared.get(name)
         if prev is not None:
             where = f"line {prev[1].line}" if prev[1].source == pos.source else prev[1].source
-            _fail(f"name '{name}' is already {_article(prev[0])} {prev[0]} ({where})", pos)
+            _fail(f"name '{name}' is already {_article(prev[0])} {prev[0]} ({where})", pos, "TG103")
         self.declared[name] = (kind, pos)
 
     def add(self, node: Node, owner: str) -> None:
@@ -1941,19 +1952,20 @@ class _Builder:
                 f"'{name}' is only allowed as an attribute value (e.g. transpose_a=true), "
                 f"not as an operand; {_EXPR_RULE}",
                 pos,
+                "TG104",
             )
         if expression and lookup(name) is not None:
             _fail(f"'{name}' is an op; call it: {lookup(name).signature()}", pos, "TG104")
         where = f" {where}" if where else ""
-        _fail(f"unknown name '{_clip(name)}'{where}{did_you_mean(name, self.declared)}", pos)
+        _fail(f"unknown name '{_clip(name)}'{where}{did_you_mean(name, self.declared)}", pos, "TG103")
 
     # sections --------------------------------------------------------------
     def build(self, root: _YNode | None) -> Graph:
         top_shape = "of top-level keys (variables, constants, ops, ys, xs, ...)"
         if root is None or (isinstance(root, _YScalar) and _is_null(root) and not root.value):
-            _fail(f"the document is empty; expected a mapping {top_shape}", Pos(1, 1))
+            _fail(f"the document is empty; expected a mapping {top_shape}", Pos(1, 1), "TG102")
         if not isinstance(root, _YMap):
-            _fail(f"found {_describe(root)} at the top level; expected a mapping {top_shape}", root.pos)
+            _fail(f"found {_describe(root)} at the top level; expected a mapping {top_shape}", root.pos, "TG102")
         top: dict[str, tuple[_YScalar | None, _YNode]] = {}
         for key, knode, v in self.entries(root, "the top level", names=False):
             if key not in TOP_KEYS:
@@ -1961,6 +1973,7 @@ class _Builder:
                     f"unknown top-level key '{_clip(key)}'{did_you_mean(key, TOP_KEYS)}; "
                     f"keys are {', '.join(TOP_KEYS)}",
                     knode.pos,
+                    "TG102",
                 )
             top[key] = (knode, v)
         self.apply_list_overrides(top)
@@ -1994,10 +2007,10 @@ class _Builder:
             self.owner_key[name] = key
         if not sections["variables"] and not sections["constants"]:
             where = top.get("variables") or top.get("constants") or (None, root)
-            _fail("a graph needs at least one variable or constant: add 'variables: {NAME: VALUE}'", where[1].pos)
+            _fail("a graph needs at least one variable or constant: add 'variables: {NAME: VALUE}'", where[1].pos, "TG102")
         for key, shape in (("ys", "a name or a list of names"), ("xs", "a name or a list of names")):
             if key not in top:
-                _fail(f"missing required key '{key}' ({shape})", root.pos)
+                _fail(f"missing required key '{key}' ({shape})", root.pos, "TG102")
 
         values = self.apply_set_overrides(sections)
         for section in ("variables", "constants"):
@@ -2074,12 +2087,14 @@ class _Builder:
                     f"was cut to '{_clip(v.value, 60)}'; write the op in block style "
                     f'({name}: {_clip(whole, 60)}) or quote it ({{{name}: "{_clip(whole, 60)}"}})',
                     v.pos,
+                    "TG101",
                 )
             if isinstance(k, _YScalar) and k.plain and _paren_balance(k.value) < 0 and _is_null(v):
                 _fail(
                     f"'{_clip(k.value)}' looks like the end of an expression cut by a comma: in a YAML flow "
                     "mapping {...} a comma ends the value; write ops in block style or quote them",
                     k.pos,
+                    "TG101",
                 )
 
     def build_op(self, name: str, knode: _YScalar, v: _YNode) -> None:
@@ -2094,12 +2109,14 @@ class _Builder:
                 f"op '{name}' must be an expression string or a mapping {{op: ..., args: [...]}}; "
                 f"found {found}{tail}",
                 v.pos,
+                "TG102",
             )
         if isinstance(v, _YSeq):
             _fail(
                 f"op '{name}' must be an expression string or a mapping {{op: ..., args: [...]}}; "
                 "found a list: put values under variables or constants",
                 v.pos,
+                "TG102",
             )
         assert isinstance(v, _YMap)
         self.mapping_op(name, v)
@@ -2246,19 +2263,19 @@ class _Builder:
         node = self.nodes[ring[0]]
         nxt = ring[1 % len(ring)]
         pos = node.arg_pos[node.args.index(nxt)] if nxt in node.args else node.pos
-        _fail(f"cycle: {' -> '.join(shown + [shown[0]])} (each needs the next)", pos)
+        _fail(f"cycle: {' -> '.join(shown + [shown[0]])} (each needs the next)", pos, "TG201")
 
     # ys, xs, stop_gradients ------------------------------------------------
     def names(self, v: _YNode, key: str, empty_ok: bool = False) -> tuple[Ref, ...]:
         items = v.items if isinstance(v, _YSeq) else [v]
         if isinstance(v, _YSeq) and not items and not empty_ok:
-            _fail(f"{key} is an empty list; expected at least one name", v.pos)
+            _fail(f"{key} is an empty list; expected at least one name", v.pos, "TG102")
         refs = []
         for item in items:
             text = _name_text(item)
             if text is None or not _NAME_RE.match(text):
                 found = _describe(item) if text is None else f"'{_clip(text)}'"
-                _fail(f"{key} must be a name or a list of names; found {found}", item.pos)
+                _fail(f"{key} must be a name or a list of names; found {found}", item.pos, "TG102")
             self.resolve(text, item.pos, f"in {key}")
             refs.append(Ref(text, item.pos))
         return tuple(refs)
@@ -2269,6 +2286,7 @@ class _Builder:
                 f"grad_ys must be a list with one entry per y (a value, a name, or null for ones); "
                 f"found {_describe(v)}",
                 v.pos,
+                "TG204",
             )
         if len(v.items) != len(ys):
             hint = "; --ys replaced ys" if self.ov.ys is not None else ""
@@ -2276,6 +2294,7 @@ class _Builder:
                 f"grad_ys has {_plural(len(v.items), 'entry', 'entries')} "
                 f"but ys has {len(ys)}: give one entry per y{hint}",
                 v.pos,
+                "TG204",
             )
         out = []
         for i, item in enumerate(v.items, 1):
@@ -2285,7 +2304,7 @@ class _Builder:
             text = _name_text(item)
             if text is not None:
                 if not _NAME_RE.match(text):
-                    _fail(f"grad_ys entry {i} must be a value, a name or null; found '{_clip(text)}'", item.pos)
+                    _fail(f"grad_ys entry {i} must be a value, a name or null; found '{_clip(text)}'", item.pos, "TG204")
                 out.append(GradY(item.pos, ref=self.resolve(text, item.pos, "in grad_ys")))
                 continue
             out.append(GradY(item.pos, value=self.value(item, f"grad_ys entry {i}")))
@@ -2300,6 +2319,7 @@ class _Builder:
             _fail(
                 f"unconnected_gradients must be none or zero{did_you_mean(text or '', UNCONNECTED)}; found {found}",
                 v.pos,
+                "TG102",
             )
         return text  # type: ignore[return-value]
 
@@ -2315,6 +2335,7 @@ class _Builder:
                 _fail(
                     f"{key} names '{name}', which is not in xs{did_you_mean(name, x_names)}",
                     knode.pos,
+                    "TG103",
                 )
             value = None if _is_null(v) else self.value(v, f"{key} '{name}'", nonfinite=True)
             out.append(Expectation(name, knode.pos, value))
@@ -2331,6 +2352,7 @@ class _Builder:
                     f"unknown tolerance key '{_clip(key)}'{did_you_mean(key, TOLERANCE_DEFAULTS)}; "
                     "keys are rtol and atol",
                     knode.pos,
+                    "TG102",
                 )
             kind, x = _scalar(vn) if isinstance(vn, _YScalar) else ("other", None)
             if kind == "int":
@@ -2339,7 +2361,7 @@ class _Builder:
                 except OverflowError:  # an integer beyond float64 (10**309 written out)
                     x = math.inf
             if kind not in ("int", "float") or not math.isfinite(x) or x < 0:
-                _fail(f"{key} must be a non-negative finite number; found {_describe(vn)}", vn.pos)
+                _fail(f"{key} must be a non-negative finite number; found {_describe(vn)}", vn.pos, "TG102")
             out[key] = float(x)
         return out
 
@@ -2441,7 +2463,7 @@ class _Builder:
         if _is_null(v):
             return None
         if not isinstance(v, _YScalar):
-            _fail(f"{key} must be text; found {_describe(v)}", v.pos)
+            _fail(f"{key} must be text; found {_describe(v)}", v.pos, "TG102")
         return v.value
 
     # overrides -------------------------------------------------------------
@@ -2463,12 +2485,13 @@ class _Builder:
             source = f"<--set {name}>"
             kind = self.declared.get(name, (None,))[0]
             if kind == "op":
-                _fail(f"'{name}' is an op; --set replaces the value of a variable or constant", Pos(1, 1, source))
+                _fail(f"'{name}' is an op; --set replaces the value of a variable or constant", Pos(1, 1, source), "TG103")
             if kind is None:
                 candidates = [n for n, (k, _) in self.declared.items() if k != "op"]
                 _fail(
                     f"--set {name}: no variable or constant named '{_clip(name)}'{did_you_mean(name, candidates)}",
                     Pos(1, 1, source),
+                    "TG103",
                 )
             if text.startswith("@"):
                 # --set NAME=@file.npy: the command line names the file itself,
@@ -2482,7 +2505,7 @@ class _Builder:
                 continue
             node = _compose(text, source)
             if node is None:
-                _fail(f"--set {name}: no value given", Pos(1, 1, source))
+                _fail(f"--set {name}: no value given", Pos(1, 1, source), "TG102")
             values[name] = (node, f"--set {name}")
         return values
 

@@ -53,7 +53,7 @@ def decode(data: bytes, limit: int = MAX_TEXT_BYTES) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise GraphError(f"cannot read the file: not UTF-8 ({e.reason} at byte {e.start})",
-                         code="TG105") from None
+                         None, "TG105") from None
 
 
 def read_stdin_bytes(limit: int = MAX_TEXT_BYTES) -> bytes:
@@ -80,7 +80,7 @@ def read_text(path: str, limit: int = MAX_TEXT_BYTES) -> str:
     try:
         data = read_bytes(path, limit)
     except OSError as e:
-        raise GraphError(f"cannot read the file: {e.strerror or e}", code="TG105") from None
+        raise GraphError(f"cannot read the file: {e.strerror or e}", None, "TG105") from None
     return decode(data, limit)
 
 

@@ -232,9 +232,7 @@ def _index_error(where: str, msg: str) -> GraphError:
     # (no position: the values only exist while evaluating), coded as TG202.
     from .linalg import KernelError
 
-    e = KernelError(f"{where}: {msg}")
-    e.code = "TG202"
-    return e
+    return KernelError(f"{where}: {msg}", "TG202")
 
 
 def _check_range(idx: np.ndarray, n: int, where: str, what: str) -> None:

@@ -452,7 +452,7 @@ class KernelError(GraphError):
     ``Input is not invertible.``; raised while evaluating, with no position
     (the values exist only then). Coded TG202, as indexing's run-time errors."""
 
-    def __init__(self, message: str, code: str = "TG202") -> None:
+    def __init__(self, message: str, code: str) -> None:
         super().__init__(message, None, code)
 
 
@@ -465,7 +465,7 @@ def _np_inverse(x: np.ndarray, label: str, adjoint: bool = False) -> np.ndarray:
     except np.linalg.LinAlgError:
         raise KernelError(
             f"{label} is not invertible (a zero pivot in its LU factorisation); TensorFlow's "
-            "MatrixInverse raises 'Input is not invertible.'") from None
+            "MatrixInverse raises 'Input is not invertible.'", "TG202") from None
     return r.astype(x.dtype, copy=False)
 
 

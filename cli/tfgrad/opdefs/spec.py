@@ -237,7 +237,7 @@ class Ctx:
             return self.pos
         return self.positions.get(param, self.pos)
 
-    def error(self, message: str, code: str = "TG202", at: str | None = None) -> Exception:
+    def error(self, message: str, code: str, at: str | None = None) -> Exception:
         """A ``GraphError`` to raise: ``raise ctx.error(...)``."""
         from ..graph import GraphError
 
