@@ -151,3 +151,64 @@ def test_a_reduce_sum_cotangent_stays_one_row_through_a_matmul_chain():
     np.testing.assert_allclose(g1, x.T @ ones @ w2.T, rtol=1e-12)
     np.testing.assert_allclose(gx, ones @ w2.T @ w1.T, rtol=1e-12)
     assert all(g.flags.c_contiguous and g.flags.writeable for g in (gx, g1, g2))
+
+
+def _structure(root) -> list:
+    """Every node under ``root`` in walk order: kind, parameters, shape,
+    dtype and the positions of its operands (structural identity)."""
+    order = walk([root])
+    pos = {id(n): i for i, n in enumerate(order)}
+    return [(type(n).__name__, n.params(), n.shape, n.dtype, tuple(pos[id(a)] for a in n.args))
+            for n in order]
+
+
+_FAST_CASES = """\
+variables:
+  x: [0.5, -0.25, 2.0]
+  m: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+  f: {value: [1.5, 2.5, 3.5], dtype: float32}
+  i: {value: [1, 2, 3], dtype: int32}
+ops:
+  a: tanh(x) * x + x
+  b: m * x - 2
+  c: maximum(x, 0.5) / (x + 3)
+  d: add_n([x, a, c])
+  e: add_n([b, m])
+  h: f * 2 + f
+  k: add_n(x)
+  j: i + i
+  s: sigmoid(e) + relu(b) + identity(d) + stop_gradient(x) + exp(2.0)
+  loss: reduce_sum(s) + reduce_sum(k) + reduce_sum(e)
+  l32: reduce_sum(h)
+ys: [loss, l32]
+xs: [x, m, f, i]
+"""
+
+
+def test_the_lowering_shortcut_builds_what_the_full_path_builds(monkeypatch):
+    # OpDef.fast (equal shapes and dtypes) must build the node the shape rule
+    # and forward build: same kinds, parameters, shapes, dtypes, operands.
+    import tfgrad.engine as E
+
+    graph = parse_graph(_FAST_CASES)
+    fast = E.derive(graph)
+    taken = []
+    real = E._lower_fast
+
+    def counting(g, nodes):
+        out = real(g, nodes)
+        taken.append(out is not None)
+        return out
+
+    monkeypatch.setattr(E, "_lower_fast", counting)
+    E.derive(graph)
+    assert sum(taken) >= 10 and not all(taken)  # both paths ran
+    monkeypatch.setattr(E, "_lower_fast", lambda g, nodes: None)
+    full = E.derive(graph)
+    for name in graph.order:
+        assert _structure(fast.node(name)) == _structure(full.node(name)), name
+    assert [g is None for g in fast.gradients] == [False, False, False, True]  # i: int32
+    for gf, gs in zip(fast.gradients[:3], full.gradients[:3]):
+        assert _structure(gf) == _structure(gs)
+    for a, b in zip(compute(fast).gradients[:3], compute(full).gradients[:3]):
+        np.testing.assert_array_equal(a, b)

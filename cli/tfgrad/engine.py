@@ -57,8 +57,21 @@ class Lowered:
     owner: dict[int, str]
     integral: bool
     dtype: str
-    # op name -> (its OpDef, {tensor parameter: graph name or list of names})
-    bindings: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
+    _bindings: dict[str, tuple[Any, dict[str, Any]]] | None = None
+
+    @property
+    def bindings(self) -> dict[str, tuple[Any, dict[str, Any]]]:
+        """Op node name -> (its OpDef, {tensor parameter: graph name or list
+        of names}); built on first use (only ``check`` reads it)."""
+        if self._bindings is None:
+            out: dict[str, tuple[Any, dict[str, Any]]] = {}
+            for name in self.graph.order:
+                g = self.graph.nodes[name]
+                if g.kind == "op" and g.op != OUTPUT_OP:
+                    op = lookup(g.op)
+                    out[name] = (op, _input_names(op, g))
+            self._bindings = out
+        return self._bindings
 
 
 def _label(graph: Graph, name: str) -> str:
@@ -179,10 +192,15 @@ def lower(graph: Graph) -> Lowered:
     env: dict[str, np.ndarray] = {}
     leaf_of: dict[str, str] = {}
     owner: dict[int, str] = {}
-    bindings: dict[str, tuple[Any, dict[str, Any]]] = {}
     integral = True
     for name in graph.order:
         g = graph.nodes[name]
+        if g.kind == "op" and not g.attrs:
+            out = _lower_fast(g, nodes)
+            if out is not None and id(out) not in owner:
+                owner[id(out)] = name  # its operands are graph nodes: claimed already
+                nodes[name] = out
+                continue
         if g.kind != "op":
             value = g.value
             assert value is not None
@@ -216,7 +234,6 @@ def lower(graph: Graph) -> Lowered:
             nodes[name] = o
             continue
         ctx = _bind(graph, g, nodes, dtype, env)
-        bindings[name] = (ctx.op, _input_names(ctx.op, g))
         expected = ctx.op.shape(ctx)
         out = ctx.op.forward(ctx)
         outs = out if isinstance(out, list) else [out]
@@ -232,7 +249,41 @@ def lower(graph: Graph) -> Lowered:
             _claim(owner, o, name)
             fixed.append(o)
         nodes[name] = fixed if isinstance(out, list) else fixed[0]
-    return Lowered(graph, nodes, env, leaf_of, owner, integral, dtype, bindings)
+    return Lowered(graph, nodes, env, leaf_of, owner, integral, dtype)
+
+
+def _lower_fast(g: GNode, nodes: dict[str, Any]) -> Node | None:
+    """``g``'s node by its op's ``OpDef.fast`` shortcut, or None when the op
+    has none, the call is not a plain one (a missing or extra input, a bare
+    tensor for a list, an input that is absent or has several outputs) or
+    the shortcut declines; the full path then binds, checks and reports."""
+    op = lookup(g.op)
+    if op is None:
+        return None
+    sig = op.fast_inputs
+    if sig is None:
+        return None
+    names, is_list = sig
+    given = g.inputs
+    if given is None:
+        refs: Any = g.args
+        if not is_list and len(refs) != len(names):
+            return None
+    elif len(given) != len(names):
+        return None
+    elif is_list:
+        refs = given.get(names[0])
+        if type(refs) is not tuple:
+            return None
+    else:
+        refs = [given.get(n) for n in names]
+    xs = []
+    for r in refs:
+        v = nodes.get(r) if type(r) is str else None
+        if v is None or type(v) is list or type(v) is Absent:
+            return None
+        xs.append(v)
+    return op.fast(xs)
 
 
 def _input_names(op: Any, g: GNode) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 
+from . import tensor as _tensor
 from .tensor import Node, const_like, ew, fill, is_fill, zeros
 
 VjpFn = Callable[[Node, Node], list]
@@ -70,7 +71,8 @@ class Func:
     attrs: tuple[str, ...] = field(default=())
 
 
-FUNCS: dict[str, Func] = {}
+# the dict tensor.ew reads (one object: ew then needs no import per call)
+FUNCS: dict[str, Func] = _tensor._FUNCS
 
 
 def register(f: Func) -> Func:

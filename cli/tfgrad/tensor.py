@@ -95,10 +95,19 @@ class Node(Basic):
 
 
 def _new(cls: type, operands: tuple, shape: Shape, dtype: str) -> Any:
-    obj = Basic.__new__(cls, *operands)
+    # Basic.__new__(cls, *operands) inlined: the same four slots, without
+    # unpacking and repacking the operands (node construction is most of a
+    # deep graph's lowering and sweep)
+    obj = _object_new(cls)
+    obj._assumptions = cls.default_assumptions
+    obj._mhash = None
+    obj._args = operands
     obj.shape = shape
     obj.dtype = dtype
     return obj
+
+
+_object_new = object.__new__
 
 
 class Tensor(Node):
@@ -170,19 +179,32 @@ def ew(fn: str, *operands: Node, attrs: tuple = (), dtype: str | None = None) ->
     (broadcast them first with ``broadcast_to``); the result's dtype is the
     function's (comparisons give bool) or that of the operand its
     ``dtype_from`` names (the first; select's is its second)."""
-    from .funcs import FUNCS
+    f = _FUNCS.get(fn)
+    if f is None:
+        from .funcs import FUNCS  # fills _FUNCS on import
 
-    f = FUNCS[fn]
+        f = FUNCS[fn]
     shape = operands[0].shape
-    for o in operands[1:]:
+    for o in operands:
         if o.shape != shape:
             raise ValueError(f"ew({fn}): operand shapes differ: {shape} and {o.shape}")
     if dtype is None:
         dtype = f.out_dtype or operands[f.dtype_from].dtype
-    e = _new(Ew, operands, shape, dtype)
+    e = _object_new(Ew)
+    e._assumptions = _EW_ASSUMPTIONS
+    e._mhash = None
+    e._args = operands
+    e.shape = shape
+    e.dtype = dtype
     e.fn = fn
-    e.attrs = tuple(attrs)
+    e.attrs = attrs if type(attrs) is tuple else tuple(attrs)
     return e
+
+
+# funcs.FUNCS, the same dict object (funcs imports this module, so it
+# registers its table here rather than being imported at every ``ew``)
+_FUNCS: dict[str, Any] = {}
+_EW_ASSUMPTIONS = Ew.default_assumptions
 
 
 class Contract(Node):

@@ -144,7 +144,33 @@ def ew_op(fn: str, params: str = "x", *, doc: str, rule: str, tf: str, family: s
         fn, tparams + tuple(attrs), doc, shape, forward, rule, tf, family,
         kinks=kinks, kink_note=kink_note, errors=("TG202",) if len(names) > 1 else (),
         aliases=aliases, differentiable=differentiable,
+        fast=None if attrs else (_fast_unary(fn) if len(names) == 1 else _fast_same(fn)),
     ))
+
+
+def _fast_unary(fn: str):
+    """``OpDef.fast`` of a one-input elementwise op: ``forward`` without a
+    ``Ctx`` (it needs no check)."""
+    def fast(xs: list[Node]) -> Node:
+        return ew(fn, xs[0])
+
+    return fast
+
+
+def _fast_same(fn: str):
+    """``OpDef.fast`` of an elementwise op of several inputs: when they all
+    have one shape and one dtype, broadcasting and the dtype rules change
+    nothing (``weak_literals`` only converts a literal of another dtype), so
+    the node is ``ew(fn, *xs)``; otherwise None (the full path)."""
+    def fast(xs: list[Node]) -> Node | None:
+        x0 = xs[0]
+        shape, dtype = x0.shape, x0.dtype
+        for x in xs:
+            if x.shape != shape or x.dtype != dtype:
+                return None
+        return ew(fn, *xs)
+
+    return fast
 
 
 def keepdims(x: Node, axes: tuple[int, ...], shape: tuple[int, ...]) -> Node:

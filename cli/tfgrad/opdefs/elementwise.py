@@ -79,10 +79,21 @@ def _add_n(ctx: Ctx) -> Node:
     return add(*[ctx.x(n) for n in names])
 
 
+def _add_n_fast(xs: list[Node]) -> Node | None:
+    # inputs of one shape and one dtype: _add_n without its checks and labels
+    if not xs:
+        return None
+    shape, dtype = xs[0].shape, xs[0].dtype
+    for x in xs:
+        if x.shape != shape or x.dtype != dtype:
+            return None
+    return ew("identity", xs[0]) if len(xs) == 1 else add(*xs)
+
+
 register(OpDef(
     "add_n", (Param("inputs", TENSORS),), "sum of one or more tensors of the same shape",
     _add_n_shape, _add_n, "each input += G", "math_grad.py _AddNGrad", "elementwise",
-    errors=("TG202",), varargs=True,
+    errors=("TG202",), varargs=True, fast=_add_n_fast,
 ))
 
 

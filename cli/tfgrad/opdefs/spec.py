@@ -79,6 +79,15 @@ class OpDef:
     maximum; ``values`` maps each tensor parameter to its array); ``errors`` lists the TGnnn codes the
     op's rules raise. ``outputs`` is the number of outputs (0: decided by
     the call, see ``n_outputs``).
+
+    ``fast(xs)`` (optional) is a shortcut for the common case, taken by
+    ``engine.lower`` before it builds a ``Ctx``: ``xs`` are the tensor
+    inputs in parameter order (for an op whose one tensor parameter is a
+    ``tensors`` list, that list), none of them absent or a list of outputs,
+    and no attribute was written. It returns the node ``forward`` would
+    build, or None when the inputs need the full path (broadcasting, dtype
+    rules, errors). Lowering a deep graph of elementwise ops is mostly this
+    path: it skips the binding dictionaries, the labels and the shape rule.
     """
 
     name: str
@@ -103,6 +112,7 @@ class OpDef:
     # "{params: {shape: [4, 3]}, indices: {value: [2, 0, 2], dtype: int32}}"
     # (format: test_registry.parse_example)
     examples: tuple[str, ...] = field(default=())
+    fast: Callable[[list["Node"]], "Node | None"] | None = None
 
     def param(self, name: str) -> Param | None:
         for p in self.params:
@@ -118,6 +128,21 @@ class OpDef:
     @cached_property
     def attr_params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if not p.is_tensor)
+
+    @cached_property
+    def fast_inputs(self) -> tuple[tuple[str, ...], bool] | None:
+        """For ``fast``: the tensor parameters' names and whether the op's
+        one tensor parameter is a ``tensors`` list; None when ``fast`` is
+        unset or the parameters mix lists and attributes with tensors."""
+        if self.fast is None or self.attr_params:
+            return None
+        names = tuple(p.name for p in self.tensor_params)
+        kinds = {p.kind for p in self.tensor_params}
+        if kinds == {TENSOR}:
+            return names, False
+        if len(names) == 1 and kinds == {TENSORS}:
+            return names, True
+        return None
 
     def signature(self) -> str:
         parts = []
