@@ -167,24 +167,69 @@ def compile_node(n: Node) -> Callable[..., np.ndarray]:
 
 
 class Plan:
-    """A flat evaluation plan for ``roots`` (see the module doc)."""
+    """A flat evaluation plan for ``roots`` (see the module doc).
+
+    ``steps`` are ``(fn, input slots, output slot, slots to release)`` in
+    the order of ``tensor.walk(roots)`` (operands first); ``leaves`` are
+    ``(slot, name, dtype, shape)`` of the named leaves."""
 
     def __init__(self, roots: Sequence[Node]) -> None:
-        order = walk(list(roots))
-        n_nodes = len(order)
-        slot: dict[int, int] = {id(n): i for i, n in enumerate(order)}
-        # one pass for the operands' slots and each slot's last use (the
-        # per-node cost of this constructor is most of evaluate on deep
-        # graphs: ids are looked up once per edge)
+        # tensor.walk's depth-first post-order, fused with the slot numbering:
+        # a node's operands have their slots when it is finished, so its input
+        # slots and its operands' last uses are recorded then (one dict lookup
+        # per edge; this constructor's per-node cost is most of evaluate on
+        # deep graphs). ``slot`` holds -1 while a node is on the stack.
+        slot: dict[int, int] = {}
+        order: list[Node] = []
         ins_of: list[tuple[int, ...]] = []
-        last_use = [-1] * n_nodes
-        for pos, n in enumerate(order):
-            ins = tuple([slot[id(a)] for a in n._args])
-            ins_of.append(ins)
-            for j in ins:
-                last_use[j] = pos
+        last_use: list[int] = []
+        order_append, ins_append, last_append = order.append, ins_of.append, last_use.append
+        empty: tuple[int, ...] = ()
+        for root in roots:
+            if id(root) in slot:
+                continue
+            slot[id(root)] = -1
+            nodes = [root]
+            nexts = [0]
+            while nodes:
+                node = nodes[-1]
+                args = node._args
+                i = nexts[-1]
+                n_args = len(args)
+                while i < n_args and id(args[i]) in slot:
+                    i += 1
+                if i < n_args:
+                    nexts[-1] = i + 1
+                    child = args[i]
+                    slot[id(child)] = -1
+                    nodes.append(child)
+                    nexts.append(0)
+                    continue
+                nodes.pop()
+                nexts.pop()
+                pos = len(order)
+                if n_args:
+                    ins = tuple([slot[id(a)] for a in args])
+                    for j in ins:
+                        last_use[j] = pos
+                else:
+                    ins = empty
+                slot[id(node)] = pos
+                order_append(node)
+                ins_append(ins)
+                last_append(-1)
+        n_nodes = len(order)
         keep = {slot[id(r)] for r in roots}
         is_leaf = [type(n) is Tensor for n in order]
+        # slot -> released after the step at its last use (not roots, not leaves)
+        release_at: dict[int, list[int]] = {}
+        for j, p in enumerate(last_use):
+            if p >= 0 and not is_leaf[j] and j not in keep:
+                r = release_at.get(p)
+                if r is None:
+                    release_at[p] = [j]
+                else:
+                    r.append(j)
         self.leaves: list[tuple[int, str, str, tuple]] = []
         self.steps: list[Step] = []
         steps_append = self.steps.append
@@ -192,15 +237,11 @@ class Plan:
             if is_leaf[pos]:
                 self.leaves.append((pos, n.name, n.dtype, n.shape))
                 continue
-            ins = ins_of[pos]
-            release = tuple(
-                j for j in (dict.fromkeys(ins) if len(ins) > 1 else ins)
-                if last_use[j] == pos and j not in keep and not is_leaf[j]
-            )
+            r = release_at.get(pos)
             fn = compile_node(n)
             if n.dtype == "float32" and type(n) is not Move and type(n) is not Fill:
                 fn = _flushing(fn)
-            steps_append((fn, ins, pos, release))
+            steps_append((fn, ins_of[pos], pos, tuple(r) if r else empty))
         self.size = n_nodes
         self.roots = [slot[id(r)] for r in roots]
 
@@ -214,7 +255,13 @@ class Plan:
             vals[s] = flush32(v) if dtype == "float32" else v
         with np.errstate(all="ignore"):
             for fn, ins, out, release in self.steps:
-                vals[out] = fn(*[vals[i] for i in ins])
+                n = len(ins)  # the common arities without building a list
+                if n == 1:
+                    vals[out] = fn(vals[ins[0]])
+                elif n == 2:
+                    vals[out] = fn(vals[ins[0]], vals[ins[1]])
+                else:
+                    vals[out] = fn(*[vals[i] for i in ins])
                 for r in release:
                     vals[r] = None
         return [vals[r] for r in self.roots]
