@@ -12,6 +12,7 @@ shape-checked with errors that name the user's nodes, and lowered.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterator
 
 import numpy as np
@@ -87,6 +88,9 @@ def _label(graph: Graph, name: str) -> str:
             return "the literal " + np.array2string(a, separator=", ").replace("\n", "")
         return f"a literal of shape {fmt_shape(a.shape)}"
     return name
+
+
+_np_dtype = lru_cache(maxsize=None)(np.dtype)  # comparing to a str parses it each time
 
 
 def _value_dtype(graph: Graph, node: GNode) -> str:
@@ -198,7 +202,10 @@ def lower(graph: Graph) -> Lowered:
         if g.kind == "op" and not g.attrs:
             out = _lower_fast(g, nodes)
             if out is not None and id(out) not in owner:
-                owner[id(out)] = name  # its operands are graph nodes: claimed already
+                owner[id(out)] = name
+                for a in out._args:  # broadcasts the shortcut built (graph nodes are claimed)
+                    if id(a) not in owner:
+                        _claim(owner, a, name)
                 nodes[name] = out
                 continue
         if g.kind != "op":
@@ -207,7 +214,7 @@ def lower(graph: Graph) -> Lowered:
             vd = _value_dtype(graph, g)
             key = name if g.kind != "literal" else next(literal_names)
             arr = np.asarray(value.array)
-            if arr.dtype != vd:
+            if arr.dtype != _np_dtype(vd):
                 arr = arr.astype(vd)
             env[key] = arr
             leaf_of[key] = name

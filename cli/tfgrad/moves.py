@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import tensor as _tensor
 from .tensor import Node, Shape, reshape, transpose, unbroadcast
 
 
@@ -42,7 +43,8 @@ class Prim:
     no_grad: bool = False
 
 
-MOVES: dict[str, Prim] = {}
+# the dict tensor.prim reads (one object: prim then needs no import per call)
+MOVES: dict[str, Prim] = _tensor._MOVES
 
 
 def register(p: Prim) -> Prim:

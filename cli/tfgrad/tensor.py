@@ -33,6 +33,7 @@ Node types:
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Callable
 
 from sympy import Basic
@@ -225,21 +226,29 @@ class Contract(Node):
 
 
 def contract(spec: str, *operands: Node) -> Contract:
-    ins, out = spec.split("->")
-    subs = ins.split(",")
-    if len(subs) != len(operands):
-        raise ValueError(f"contract({spec}): {len(operands)} operands")
-    sizes: dict[str, int] = {}
-    for s, o in zip(subs, operands):
-        if len(s) != o.rank:
-            raise ValueError(f"contract({spec}): operand of rank {o.rank} for {s!r}")
-        for ch, d in zip(s, o.shape):
-            if sizes.setdefault(ch, d) != d:
-                raise ValueError(f"contract({spec}): axis {ch} is {sizes[ch]} and {d}")
-    shape = tuple(sizes[ch] for ch in out)
+    shape = _contract_shape(spec, tuple([o.shape for o in operands]))
     c = _new(Contract, operands, shape, operands[0].dtype)
     c.spec = spec
     return c
+
+
+@lru_cache(maxsize=4096)
+def _contract_shape(spec: str, shapes: tuple) -> Shape:
+    """The result shape of einsum ``spec`` on operands of ``shapes``, or
+    ValueError (a rule bug). Cached: a graph repeats a few contractions, and
+    its VJPs the same ones again."""
+    ins, out = spec.split("->")
+    subs = ins.split(",")
+    if len(subs) != len(shapes):
+        raise ValueError(f"contract({spec}): {len(shapes)} operands")
+    sizes: dict[str, int] = {}
+    for s, sh in zip(subs, shapes):
+        if len(s) != len(sh):
+            raise ValueError(f"contract({spec}): operand of rank {len(sh)} for {s!r}")
+        for ch, d in zip(s, sh):
+            if sizes.setdefault(ch, d) != d:
+                raise ValueError(f"contract({spec}): axis {ch} is {sizes[ch]} and {d}")
+    return tuple(sizes[ch] for ch in out)
 
 
 class Reduce(Node):
@@ -289,14 +298,20 @@ class Kernel(Move):
 
 def prim(kind: str, *operands: Node, attrs: tuple = ()) -> Node:
     """Build a ``Move`` or ``Kernel`` node of table entry ``kind``."""
-    from .moves import MOVES
+    spec = _MOVES.get(kind)
+    if spec is None:
+        from .moves import MOVES  # fills _MOVES on import
 
-    spec = MOVES[kind]
+        spec = MOVES[kind]
     shape, dtype = spec.shape(operands, attrs)
     m = _new(Kernel if spec.kernel else Move, operands, tuple(shape), dtype)
     m.kind = kind
     m.attrs = tuple(attrs)
     return m
+
+
+# moves.MOVES, the same dict object (as _FUNCS for ew)
+_MOVES: dict[str, Any] = {}
 
 
 def with_args(n: Node, args: tuple) -> Node:

@@ -4,6 +4,7 @@ factory."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Iterable
 
 from ..tensor import Node, broadcast_to, ew, is_float, reshape, tensor
@@ -144,7 +145,7 @@ def ew_op(fn: str, params: str = "x", *, doc: str, rule: str, tf: str, family: s
         fn, tparams + tuple(attrs), doc, shape, forward, rule, tf, family,
         kinks=kinks, kink_note=kink_note, errors=("TG202",) if len(names) > 1 else (),
         aliases=aliases, differentiable=differentiable,
-        fast=None if attrs else (_fast_unary(fn) if len(names) == 1 else _fast_same(fn)),
+        fast=None if attrs else (_fast_unary(fn) if len(names) == 1 else _fast_broadcast(fn)),
     ))
 
 
@@ -157,20 +158,46 @@ def _fast_unary(fn: str):
     return fast
 
 
-def _fast_same(fn: str):
+def _fast_broadcast(fn: str):
     """``OpDef.fast`` of an elementwise op of several inputs: when they all
-    have one shape and one dtype, broadcasting and the dtype rules change
-    nothing (``weak_literals`` only converts a literal of another dtype), so
-    the node is ``ew(fn, *xs)``; otherwise None (the full path)."""
+    have one dtype, the dtype rules change nothing (``weak_literals`` only
+    converts a literal of another dtype), so the node is ``ew(fn, *xs)``
+    over the inputs broadcast to their common shape; None (the full path,
+    which reports the error) when dtypes differ or shapes do not broadcast."""
     def fast(xs: list[Node]) -> Node | None:
         x0 = xs[0]
         shape, dtype = x0.shape, x0.dtype
+        same = True
         for x in xs:
-            if x.shape != shape or x.dtype != dtype:
+            if x.dtype != dtype:
                 return None
-        return ew(fn, *xs)
+            if x.shape != shape:
+                same = False
+        if same:
+            return ew(fn, *xs)
+        out: tuple[int, ...] | None = shape
+        for x in xs:
+            out = _broadcast_pair(out, x.shape)
+            if out is None:
+                return None
+        return ew(fn, *[broadcast_to(x, out) for x in xs])
 
     return fast
+
+
+@lru_cache(maxsize=4096)
+def _broadcast_pair(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    """NumPy broadcasting of two shapes, or None where they do not broadcast
+    (``broadcast_shape`` is the same rule with the error message)."""
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + a
+    b = (1,) * (n - len(b)) + b
+    out = []
+    for da, db in zip(a, b):
+        if da != db and da != 1 and db != 1:
+            return None
+        out.append(db if da == 1 else da)
+    return tuple(out)
 
 
 def keepdims(x: Node, axes: tuple[int, ...], shape: tuple[int, ...]) -> Node:

@@ -87,6 +87,17 @@ def _matmul(ctx: Ctx) -> Node:
     return contract(f"{sa},{sb}->{z}ik", a, b)
 
 
+def _matmul_fast(xs: list[Node]) -> Node | None:
+    # two matrices of one dtype, no transposes (none written), inner sizes
+    # equal: _matmul without its checks and labels; anything else (batches,
+    # errors) takes the full path
+    a, b = xs
+    sa, sb = a.shape, b.shape
+    if len(sa) != 2 or len(sb) != 2 or sa[1] != sb[0] or a.dtype != b.dtype:
+        return None
+    return contract("ij,jk->ik", a, b)
+
+
 _BOOL = "bool"
 register(OpDef(
     "matmul",
@@ -95,7 +106,7 @@ register(OpDef(
      Param("adjoint_b", _BOOL, False)),
     "matrix product over the last two axes; leading (batch) axes broadcast",
     _matmul_shape, _matmul, "dA += G·Bᵀ; dB += Aᵀ·G (per batch, summed over broadcast batch axes)",
-    "math_grad.py _BatchMatMulV2 / _MatMulGrad", "linalg", errors=("TG202",),
+    "math_grad.py _BatchMatMulV2 / _MatMulGrad", "linalg", errors=("TG202",), fast=_matmul_fast,
     examples=(
         "{a: {shape: [2, 3]}, b: {shape: [3, 4]}}",
         "{a: {shape: [2, 1, 3, 2]}, b: {shape: [3, 3, 4]}, transpose_a: true}",

@@ -84,7 +84,8 @@ class OpDef:
     ``engine.lower`` before it builds a ``Ctx``: ``xs`` are the tensor
     inputs in parameter order (for an op whose one tensor parameter is a
     ``tensors`` list, that list), none of them absent or a list of outputs,
-    and no attribute was written. It returns the node ``forward`` would
+    and no attribute was written (each has its default; ops with a required
+    attribute take no shortcut). It returns the node ``forward`` would
     build, or None when the inputs need the full path (broadcasting, dtype
     rules, errors). Lowering a deep graph of elementwise ops is mostly this
     path: it skips the binding dictionaries, the labels and the shape rule.
@@ -133,8 +134,9 @@ class OpDef:
     def fast_inputs(self) -> tuple[tuple[str, ...], bool] | None:
         """For ``fast``: the tensor parameters' names and whether the op's
         one tensor parameter is a ``tensors`` list; None when ``fast`` is
-        unset or the parameters mix lists and attributes with tensors."""
-        if self.fast is None or self.attr_params:
+        unset, an attribute is required, or the parameters mix a list with
+        other tensors."""
+        if self.fast is None or any(p.required for p in self.attr_params):
             return None
         names = tuple(p.name for p in self.tensor_params)
         kinds = {p.kind for p in self.tensor_params}
