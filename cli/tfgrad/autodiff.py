@@ -21,7 +21,7 @@ import numpy as np
 from .funcs import FUNCS
 from .moves import MOVES, Prim, expand_over, register
 from .tensor import (
-    Contract, Ew, Kernel, Move, Node, Reduce, add, broadcast_to, contract, is_float,
+    FLOAT_DTYPES, Contract, Ew, Kernel, Move, Node, Reduce, add, broadcast_to, contract, is_float,
     prim, reshape, transpose, walk,
 )
 
@@ -157,44 +157,61 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
     wrt_ids = {id(w) for w in wrt}
     stop_ids = {id(s) for s in stop}
     reach: set[int] = set()
+    reach_add = reach.add
     for n in order:
-        i = id(n)
-        if not is_float(n.dtype):
+        if n.dtype not in FLOAT_DTYPES:
             continue
+        i = id(n)
         if i in wrt_ids:
-            reach.add(i)
+            reach_add(i)
             continue
         if i in stop_ids:
             continue
         for a in n._args:
             if id(a) in reach:
-                reach.add(i)
+                reach_add(i)
                 break
     pending: dict[int, list[Node]] = {}
     for node, g in seeds:
         if id(node) in reach:
             pending.setdefault(id(node), []).append(g)
     result: dict[int, Node] = {}
+    pending_pop, pending_get = pending.pop, pending.get
+    funcs = FUNCS
     for n in reversed(order):
         i = id(n)
-        parts = pending.pop(i, None)
+        parts = pending_pop(i, None)
         if parts is None:
             continue
         total = parts[0] if len(parts) == 1 else add(*parts)
         if i in wrt_ids:
             result[i] = total
-        if i in stop_ids or not n._args:
+        args = n._args
+        if not args or i in stop_ids:
             continue
-        contributions = []
-        for a, c in zip(n._args, vjp(n, total)):
-            if c is None or id(a) not in reach:
+        if type(n) is Ew:  # vjp()'s first case, inline: most nodes of a deep graph
+            f = funcs[n.fn].vjp
+            cots = [None] * len(args) if f is None else f(n, total)
+        else:
+            cots = vjp(n, total)
+        contributions = [] if record is not None else None
+        for a, c in zip(args, cots):
+            if c is None:
+                continue
+            ia = id(a)
+            if ia not in reach:
                 continue
             if c.shape != a.shape:
                 raise AssertionError(
                     f"VJP of {type(n).__name__} {n.params()} gave a cotangent of shape {c.shape} "
                     f"for an operand of shape {a.shape}")
-            pending.setdefault(id(a), []).append(c)
-            contributions.append((a, c))
+            lst = pending_get(ia)
+            if lst is None:
+                pending[ia] = [c]
+            else:
+                lst.append(c)
+            if contributions is not None:
+                contributions.append((a, c))
         if record is not None:
             record(n, total, contributions)
     return [result.get(id(w)) for w in wrt]

@@ -189,35 +189,29 @@ class Plan:
             if id(root) in slot:
                 continue
             slot[id(root)] = -1
-            nodes = [root]
-            nexts = [0]
-            while nodes:
-                node = nodes[-1]
-                args = node._args
-                i = nexts[-1]
-                n_args = len(args)
-                while i < n_args and id(args[i]) in slot:
-                    i += 1
-                if i < n_args:
-                    nexts[-1] = i + 1
-                    child = args[i]
-                    slot[id(child)] = -1
-                    nodes.append(child)
-                    nexts.append(0)
-                    continue
-                nodes.pop()
-                nexts.pop()
-                pos = len(order)
-                if n_args:
-                    ins = tuple([slot[id(a)] for a in args])
-                    for j in ins:
-                        last_use[j] = pos
+            stack = [(root, iter(root._args))]
+            push, pop = stack.append, stack.pop
+            while stack:
+                node, it = stack[-1]
+                for child in it:
+                    if id(child) not in slot:
+                        slot[id(child)] = -1
+                        push((child, iter(child._args)))
+                        break
                 else:
-                    ins = empty
-                slot[id(node)] = pos
-                order_append(node)
-                ins_append(ins)
-                last_append(-1)
+                    pop()
+                    pos = len(order)
+                    args = node._args
+                    if args:
+                        ins = tuple([slot[id(a)] for a in args])
+                        for j in ins:
+                            last_use[j] = pos
+                    else:
+                        ins = empty
+                    slot[id(node)] = pos
+                    order_append(node)
+                    ins_append(ins)
+                    last_append(-1)
         n_nodes = len(order)
         keep = {slot[id(r)] for r in roots}
         is_leaf = [type(n) is Tensor for n in order]

@@ -408,24 +408,19 @@ def walk(roots: list[Node] | tuple[Node, ...]) -> list[Node]:
         if id(root) in seen:
             continue
         seen_add(id(root))
-        # parallel stacks of nodes and of the index of their next operand
-        nodes = [root]
-        nexts = [0]
-        while nodes:
-            node = nodes[-1]
-            args = node._args
-            i = nexts[-1]
-            while i < len(args) and id(args[i]) in seen:
-                i += 1
-            if i < len(args):
-                nexts[-1] = i + 1
-                child = args[i]
-                seen_add(id(child))
-                nodes.append(child)
-                nexts.append(0)
+        # a stack of (node, iterator over its operands): the first operand
+        # not yet seen is pushed; a node whose operands are done is emitted
+        stack = [(root, iter(root._args))]
+        push, pop = stack.append, stack.pop
+        while stack:
+            node, it = stack[-1]
+            for child in it:
+                if id(child) not in seen:
+                    seen_add(id(child))
+                    push((child, iter(child._args)))
+                    break
             else:
-                nodes.pop()
-                nexts.pop()
+                pop()
                 append(node)
     return order
 
