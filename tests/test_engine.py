@@ -80,6 +80,17 @@ def test_returned_gradients_share_no_memory():
     g = compute(d2).gradients[0]
     g += 1
     assert compute(d2).gradients[0].tolist() == [5, 7]
+    # computed gradients are handed out uncopied: none may share memory with
+    # another, with a seed or with a leaf (identity chains pass arrays along)
+    d3 = derivation("variables: {x: [[1, 2], [3, 4]], w: [[1, 0], [2, 1]]}\nops:\n"
+                    "  y: matmul(x, w)\n  z: identity(y)\n  u: identity(z)\n"
+                    "ys: [u, z]\nxs: [x, w, y, z, u, x]\n")
+    ev = compute(d3)
+    arrays = ev.gradients + ev.seeds + list(d3.lowered.env.values())
+    for i, a in enumerate(ev.gradients):
+        assert a.flags.c_contiguous and a.flags.owndata
+        for b in arrays[i + 1:]:
+            assert not np.shares_memory(a, b)
 
 
 def test_operands_come_before_consumers_when_a_node_is_met_twice():

@@ -466,17 +466,32 @@ def compute(d: Derived) -> Result:
         seeds = [np.asarray(v) for v in vals[len(roots):]]
         grads: list[np.ndarray | None] = []
         integral: list[bool] = []
+        # Each gradient is handed out as an array of its own, C-contiguous: a
+        # copy of views (of leaves, fills, broadcasts), of leaf values and of
+        # an array already handed out (duplicate xs, identity nodes); an
+        # array the plan computed and released to no one else is handed as is
+        # (a copy of every gradient would double evaluate's peak memory on
+        # weight-heavy graphs).
+        env_ids = {id(v) for v in d.lowered.env.values()}
+        handed: set[int] = set()
         for g in d.gradients:
             if g is None:
                 grads.append(None)
                 integral.append(False)
                 continue
-            a = np.array(next(it), order="C")  # own, contiguous (views of leaves and fills)
+            v = next(it)
+            if (type(v) is np.ndarray and v.base is None and v.flags.c_contiguous
+                    and v.flags.writeable and id(v) not in env_ids and id(v) not in handed):
+                a = v
+            else:
+                a = np.array(v, order="C")
+            handed.add(id(a))
             grads.append(a)
-            with np.errstate(all="ignore"):
-                integral.append(
-                    d.lowered.integral and a.dtype == np.float64 and bool(np.all(np.isfinite(a)))
-                    and bool(np.all(a == np.round(a))))
+            exact = d.lowered.integral and a.dtype == np.float64
+            if exact:  # (np.errstate costs more than the rest on small graphs: only when needed)
+                with np.errstate(all="ignore"):
+                    exact = bool(np.all(np.isfinite(a))) and bool(np.all(a == np.round(a)))
+            integral.append(exact)
         return Result(d, grads, seeds, integral)
 
 
