@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tfgrad.engine import compute, derive, objective
 from tfgrad.parse import parse_graph
-from tfgrad.plan import Plan, _matmul3
+from tfgrad.plan import Plan, _matmul2, _matmul3
 from tfgrad.tensor import Tensor, ew, tensor, walk
 
 from helpers import derivation
@@ -145,6 +145,9 @@ def test_products_of_broadcast_operands_equal_dense_products(m_, k, n, ka, kb, s
     got = _matmul3(a[None], b[None])[0]
     assert got.shape == (m_, n)
     np.testing.assert_allclose(got, np.array(a) @ np.array(b), rtol=1e-12, atol=1e-12)
+    got2 = _matmul2(a, b)  # the same shortcuts without a batch axis
+    assert got2.shape == (m_, n)
+    np.testing.assert_array_equal(got2, got)
 
 
 def test_a_reduce_sum_cotangent_stays_one_row_through_a_matmul_chain():

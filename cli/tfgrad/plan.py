@@ -63,6 +63,28 @@ def _matmul3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return r
 
 
+def _matmul2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``_matmul3`` for (m, k) and (k, n) arrays (no batch axis): the same
+    broadcast shortcuts, without the reshapes to and from three axes."""
+    m, k = a.shape
+    n = b.shape[1]
+    rows = m > 1 and a.strides[0] == 0
+    cols = n > 1 and b.strides[1] == 0
+    if rows:
+        a = a[:1, :]
+    if cols:
+        b = b[:, :1]
+    if k > 1 and a.strides[1] == 0:
+        r = a[:, :1] * b.sum(axis=0, keepdims=True)
+    elif k > 1 and b.strides[0] == 0:
+        r = a.sum(axis=1, keepdims=True) * b[:1, :]
+    else:
+        r = np.matmul(a, b)
+    if rows or cols:
+        return np.broadcast_to(r, (m, n))
+    return r
+
+
 def _compile_contract(n: Contract) -> Callable[..., np.ndarray]:
     return _contract_kernel(n.spec, tuple(a.shape for a in n.args))
 
@@ -109,6 +131,18 @@ def _contract_kernel(spec: str, shapes: tuple) -> Callable[..., np.ndarray]:
     out_shape = tuple(size[c] for c in mid_letters)
     out_perm = tuple(mid_letters.index(c) for c in out)
     identity_out = out_perm == tuple(range(len(out_perm)))
+
+    if not batch and not a_sum and not b_sum:
+        # no batch axis (matmul and its VJPs): one 2-D product
+        a2_shape, b2_shape = a3_shape[1:], b3_shape[1:]
+
+        def run2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            a2 = (a if a_id else a.transpose(a_perm)).reshape(a2_shape)
+            b2 = (b if b_id else b.transpose(b_perm)).reshape(b2_shape)
+            r = _matmul2(a2, b2).reshape(out_shape)
+            return r if identity_out else r.transpose(out_perm)
+
+        return run2
 
     def run(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if a_sum:
