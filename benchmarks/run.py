@@ -52,9 +52,16 @@ import cases as C  # noqa: E402
 RTOL = 1e-9
 ATOL = 1e-12  # in units of max(1, max|reference gradient|)
 
-# (derive + evaluate) / numpy targets; the thin chain's target is the CLI's.
-RATIO_TARGETS = {"matmul": 1.5, "mlp": 1.5, "cnn": 2.0}
-RATIO_TARGET_OVERRIDES = {"matmul-512x64": 1.2, "chain-10000": 4.0, "fan-2000": 4.0}
+# (derive + evaluate) / numpy targets (issue 15: 1.2x on the BLAS-bound
+# families, 4x on the deep thin graphs; cnn's 2x from issue 12)
+RATIO_TARGETS = {"matmul": 1.2, "mlp": 1.2, "cnn": 2.0}
+RATIO_TARGET_OVERRIDES = {"chain-10000": 4.0, "fan-2000": 4.0}
+# memory (issue 15): what derive + evaluate add to the process's peak RSS,
+# within MEM_TARGET times what the NumPy pass adds, on every case. Below
+# MEM_FLOOR_MB the RSS probe cannot tell stages apart (freed pages are
+# reused, pages are 4 kB), so the NumPy side counts as at least that much.
+MEM_TARGET = 1.5
+MEM_FLOOR_MB = 1.0
 CLI_TARGETS = {  # case -> (median wall seconds, max RSS MB or None, runs)
     "tutorial": (0.45, None, 7),  # the import floor on a quiet machine (issue 15)
     "chain-10000": (3.0, 150.0, 3),
@@ -171,6 +178,7 @@ def meta(args) -> dict:
                    "unavailable, so a stage that peaks below an earlier one shows 0)")
                   + ("" if args.split_stages else
                      " (derive and evaluate: in the warm-up round, where each runs on its own)")
+                  + f"; target: derive + evaluate <= {MEM_TARGET:g} x numpy's (at least {MEM_FLOOR_MB:g} MB)"
                   + "; whole process: max RSS of the child (os.wait4)",
         "load": load_average(),
         "agreement": f"|tfgrad - numpy| <= {RTOL:g} * |numpy| + {ATOL:g} * max(1, max|numpy|), elementwise",
@@ -697,6 +705,12 @@ def derived(res: dict) -> None:
         res["target_ratio"] = target
         if "ratio_de_numpy" in res:
             res["target_pass"] = res["ratio_de_numpy"] <= target
+    mem = res.get("mem_mb", {})
+    if {"derive", "evaluate", "numpy"} <= set(mem):
+        # the derivation stays alive while evaluate runs: their needs add up
+        res["mem_de_mb"] = mem["derive"] + mem["evaluate"]
+        res["mem_allowed_mb"] = MEM_TARGET * max(mem["numpy"], MEM_FLOOR_MB)
+        res["mem_pass"] = res["mem_de_mb"] <= res["mem_allowed_mb"]
 
 
 def scaling(results: list[dict]) -> list[dict]:
@@ -735,6 +749,10 @@ def fmt_s(v: float | None) -> str:
     if v >= 0.001:
         return f"{v * 1e3:.1f}ms"
     return f"{v * 1e6:.0f}us"
+
+
+def fmt_mb(v: float) -> str:
+    return f"{v:.1f}" if v < 10 else f"{v:.0f}"
 
 
 def fmt_x(v: float | None) -> str:
@@ -786,7 +804,7 @@ def print_result(res: dict) -> None:
     target = res.get("target_ratio")
     target_s = f"<={target:g}x {mark(res.get('target_pass'))}" if target else "-"
     runs = f"{res.get('parse_repeat', '-')}/{res.get('repeat', '-')}" if "repeat" in res else "-"
-    mem_s = "/".join(f"{mem[k]:.0f}" if k in mem else "-" for k in ("parse", "derive", "evaluate", "numpy"))
+    mem_s = "/".join(fmt_mb(mem[k]) if k in mem else "-" for k in ("parse", "derive", "evaluate", "numpy"))
     print_row((res["case"], res.get("ops", "-"), runs, fmt_s(t.get("parse")), fmt_s(t.get("derive")),
                fmt_s(t.get("evaluate")), fmt_s(t.get("numpy")), fmt_x(res.get("ratio_de_numpy")),
                fmt_x(res.get("ratio_e_numpy")), f"{res['us_per_op']:.0f}" if "us_per_op" in res else "-",
@@ -797,6 +815,9 @@ def print_result(res: dict) -> None:
         print(f"    note: {res['limit_raised']}", flush=True)
     if agree is not None and not agree["ok"]:
         print(f"    mismatch: {agree['detail']}", flush=True)
+    if res.get("mem_pass") is False:
+        print(f"    memory: derive + evaluate {res['mem_de_mb']:.1f} MB > {res['mem_allowed_mb']:.1f} MB "
+              f"({MEM_TARGET:g} x numpy's {mem['numpy']:.1f} MB, at least {MEM_FLOOR_MB:g} MB)", flush=True)
 
 
 def print_cli(recs: list[dict]) -> None:
@@ -835,6 +856,10 @@ def summary(results, cli, scal) -> dict:
         if "target_ratio" in r:
             targets.append((f"{r['case']} (derive+evaluate)/numpy <= {r['target_ratio']:g}x",
                             r.get("target_pass", False)))
+    for r in results:
+        if "mem_pass" in r:
+            targets.append((f"{r['case']} memory: derive + evaluate <= {MEM_TARGET:g}x numpy's "
+                            f"(floor {MEM_FLOOR_MB:g} MB)", r["mem_pass"]))
     for r in cli:
         targets.append((f"{r['command']} {r['case']}", r["pass"]))
     for r in scal:
