@@ -364,7 +364,7 @@ REST = "; expressions may use names, numbers, lists, + - * / @ **, comparisons, 
         ("add(*a)", "*a", ["a starred argument '*a' is not allowed"], "TG104"),
         ("exp(f'{a}')", "f'", ["an f-string"], "TG104"),
         ("exp(a if b else a)", "a if", ["a conditional expression"], "TG104"),
-        ("exp((a, b))", "(a", ["a tuple '(a, b)' is not allowed"], "TG104"),
+        ("exp((a, b))", "a,", ["entry 1 of the literal (a, b) is the name 'a'"], "TG102"),  # a tuple is a list
         ("exp({a: b})", "{", ["a dict"], "TG104"),
         ("exp(1j)", "1j", ["a complex number '1j' is not allowed"], "TG104"),
         ("exp(b'x')", "b'", ["a bytes literal"], "TG104"),

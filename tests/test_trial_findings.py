@@ -50,3 +50,38 @@ def test_check_skips_the_gradcheck_of_an_integer_x():
     r = check.check_text(text, "int.yaml")
     assert r.passed and not r.problems
     assert [c.status for c in r.checks if c.name == "gradcheck x"] == ["skipped"]
+
+
+# 06: TF accepts tuples wherever it accepts lists (shapes, axes, paddings,
+# lists of tensors); a tuple argument is a list.
+
+
+def test_tuple_shape_and_axis_are_lists():
+    text = ("variables:\n  x: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]\nops:\n"
+            "  y: reduce_sum(reshape(x, (3, -1)), axis=(0, 1))\nys: y\nxs: [x]\n")
+    assert gradients(text) == [[[1.0] * 3] * 2]
+
+
+TUPLES = ("  p: pad(x, ((1, 0), (0, 2)))\n  c: concat((x, x), 0)\n  t: transpose(x, (1, 0))\n"
+          "  a: add(x, (1.0, 2.0, 3.0))\n  s: reduce_sum(x, (0,))\n")
+LISTS = ("  p: pad(x, [[1, 0], [0, 2]])\n  c: concat([x, x], 0)\n  t: transpose(x, [1, 0])\n"
+         "  a: add(x, [1.0, 2.0, 3.0])\n  s: reduce_sum(x, [0])\n")
+
+
+def test_tuples_mean_what_lists_mean_with_tf_s_numbers():
+    head = "variables:\n  x: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]\nops:\n"
+    tail = ("  y: reduce_sum(p) + reduce_sum(c * c) + reduce_sum(t * t) + reduce_sum(a * a)"
+            " + reduce_sum(s)\nys: y\nxs: [x]\n")
+    # TensorFlow 2.21: tf.pad(x, ((1, 0), (0, 2))), tf.concat((x, x), 0), ...
+    # under GradientTape, float64
+    assert gradients(head + TUPLES + tail) == [[[12.0, 22.0, 32.0], [36.0, 46.0, 56.0]]]
+    assert gradients(head + LISTS + tail) == gradients(head + TUPLES + tail)
+
+
+def test_a_subscript_keeps_its_tuple_and_a_bare_tuple_is_still_refused():
+    head = "variables:\n  x: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]\nops:\n"
+    assert gradients(head + "  y: reduce_sum(reshape(x[1, :], (3, 1)) * 2.0)\nys: y\nxs: [x]\n") == \
+        [[[0.0] * 3, [2.0] * 3]]
+    with pytest.raises(GraphError) as e:
+        gradients(head + "  y: (x, x)\nys: y\nxs: [x]\n")
+    assert e.value.code == "TG104" and "a tuple '(x, x)' is not allowed" in e.value.message

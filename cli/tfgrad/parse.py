@@ -1043,6 +1043,28 @@ def _strip_uadd(n: ast.AST) -> ast.AST:
     return n
 
 
+def _tuples_as_lists(root: ast.AST) -> None:
+    """A tuple written as an argument is a list, as TensorFlow converts
+    Python tuples and lists alike: ``reshape(x, (2, -1))``,
+    ``reduce_sum(x, axis=(0, 1))``, ``pad(x, ((1, 1), (2, 2)))``,
+    ``concat((a, b), 0)``. Only arguments (and lists and tuples nested in
+    them) change; a subscript's ``x[0, 1]`` keeps its tuple of indices."""
+    for call in [n for n in ast.walk(root) if isinstance(n, ast.Call)]:
+        call.args = [_as_list(a) for a in call.args]
+        for kw in call.keywords:
+            kw.value = _as_list(kw.value)
+
+
+def _as_list(n: ast.AST) -> ast.AST:
+    if isinstance(n, (ast.Tuple, ast.List)):
+        elts = [_as_list(e) for e in n.elts]
+        if isinstance(n, ast.Tuple):
+            # the tuple's span includes its parentheses: messages quote "(0, 1)"
+            return ast.copy_location(ast.List(elts=elts, ctx=ast.Load()), n)
+        n.elts = elts
+    return n
+
+
 def _is_operation(n: ast.AST) -> bool:
     if isinstance(n, (ast.BinOp, ast.Call, ast.Compare, ast.Subscript, ast.BoolOp)):
         return True
@@ -1341,6 +1363,7 @@ class _Expression:
     def build(self) -> None:
         root = self.parse()
         self.check_tokens(root)
+        _tuples_as_lists(root)
         root = _strip_uadd(root)
         if not _is_operation(root):
             ref, pos = self.operand(root)
