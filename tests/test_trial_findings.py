@@ -85,3 +85,46 @@ def test_a_subscript_keeps_its_tuple_and_a_bare_tuple_is_still_refused():
     with pytest.raises(GraphError) as e:
         gradients(head + "  y: (x, x)\nys: y\nxs: [x]\n")
     assert e.value.code == "TG104" and "a tuple '(x, x)' is not allowed" in e.value.message
+
+
+# 07: norm(x, ord=np.inf) transcribes as norm(x, ord=inf); what TF refuses
+# or the grammar cannot hold says what is accepted.
+
+X23 = "variables:\n  x: [[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]]\nops:\n"
+
+
+@pytest.mark.parametrize("ops, y, grad", [
+    # TensorFlow 2.21, tf.norm(x, ord=np.inf[, axis]) under GradientTape, float64
+    ("  y: norm(x, ord=inf)\n", 6.0, [[0.0, 0.0, 0.0], [0.0, 0.0, -1.0]]),
+    ("  y: reduce_sum(norm(x, ord=inf, axis=-1))\n", 9.0, [[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]]),
+    ("  y: norm(x, ord=inf, axis=(0, 1))\n", 15.0, [[0.0, 0.0, 0.0], [1.0, 1.0, -1.0]]),
+])
+def test_norm_ord_inf_is_tf_s_np_inf(ops, y, grad):
+    from helpers import evaluation
+
+    ev = evaluation(X23 + ops + "ys: y\nxs: [x]\noutputs: y\n")
+    assert ev.values["y"].tolist() == y
+    assert ev.gradients[0].tolist() == grad
+
+
+@pytest.mark.parametrize("spelling", ["np.inf", "float('inf')", "math.inf"])
+def test_other_spellings_of_infinity_say_how_to_write_it(spelling):
+    with pytest.raises(GraphError) as e:
+        gradients(X23 + f"  y: norm(x, ord={spelling})\nys: y\nxs: [x]\n")
+    m = e.value.message
+    assert e.value.code == "TG203"
+    assert "ord must be a value (a number, inf, true/false, null, a quoted string or a list)" in m
+    assert "infinity is written inf" in m and "must be any" not in m
+
+
+def test_a_name_where_any_value_goes_says_a_value_is_expected():
+    with pytest.raises(GraphError) as e:
+        gradients(X23 + "  y: norm(x, ord=x)\nys: y\nxs: [x]\n")
+    assert "norm: ord must be a value (a number, inf" in e.value.message
+    assert "infinity" not in e.value.message
+
+
+def test_a_node_named_inf_is_still_that_node():
+    text = ("variables:\n  x: [1.0, 2.0]\n  inf: [3.0, 4.0]\nops:\n  y: reduce_sum(x * inf)\n"
+            "ys: y\nxs: [x]\n")
+    assert gradients(text) == [[3.0, 4.0]]

@@ -232,6 +232,8 @@ _KIND_RULE = {
     "dtype": "a dtype (" + ", ".join(DTYPES) + ")",
     "axis": "null, an int or a list of ints",
     "ints": "a list of ints",
+    # an op's own rule checks the value: here it need only be one
+    "any": "a value (a number, inf, true/false, null, a quoted string or a list)",
 }
 
 
@@ -269,7 +271,10 @@ def check_attr(op: OpDef, p: Param, value: Any, text: str, pos: Pos) -> Any:
         ok = True
     if not ok:
         rule = _KIND_RULE.get(kind, kind)
-        _fail(f"{op.name}: {p.name} must be {rule}, got {text}", pos, "TG203")
+        hint = ""
+        if value is NOT_A_VALUE and "inf" in text:
+            hint = " (infinity is written inf, as TF code's np.inf)"
+        _fail(f"{op.name}: {p.name} must be {rule}, got {text}{hint}", pos, "TG203")
     if p.choices and value not in p.choices:
         close = difflib.get_close_matches(str(value), [str(c) for c in p.choices], n=1, cutoff=0.6)
         hint = f" (did you mean '{close[0]}'?)" if close else ""

@@ -1637,6 +1637,9 @@ class _Expression:
             if kind == "dtype" and n.id not in self.b.declared:
                 return n.id, n.id
             return NOT_A_VALUE, text
+        if (isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub) and isinstance(n.operand, ast.Name)
+                and n.operand.id == "inf" and "inf" not in self.b.declared):
+            return -math.inf, self.segment(n)
         if isinstance(n, ast.List):
             out = []
             for e in n.elts:
@@ -1675,7 +1678,10 @@ class _Expression:
         results[id(n)] = (name, self.at(n))
 
 
-_WORDS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
+# Words an attribute value may be (when no node has that name); ``inf`` is
+# TF code's np.inf (norm(x, ord=inf)).
+_WORDS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None,
+          "inf": math.inf}
 
 
 _VALUE_FORMS = ("value", "file", *values_mod.GENERATORS)
