@@ -128,3 +128,34 @@ def test_a_node_named_inf_is_still_that_node():
     text = ("variables:\n  x: [1.0, 2.0]\n  inf: [3.0, 4.0]\nops:\n  y: reduce_sum(x * inf)\n"
             "ys: y\nxs: [x]\n")
     assert gradients(text) == [[3.0, 4.0]]
+
+
+# 08: a literal list of integers as sparse labels is an int32 tensor, as TF
+# converts a Python list of ints (and as gather's indices already were).
+
+
+def test_sparse_labels_may_be_a_literal_list_of_ints():
+    text = ("variables:\n  x: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]\nops:\n"
+            "  y: reduce_sum(sparse_softmax_cross_entropy_with_logits(labels=[0, 2], logits=x))\n"
+            "ys: y\nxs: [x]\n")
+    # TensorFlow 2.21: labels=[0, 2] (int32), float64 logits, GradientTape
+    tf = [[-0.9099694268296196, 0.2447284710547976, 0.6652409557748218],
+          [0.09003057317038046, 0.24472847105479764, -0.3347590442251782]]
+    assert np.allclose(gradients(text)[0], tf, rtol=1e-14, atol=1e-15)
+    # the same as int32 labels written out
+    typed = (text.replace("labels=[0, 2]", "labels=k")
+             .replace("ops:", "constants:\n  k: {value: [0, 2], dtype: int32}\nops:"))
+    assert gradients(typed) == gradients(text)
+
+
+@pytest.mark.parametrize("labels, words", [
+    ("[0.5, 2]", "are not integers"),
+    ("x[:, 0]", "is float64; sparse labels are class indices of dtype int32 or int64"),
+])
+def test_sparse_labels_that_are_not_integers_are_still_refused(labels, words):
+    text = ("variables:\n  x: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]\nops:\n"
+            f"  y: reduce_sum(sparse_softmax_cross_entropy_with_logits(labels={labels}, logits=x))\n"
+            "ys: y\nxs: [x]\n")
+    with pytest.raises(GraphError) as e:
+        gradients(text)
+    assert e.value.code == "TG202" and words in e.value.message

@@ -369,6 +369,12 @@ register(OpDef(
 
 def _sparse_shape(ctx: Ctx) -> tuple[int, ...]:
     labels = ctx.x("labels")
+    if getattr(labels, "kind", None) == "literal" and is_float(labels.dtype):
+        # labels=[0, 2]: TF converts a Python list of ints to an int32 tensor
+        # (as gather's indices); a literal that is not whole numbers is an error.
+        from .indexing import index_input
+
+        labels, _ = index_input(ctx, "labels")
     logits = ctx.x("logits")
     if logits.rank == 0:
         raise ctx.error(f"{ctx.label('logits')} is a scalar; logits need a class axis (the last)",
