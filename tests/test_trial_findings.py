@@ -159,3 +159,24 @@ def test_sparse_labels_that_are_not_integers_are_still_refused(labels, words):
     with pytest.raises(GraphError) as e:
         gradients(text)
     assert e.value.code == "TG202" and words in e.value.message
+
+
+# 09: a misspelt 'args' in a mapping op gets a did-you-mean.
+
+
+@pytest.mark.parametrize("key", ["arg", "Args", "argz"])
+def test_a_misspelt_args_key_suggests_args(key):
+    text = f"variables:\n  x: [[1.0, 2.0]]\nops:\n  y: {{op: reduce_sum, {key}: [x]}}\nys: y\nxs: [x]\n"
+    with pytest.raises(GraphError) as e:
+        gradients(text)
+    m = e.value.message
+    assert e.value.code == "TG203" and (e.value.pos.line, e.value.pos.col) == (4, 23)
+    assert f"reduce_sum has no parameter '{key}' (did you mean 'args'?)" in m
+    assert "reduce_sum(input_tensor, axis=None, keepdims=False)" in m
+
+
+def test_a_misspelt_parameter_still_suggests_the_parameter():
+    text = "variables:\n  x: [[1.0, 2.0]]\nops:\n  y: {op: reduce_sum, args: [x], axes: 0}\nys: y\nxs: [x]\n"
+    with pytest.raises(GraphError) as e:
+        gradients(text)
+    assert "reduce_sum has no parameter 'axes' (did you mean 'axis'?)" in e.value.message

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import difflib
 import graphlib
 import heapq
 import io
@@ -2177,6 +2178,15 @@ class _Builder:
             positional = [(a, a.pos) for a in args_node.items]
             flow = args_node.flow
         keywords = [(k, vn, kn.pos, vn.pos) for k, (kn, vn) in fields.items() if k not in ("op", "args")]
+        for k, (kn, _) in fields.items():
+            # a misspelt 'args' (arg, argss, Args) is no parameter of the op
+            # either: say which key was meant, not only the op's signature
+            if k not in ("op", "args") and opdef.param(k) is None:
+                close = difflib.get_close_matches(k, ["args", *(q.name for q in opdef.params)], n=1, cutoff=0.6)
+                if close == ["args"] or k.lower() == "args":
+                    _fail(f"{opdef.name} has no parameter '{_clip(k)}' (did you mean 'args'?); a mapping op "
+                          f"is {{op: NAME, args: [...]}} plus TF's parameters by name: {opdef.signature()}",
+                          kn.pos, "TG203")
         bound = bind(opdef, positional, keywords, m.pos, lambda a: isinstance(a, _YSeq), _is_null)
         inputs: dict[str, Any] = {}
         args: list[str] = []
