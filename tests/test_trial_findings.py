@@ -180,3 +180,39 @@ def test_a_misspelt_parameter_still_suggests_the_parameter():
     with pytest.raises(GraphError) as e:
         gradients(text)
     assert "reduce_sum has no parameter 'axes' (did you mean 'axis'?)" in e.value.message
+
+
+# 10: TF code transcribes by deleting the tf., tf.math., tf.nn. and
+# tf.linalg. prefixes (the contract); a prefix left in says which to drop.
+
+
+@pytest.mark.parametrize("expr, col, dotted, prefix, name", [
+    ("tf.reduce_sum(tf.nn.relu(x))", 6, "tf.reduce_sum", "tf.", "reduce_sum"),
+    ("reduce_sum(tf.nn.relu(x))", 17, "tf.nn.relu", "tf.nn.", "relu"),
+    ("tf.math.reduce_sum(x)", 6, "tf.math.reduce_sum", "tf.math.", "reduce_sum"),
+    ("tf.linalg.matmul(x, x, transpose_b=True)", 6, "tf.linalg.matmul", "tf.linalg.", "matmul"),
+])
+def test_a_tf_prefix_says_to_drop_it(expr, col, dotted, prefix, name):
+    text = f"variables:\n  x: [[1.0, 2.0]]\nops:\n  y: {expr}\nys: y\nxs: [x]\n"
+    with pytest.raises(GraphError) as e:
+        gradients(text)
+    assert e.value.code == "TG104" and (e.value.pos.line, e.value.pos.col) == (4, col)
+    assert f"'{dotted}': drop the '{prefix}' prefix and write {name}(...)" in e.value.message
+    # and without it the file works
+    assert gradients(text.replace(prefix, "", 1).replace("tf.nn.", "")) is not None
+
+
+def test_a_tf_prefix_on_an_op_tfgrad_lacks_or_another_namespace():
+    head = "variables:\n  x: [[1.0, 2.0]]\nops:\n  y: "
+    with pytest.raises(GraphError) as e:
+        gradients(head + "tf.nn.ctc_loss(x)\nys: y\nxs: [x]\n")
+    assert e.value.code == "TG203" and "tfgrad does not have 'ctc_loss' yet" in e.value.message
+    with pytest.raises(GraphError) as e:
+        gradients(head + "tf.keras.activations.relu(x)\nys: y\nxs: [x]\n")
+    assert e.value.code == "TG104" and "without the prefix" in e.value.message
+
+
+def test_a_tf_dtype_says_to_drop_the_prefix():
+    with pytest.raises(GraphError) as e:
+        gradients("variables:\n  x: [[1.0, 2.0]]\nops:\n  y: cast(x, tf.float32)\nys: y\nxs: [x]\n")
+    assert e.value.code == "TG203" and "got 'tf.float32' (drop the prefix: float32)" in e.value.message

@@ -15,6 +15,7 @@ No SymPy here: parsing imports the registry's records, not the engine.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, NoReturn, Sequence, TypeVar
 
@@ -274,6 +275,9 @@ def check_attr(op: OpDef, p: Param, value: Any, text: str, pos: Pos) -> Any:
         hint = ""
         if value is NOT_A_VALUE and "inf" in text:
             hint = " (infinity is written inf, as TF code's np.inf)"
+        prefixed = re.fullmatch(r"'(?:tf|tensorflow)\.(\w+)'", text) if value is NOT_A_VALUE else None
+        if prefixed:  # cast(x, tf.float32): TF code, transcribed without the prefix
+            hint = f" (drop the prefix: {prefixed[1]})"
         _fail(f"{op.name}: {p.name} must be {rule}, got {text}{hint}", pos, "TG203")
     if p.choices and value not in p.choices:
         close = difflib.get_close_matches(str(value), [str(c) for c in p.choices], n=1, cutoff=0.6)

@@ -1066,6 +1066,34 @@ def _as_list(n: ast.AST) -> ast.AST:
     return n
 
 
+# TF code transcribes by deleting these prefixes (docs/graph-format.md).
+_TF_PREFIXES = ("tf.", "tf.math.", "tf.nn.", "tf.linalg.")
+
+
+def _tf_prefix(f: ast.Attribute, pos: Pos) -> None:
+    """Refuse ``tf.reduce_sum(x)`` (a call of a dotted TensorFlow name) with
+    the name to write instead; anything else is left to the caller."""
+    parts: list[str] = []
+    node: ast.AST = f
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not (isinstance(node, ast.Name) and node.id in ("tf", "tensorflow")):
+        return
+    parts.append(node.id)
+    parts.reverse()
+    dotted, name = ".".join(parts), parts[-1]
+    prefix = dotted[: -len(name)]
+    if "tf." + prefix.split(".", 1)[1] not in _TF_PREFIXES:
+        _fail(f"'{_clip(dotted)}' is not allowed: a graph file calls ops by their names in tf, tf.math, "
+              f"tf.nn or tf.linalg without the prefix (reduce_sum, relu); {_EXPR_RULE}", pos, "TG104")
+    if lookup(name) is None:
+        _fail(f"{unknown_op_message(name)} (written '{_clip(dotted)}'; ops are named without the "
+              f"'{prefix}' prefix)", pos, "TG203")
+    _fail(f"'{dotted}': drop the '{prefix}' prefix and write {name}(...); a graph file names ops "
+          "without TensorFlow's tf., tf.math., tf.nn. and tf.linalg. prefixes", pos, "TG104")
+
+
 def _is_operation(n: ast.AST) -> bool:
     if isinstance(n, (ast.BinOp, ast.Call, ast.Compare, ast.Subscript, ast.BoolOp)):
         return True
@@ -1564,6 +1592,8 @@ class _Expression:
 
     def call_op(self, n: ast.Call) -> Any:
         f = n.func
+        if isinstance(f, ast.Attribute):
+            _tf_prefix(f, self.at(f))
         if not isinstance(f, ast.Name):
             what = _AST_WHAT.get(type(f), "a call of an expression")
             _fail(f"{what} '{self.segment(f)}' is not allowed; {_EXPR_RULE}", self.at(f), "TG104")
