@@ -216,3 +216,24 @@ def test_a_tf_dtype_says_to_drop_the_prefix():
     with pytest.raises(GraphError) as e:
         gradients("variables:\n  x: [[1.0, 2.0]]\nops:\n  y: cast(x, tf.float32)\nys: y\nxs: [x]\n")
     assert e.value.code == "TG203" and "got 'tf.float32' (drop the prefix: float32)" in e.value.message
+
+
+# 12: check's TG402 note shows a None gradient as None (what run prints, and
+# TF's tape.gradient returns for floor), not as the 0 it is compared as.
+
+
+def test_the_kink_note_of_a_none_gradient_says_none():
+    text = "variables:\n  u: [1.5, -0.5, 0.0]\nops:\n  y: reduce_sum(floor(u))\nys: y\nxs: [u]\n"
+    assert gradients(text) == [None]
+    r = check.check_text(text, "floor.yaml")
+    (p,) = r.problems
+    assert p.code == "TG402" and (p.line, p.col) == (6, 6)
+    assert p.message.endswith("one-sided differences 0 (forward) and 1000000 (backward), gradient None")
+
+
+def test_the_kink_note_of_a_zero_gradient_still_says_0():
+    # relu'(0) = 0 in TF: a value, not None
+    text = "variables:\n  u: [1.5, -0.5, 0.0]\nops:\n  y: reduce_sum(relu(u))\nys: y\nxs: [u]\n"
+    assert gradients(text) == [[1.0, 0.0, 0.0]]
+    (p,) = check.check_text(text, "relu.yaml").problems
+    assert p.code == "TG402" and p.message.endswith("(backward), gradient 0")

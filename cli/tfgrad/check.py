@@ -873,9 +873,11 @@ def _gradcheck(d: Any, ev: Any, i: int, options: Options):
             max_err = max(max_err, abs(central - g))
             continue
         where = f"'{x}'{_index(shape, k)}"
+        # a None gradient is compared as 0 but shown as what run prints
+        shown = "None" if grad is None else _num(g)
         sides = (
             f"one-sided differences {_num(fwd, 8)} (forward) and {_num(bwd, 8)} (backward), "
-            f"gradient {_num(g)}"
+            f"gradient {shown}"
         )
         if not np.isfinite(g) and all(np.isfinite(v) for v in (f0, central, fwd, bwd)) and \
                 abs(fwd - bwd) <= atol + rtol * max(abs(fwd), abs(bwd)) + 2 * noise:
@@ -914,7 +916,7 @@ def _gradcheck(d: Any, ev: Any, i: int, options: Options):
             kinks.append(
                 f"{where} is inconclusive: {reached[0]} sits at its kink at this point "
                 f"and TF's gradient there need not be a derivative; central difference "
-                f"{_num(central, 8)}, gradient {_num(g)}"
+                f"{_num(central, 8)}, gradient {shown}"
             )
             continue
         fails.append((abs(central - g) - tol, k, g, central, tol))
