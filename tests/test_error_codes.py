@@ -178,3 +178,62 @@ def test_check_reports_the_code_of_the_raise_not_of_the_words():
     # the words of a shape error, raised as a cycle: check believes the code
     e = GraphError("add: shapes (2,) and (3,) do not broadcast", None, "TG201")
     assert check.classify(e) == "TG201"
+
+
+# ---------------------------------------------------------------- op records
+
+def _rule_codes(fn, cache: dict, stack: tuple = ()) -> set[str]:
+    """The codes ``fn`` raises through ``ctx.error``, ``GraphError`` or
+    ``KernelError``, and through the functions of the package it calls by
+    name (followed transitively): an over-approximation of what an op's
+    shape and forward rules can raise."""
+    import inspect
+    import textwrap
+    import types
+
+    code = getattr(fn, "__code__", None)
+    if code is None or not fn.__module__.startswith("tfgrad"):
+        return set()
+    if code in cache:
+        return cache[code]
+    if code in stack:
+        return set()
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    scope = dict(fn.__globals__)
+    scope.update(inspect.getclosurevars(fn).nonlocals)
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _callee(node)
+        if name in RAISERS and name != "_fail":
+            arg = _code_arg(node, RAISERS[name])
+            if arg is not None:
+                out.update(_literals(arg) or ())
+        elif isinstance(node.func, ast.Name) and isinstance(scope.get(name), types.FunctionType):
+            out |= _rule_codes(scope[name], cache, stack + (code,))
+    cache[code] = out
+    return out
+
+
+def test_every_op_lists_the_codes_its_rules_raise():
+    # OpDef.errors is documented per op (docs/ops.md, `tfgrad schema`): it
+    # must hold every code the op's shape and forward rules can raise.
+    # ew_op's records are left out: their rules share one function for
+    # every arity (a unary op never broadcasts), and ew_op sets errors by
+    # arity itself.
+    from tfgrad.opdefs import REGISTRY
+
+    cache: dict = {}
+    missing = {}
+    for name, op in REGISTRY.items():
+        if op.shape.__qualname__.startswith("ew_op."):
+            continue
+        raised = set()
+        for fn in (op.shape, op.forward, op.n_outputs):
+            if fn is not None:
+                raised |= _rule_codes(fn, cache)
+        if not raised <= set(op.errors):
+            missing[name] = sorted(raised - set(op.errors))
+    assert not missing, missing
+    assert "TG203" in REGISTRY["reduce_sum"].errors  # axis out of range

@@ -93,7 +93,7 @@ def _add_n_fast(xs: list[Node]) -> Node | None:
 register(OpDef(
     "add_n", (Param("inputs", TENSORS),), "sum of one or more tensors of the same shape",
     _add_n_shape, _add_n, "each input += G", "math_grad.py _AddNGrad", "elementwise",
-    errors=("TG202",), varargs=True, fast=_add_n_fast,
+    errors=("TG202", "TG203"), varargs=True, fast=_add_n_fast,
 ))
 
 

@@ -358,7 +358,7 @@ register(OpDef(
     "dlogits += G∘(softmax(logits) - labels); dlabels += G∘(-log_softmax(logits)); "
     "second order through softmax only (TF gives labels no second-order term)",
     "nn_grad.py _SoftmaxCrossEntropyWithLogitsGrad (SoftmaxCrossEntropyWithLogits kernel, "
-    "nn_ops.py softmax_cross_entropy_with_logits_v2_helper)", "nn", errors=("TG202",),
+    "nn_ops.py softmax_cross_entropy_with_logits_v2_helper)", "nn", errors=("TG202", "TG203"),
     examples=(
         "{labels: [[0.2, 0.3, 0.5], [0.1, 0.6, 0.3]], logits: {shape: [2, 3]}}",
     ),
@@ -572,7 +572,7 @@ register(OpDef(
     "through TF's composition: dx += G∘inv; dmean -= Σ G∘inv; doffset += Σ G; "
     "dscale += Σ G∘(x - mean)∘rsqrt(variance + ε); dvariance through rsqrt_grad",
     "nn_impl.py batch_normalization (a composition: rsqrt, add, multiply, subtract); its "
-    "gradient is TF's autodiff of it", "nn", errors=("TG202",),
+    "gradient is TF's autodiff of it", "nn", errors=("TG202", "TG203"),
     examples=(
         "{x: {shape: [2, 3]}, mean: {shape: [3]}, variance: {shape: [3], low: 0.5, high: 1.5}, offset: {shape: [3]}, scale: {shape: [3]}, variance_epsilon: 0.001}",
     ),

@@ -355,12 +355,12 @@ def _std(ctx: Ctx) -> Node:
 register(OpDef(
     "reduce_sum", _PARAMS, "sum over axis (every axis when null)", reduced_shape, _sum,
     "dx += G broadcast back over the reduced axes", "math_grad.py _SumGrad", "reduce",
-    errors=("TG202",),
+    errors=("TG202", "TG203"),
 ))
 register(OpDef(
     "reduce_mean", _PARAMS, "mean over axis (every axis when null)", reduced_shape, _mean,
     "dx += (G broadcast back over the reduced axes) ⊘ n", "math_grad.py _MeanGrad", "reduce",
-    errors=("TG202",),
+    errors=("TG202", "TG203"),
 ))
 
 
@@ -385,7 +385,7 @@ register(OpDef(
     reduced_shape, _extreme("max"),
     "dx += G∘[x = y] ⊘ (number of entries equal to y in the group): tied maxima share G equally",
     "math_grad.py _MaxGrad -> _MinOrMaxGrad: divide(cast(equal(y, x)), reduce_sum(...)) * G",
-    "reduce", errors=("TG202",), kinks=_any_tie("input_tensor"),
+    "reduce", errors=("TG202", "TG203"), kinks=_any_tie("input_tensor"),
     kink_note="two entries of a reduced group tie for the largest",
 ))
 register(OpDef(
@@ -394,14 +394,14 @@ register(OpDef(
     reduced_shape, _extreme("min"),
     "dx += G∘[x = y] ⊘ (number of entries equal to y in the group): tied minima share G equally",
     "math_grad.py _MinGrad -> _MinOrMaxGrad: divide(cast(equal(y, x)), reduce_sum(...)) * G",
-    "reduce", errors=("TG202",), kinks=_any_tie("input_tensor"),
+    "reduce", errors=("TG202", "TG203"), kinks=_any_tie("input_tensor"),
     kink_note="two entries of a reduced group tie for the smallest",
 ))
 register(OpDef(
     "reduce_prod", _PARAMS, "product over axis (every axis when null)", reduced_shape, _prod,
     "dx += G ∘ (product of the other entries of the group), computed as "
     "cumprod(exclusive) ∘ cumprod(exclusive, reverse): no division, zeros included",
-    "math_grad.py _ProdGrad", "reduce", errors=("TG202",),
+    "math_grad.py _ProdGrad", "reduce", errors=("TG202", "TG203"),
 ))
 register(OpDef(
     "reduce_logsumexp", _PARAMS,
@@ -410,21 +410,21 @@ register(OpDef(
     "dx += G ∘ exp(x - m) ⊘ Σ exp(x - m) (the shift m is under stop_gradient)",
     "math_ops.py reduce_logsumexp (a composition: reduce_max, stop_gradient, select_v2, "
     "is_finite, exp, reduce_sum, log, add); its gradient is TF's autodiff of it",
-    "reduce", errors=("TG202",),
+    "reduce", errors=("TG202", "TG203"),
 ))
 register(OpDef(
     "reduce_variance", _PARAMS, "mean of squared deviations from the mean over axis",
     reduced_shape, _variance,
     "dx += G ∘ 2(x - mean) ⊘ n (through TF's composition: the mean's path is not stopped)",
     "math_ops.py reduce_variance: reduce_mean(square(x - reduce_mean(x, keepdims=True)))",
-    "reduce", errors=("TG202",),
+    "reduce", errors=("TG202", "TG203"),
 ))
 register(OpDef(
     "reduce_std", _PARAMS, "square root of reduce_variance over axis",
     reduced_shape, _std,
     "dx += sqrt_grad(σ, G) through reduce_variance: nan where σ = 0 (a constant group)",
     "math_ops.py reduce_std: sqrt(reduce_variance(x, axis, keepdims))",
-    "reduce", errors=("TG202",), kinks=_any_tie("input_tensor"),
+    "reduce", errors=("TG202", "TG203"), kinks=_any_tie("input_tensor"),
     kink_note="a group whose entries are all equal (σ = 0)",
 ))
 
@@ -564,7 +564,7 @@ register(OpDef(
     "so dx = G ⊘ sqrt(epsilon) (a zero vector's gradient is G·1e6)",
     "nn_impl.py l2_normalize: multiply(x, rsqrt(maximum(reduce_sum(square(x), axis, "
     "keepdims=True), epsilon)))",
-    "reduce", errors=("TG202",), kink_note="Σ x² == epsilon",
+    "reduce", errors=("TG202", "TG203"), kink_note="Σ x² == epsilon",
 ))
 
 
@@ -598,14 +598,14 @@ register(OpDef(
     "cumsum", _SCAN_PARAMS, "running sum along axis (exclusive: shifted; reverse: from the end)",
     _scan_shape, _scan("cumsum"),
     "dx += cumsum(G, axis, exclusive, reverse = not reverse)",
-    "math_grad.py _CumsumGrad", "reduce", errors=("TG202",),
+    "math_grad.py _CumsumGrad", "reduce", errors=("TG202", "TG203"),
 ))
 register(OpDef(
     "cumprod", _SCAN_PARAMS, "running product along axis (exclusive: shifted; reverse: from the end)",
     _scan_shape, _scan("cumprod"),
     "dx += div_no_nan(cumsum(cumprod(x)∘G, axis, exclusive, not reverse), x): "
     "0 where x = 0 (TF's convention, not the true derivative)",
-    "math_grad.py _CumprodGrad", "reduce", errors=("TG202",), kinks=_zero_entries("x"),
+    "math_grad.py _CumprodGrad", "reduce", errors=("TG202", "TG203"), kinks=_zero_entries("x"),
     kink_note="x == 0 (TF's gradient is 0 there)",
 ))
 

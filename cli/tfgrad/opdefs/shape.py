@@ -110,7 +110,7 @@ register(OpDef(
     "insert an axis of size 1 at axis (negative counts from the end of the result)",
     _expand_shape, lambda ctx: _own(ctx, "input", reshape(ctx.x("input"), _expand_shape(ctx))),
     "dinput += reshape(G, shape(input))", "array_grad.py _ExpandDimsGrad", "shape",
-    errors=("TG202",),
+    errors=("TG202", "TG203"),
     examples=(
         "{input: {shape: [2, 3]}, axis: 1}",
     ),
@@ -136,7 +136,7 @@ register(OpDef(
     "remove axes of size 1 (all of them, or those listed)",
     _squeeze_shape, lambda ctx: _own(ctx, "input", reshape(ctx.x("input"), _squeeze_shape(ctx))),
     "dinput += reshape(G, shape(input))", "array_grad.py _SqueezeGrad", "shape",
-    errors=("TG202",),
+    errors=("TG202", "TG203"),
 ))
 
 
@@ -380,7 +380,7 @@ register(OpDef(
     lambda ctx: (lambda a: [ctx.x("value").shape[:a[0]] + ctx.x("value").shape[a[0] + 1:]] * a[1])(
         _unstack_plan(ctx)),
     _unstack, "dvalue = stack of the outputs' cotangents (zeros for outputs not used)",
-    "array_grad.py _UnpackGrad: stack(G_i, axis)", "shape", errors=("TG202",), outputs=0,
+    "array_grad.py _UnpackGrad: stack(G_i, axis)", "shape", errors=("TG202", "TG203"), outputs=0,
     n_outputs=lambda attrs: attrs.get("num") or 0,
 ))
 
