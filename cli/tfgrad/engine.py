@@ -462,7 +462,6 @@ def compute(d: Derived) -> Result:
         roots = [g for g in d.gradients if g is not None]
         seed_nodes = [s.node for s in d.seeds]
         vals = Plan(roots + seed_nodes).run(d.lowered.env) if roots or seed_nodes else []
-        it = iter(vals[: len(roots)])
         seeds = [np.asarray(v) for v in vals[len(roots):]]
         grads: list[np.ndarray | None] = []
         integral: list[bool] = []
@@ -471,20 +470,25 @@ def compute(d: Derived) -> Result:
         # an array already handed out (duplicate xs, identity nodes); an
         # array the plan computed and released to no one else is handed as is
         # (a copy of every gradient would double evaluate's peak memory on
-        # weight-heavy graphs).
+        # weight-heavy graphs). Each value leaves ``vals`` as it is taken, so
+        # that a copied view's base is freed before the next copy.
         env_ids = {id(v) for v in d.lowered.env.values()}
         handed: set[int] = set()
+        k = 0
         for g in d.gradients:
             if g is None:
                 grads.append(None)
                 integral.append(False)
                 continue
-            v = next(it)
+            v = vals[k]
+            vals[k] = None
+            k += 1
             if (type(v) is np.ndarray and v.base is None and v.flags.c_contiguous
                     and v.flags.writeable and id(v) not in env_ids and id(v) not in handed):
                 a = v
             else:
                 a = np.array(v, order="C")
+            del v
             handed.add(id(a))
             grads.append(a)
             exact = d.lowered.integral and a.dtype == np.float64
