@@ -21,7 +21,7 @@ import numpy as np
 from .funcs import FUNCS
 from .moves import MOVES, Prim, expand_over, register
 from .tensor import (
-    FLOAT_DTYPES, Contract, Ew, Kernel, Move, Node, Reduce, add, broadcast_to, contract, is_float,
+    FLOAT_DTYPES, Contract, Ew, Kernel, Move, Node, Reduce, add, broadcast_to, contract,
     prim, reshape, transpose, walk,
 )
 
