@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .funcs import FUNCS
+from .graph import GraphError
 from .moves import MOVES, Prim, expand_over, register
 from .tensor import (
     FLOAT_DTYPES, Contract, Ew, Kernel, Move, Node, Reduce, add, broadcast_to, contract,
@@ -189,11 +190,16 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
         args = n._args
         if not args or i in stop_ids:
             continue
-        if type(n) is Ew:  # vjp()'s first case, inline: most nodes of a deep graph
-            f = funcs[n.fn].vjp
-            cots = [None] * len(args) if f is None else f(n, total)
-        else:
-            cots = vjp(n, total)
+        try:
+            if type(n) is Ew:  # vjp()'s first case, inline: most nodes of a deep graph
+                f = funcs[n.fn].vjp
+                cots = [None] * len(args) if f is None else f(n, total)
+            else:
+                cots = vjp(n, total)
+        except GraphError as e:  # e.g. a kernel TF gives no gradient: locate it at n's op
+            if getattr(e, "node", None) is None:
+                e.node = n
+            raise
         contributions = [] if record is not None else None
         for a, c in zip(args, cots):
             if c is None:

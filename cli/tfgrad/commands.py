@@ -179,8 +179,11 @@ def load_derived(path: str, overrides: "Overrides | None") -> tuple["Derived", s
     from .graph import GraphError
 
     name = "<stdin>" if path == "-" else path
+    ctx = click.get_current_context(silent=True)
     try:
-        text, name = read_source(path)  # before the heavy imports: a bad file fails fast
+        text, name = read_source(path)
+        if ctx is not None:
+            ctx.meta[FILE_KEY] = name  # for errors found later, while evaluating  # before the heavy imports: a bad file fails fast
         from .engine import derive
         from .parse import parse_graph
 
@@ -190,6 +193,7 @@ def load_derived(path: str, overrides: "Overrides | None") -> tuple["Derived", s
         raise AssertionError("unreachable")
 
 
+FILE_KEY = "tfgrad.file"  # click context meta: the file a command is working on
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_TERMINATED = 128 + signal.SIGTERM
 
@@ -235,6 +239,10 @@ class Group(click.Group):
             emit("tfgrad: error: the graph is nested too deeply to process", err=True)
             sys.exit(EXIT_INVALID)
         except Exception as e:  # noqa: BLE001 - the last line of defence
+            from .graph import GraphError
+
+            if isinstance(e, GraphError):  # found while evaluating: a kernel's run-time check
+                fail(e, ctx.meta.get(FILE_KEY, "<input>"))
             if os.environ.get("TFGRAD_DEBUG"):
                 raise
             emit(f"tfgrad: internal error: {type(e).__name__}: {e} "

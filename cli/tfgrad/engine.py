@@ -60,6 +60,31 @@ class Lowered:
     dtype: str
     _bindings: dict[str, tuple[Any, dict[str, Any]]] | None = None
 
+    def evaluate(self, nodes: list, env: dict[str, np.ndarray] | None = None) -> list[np.ndarray]:
+        """The values of ``nodes`` in one plan over ``env`` (default: the
+        graph's leaves). Raises ``GraphError`` for a kernel's run-time error
+        (TF's InvalidArgumentError: a singular matrix for inv, a label or an
+        index out of range), located at the op that built the failing node
+        when the error has no position of its own."""
+        try:
+            return Plan(nodes).run(self.env if env is None else env)
+        except GraphError as e:
+            raise self.located(e) from None
+
+    def located(self, e: GraphError) -> GraphError:
+        """``e`` with the position of the op that built ``e.node`` (set by
+        ``Plan.run``), when it has none and the node is a forward one."""
+        node = getattr(e, "node", None)
+        if e.pos is not None or node is None:
+            return e
+        name = self.owner.get(id(node))  # the op whose lowering built the node
+        if name is not None:
+            node = self.graph.nodes[name]
+            e.pos = node.pos
+            if node.user:
+                e.message = f"in op '{name}': {e.message}"
+        return e
+
     @property
     def bindings(self) -> dict[str, tuple[Any, dict[str, Any]]]:
         """Op node name -> (its OpDef, {tensor parameter: graph name or list
@@ -242,7 +267,13 @@ def lower(graph: Graph) -> Lowered:
             continue
         ctx = _bind(graph, g, nodes, dtype, env)
         expected = ctx.op.shape(ctx)
-        out = ctx.op.forward(ctx)
+        try:
+            out = ctx.op.forward(ctx)
+        except GraphError as e:  # from deeper down (a VJP of a gradients op): this op's
+            if e.pos is None:
+                e.pos = g.pos
+                e.message = f"in op '{name}': {e.message}"
+            raise
         outs = out if isinstance(out, list) else [out]
         shapes = expected if isinstance(out, list) else [expected]
         for o, s in zip(outs, shapes):
@@ -388,7 +419,11 @@ def _derive(graph: Graph, record_steps: bool) -> Derived:
     steps: list = []
     record = (lambda n, g, cs: steps.append((n, g, cs))) if record_steps else None
     ys = [low.nodes[s.y] for s in seeds]
-    grads = backprop([(y, s.node) for y, s in zip(ys, seeds) if is_float(y.dtype)], xs, stops, record)
+    try:
+        grads = backprop([(y, s.node) for y, s in zip(ys, seeds) if is_float(y.dtype)], xs, stops,
+                         record)
+    except GraphError as e:  # a VJP's error (a kernel TF gives no gradient): at its op
+        raise low.located(e) from None
     reasons = _none_reasons(graph, ys, xs, grads)
     if graph.unconnected_gradients == "zero":
         grads = [g if g is not None else zeros(x.shape, x.dtype) for g, x in zip(grads, xs)]
@@ -451,7 +486,7 @@ class Result:
         if self._values is None:
             low = self.derived.lowered
             names = [n for n, v in low.nodes.items() if not isinstance(v, list)]
-            arrays = Plan([low.nodes[n] for n in names]).run(low.env)
+            arrays = low.evaluate([low.nodes[n] for n in names])
             self._values = {n: np.asarray(a) for n, a in zip(names, arrays)}
         return self._values
 
@@ -461,7 +496,7 @@ def compute(d: Derived) -> Result:
     with gc_paused():
         roots = [g for g in d.gradients if g is not None]
         seed_nodes = [s.node for s in d.seeds]
-        vals = Plan(roots + seed_nodes).run(d.lowered.env) if roots or seed_nodes else []
+        vals = d.lowered.evaluate(roots + seed_nodes) if roots or seed_nodes else []
         seeds = [np.asarray(v) for v in vals[len(roots):]]
         grads: list[np.ndarray | None] = []
         integral: list[bool] = []
@@ -513,7 +548,7 @@ def objective(d: Derived, replace: dict[str, np.ndarray], seeds: list[np.ndarray
         subs[id(n)] = tensor(key, n.shape, "float64", "constant")
     ys = [low.nodes[s.y] for s in d.seeds]
     roots = [_substitute(y, subs) for y in ys]
-    vals = Plan(roots).run(env)
+    vals = low.evaluate(roots, env)
     total = 0.0
     with np.errstate(all="ignore"):
         for v, s in zip(vals, seeds):

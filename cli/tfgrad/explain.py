@@ -38,7 +38,6 @@ from .engine import Derived, Result
 from .funcs import FUNCS
 from .moves import MOVES
 from .opdefs import lookup
-from .plan import Plan
 from .tensor import Contract, Ew, Fill, Kernel, Move, Node, Reduce, Tensor, walk
 
 DEPTH_LIMIT = 12  # levels of one printed piece before a subexpression is named
@@ -369,7 +368,7 @@ def _node_values(d: Derived, roots: list[Node]) -> dict[int, np.ndarray]:
     nodes = walk(roots)
     if not nodes or sum(n.size for n in nodes) > 2_000_000:
         return {}
-    vals = Plan(nodes).run(d.lowered.env)
+    vals = d.lowered.evaluate(nodes)
     return {id(n): np.asarray(v) for n, v in zip(nodes, vals)}
 
 
@@ -544,7 +543,7 @@ def _element_form(d: Derived, r: Result, ex: Explanation, forced: bool | None,
         if v is None:
             if type(n) is Tensor:
                 return low.env[n.name]
-            v = Plan([n]).run(low.env)[0]
+            v = low.evaluate([n])[0]
             vals[id(n)] = np.asarray(v)
         return vals[id(n)]
 

@@ -305,10 +305,8 @@ def _evaluate(low, nodes: list) -> list:
     """Values of ``nodes`` (None stays None) in one plan over ``low.env``."""
     import numpy as np
 
-    from .plan import Plan
-
     live = [n for n in nodes if n is not None]
-    vals = iter(Plan(live).run(low.env)) if live else iter(())
+    vals = iter(low.evaluate(live)) if live else iter(())
     return [None if n is None else np.array(next(vals), order="C") for n in nodes]
 
 

@@ -67,8 +67,6 @@ def arrays(d: Any, r: Any) -> dict[str, np.ndarray]:
 
 def _output_values(d: Any, names: list[str]) -> dict[str, Any]:
     """Each named node's forward value (a list for a node with several outputs)."""
-    from .plan import Plan
-
     low = d.lowered
     flat: list[Any] = []
     index: dict[str, Any] = {}
@@ -80,7 +78,7 @@ def _output_values(d: Any, names: list[str]) -> dict[str, Any]:
         else:
             index[n] = len(flat)
             flat.append(v)
-    vals = Plan(flat).run(low.env) if flat else []
+    vals = low.evaluate(flat) if flat else []
     return {n: ([np.asarray(vals[k]) for k in i] if isinstance(i, list) else np.asarray(vals[i]))
             for n, i in index.items()}
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from .autodiff import REDUCTIONS
 from .funcs import FUNCS
+from .graph import GraphError
 from .moves import MOVES
 from .tensor import Contract, Ew, Fill, Kernel, Move, Node, Reduce, Tensor, walk
 
@@ -247,6 +248,7 @@ class Plan:
                     ins_append(ins)
                     last_append(-1)
         n_nodes = len(order)
+        self.order = order  # slot -> node: names the node of a kernel's run-time error
         keep = {slot[id(r)] for r in roots}
         is_leaf = [type(n) is Tensor for n in order]
         # slot -> released after the step at its last use (not roots, not leaves)
@@ -281,17 +283,26 @@ class Plan:
             if v.dtype != dtype:
                 v = v.astype(dtype)
             vals[s] = flush32(v) if dtype == "float32" else v
-        with np.errstate(all="ignore"):
-            for fn, ins, out, release in self.steps:
-                n = len(ins)  # the common arities without building a list
-                if n == 1:
-                    vals[out] = fn(vals[ins[0]])
-                elif n == 2:
-                    vals[out] = fn(vals[ins[0]], vals[ins[1]])
-                else:
-                    vals[out] = fn(*[vals[i] for i in ins])
-                for r in release:
-                    vals[r] = None
+        out = -1
+        try:
+            with np.errstate(all="ignore"):
+                for fn, ins, out, release in self.steps:
+                    n = len(ins)  # the common arities without building a list
+                    if n == 1:
+                        vals[out] = fn(vals[ins[0]])
+                    elif n == 2:
+                        vals[out] = fn(vals[ins[0]], vals[ins[1]])
+                    else:
+                        vals[out] = fn(*[vals[i] for i in ins])
+                    for r in release:
+                        vals[r] = None
+        except GraphError as e:
+            # a kernel's run-time error (TF's InvalidArgumentError: a singular
+            # matrix, an index out of range): Lowered.evaluate locates it at
+            # the op that built this node
+            if getattr(e, "node", None) is None and out >= 0:
+                e.node = self.order[out]
+            raise
         return [vals[r] for r in self.roots]
 
 

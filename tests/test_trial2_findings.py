@@ -1,0 +1,89 @@
+"""Defects a second new-user trial found (TF 2 programs transcribed, run
+against TF 2.21), each as a test: run-time kernel errors located at the op,
+internal errors on empty axes and low ranks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tfgrad import check
+from tfgrad.commands import cli
+from tfgrad.graph import GraphError
+
+from helpers import gradients
+
+
+def _run(tmp_path, text: str, *args: str):
+    path = tmp_path / "g.yaml"
+    path.write_text(text)
+    return CliRunner().invoke(cli, [*args, str(path)] if args else ["run", str(path)]), str(path)
+
+
+def test_a_singular_inv_is_a_located_error_not_an_internal_one(tmp_path):
+    # TF 2.21: InvalidArgumentError: Input is not invertible. [Op:MatrixInverse]
+    text = ("variables:\n  x: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]\nconstants:\n"
+            "  m: [[1.0, 2.0], [2.0, 4.0]]\nops:\n  z: inv(m + 0 * x[:, 0:2])\n"
+            "  y: reduce_sum(z)\nys: y\nxs: x\n")
+    r, path = _run(tmp_path, text)
+    assert r.exit_code == 2, r.output
+    assert r.output.startswith(f"{path}:6:6: error: in op 'z': ") and "not invertible" in r.output
+    report = check.check_text(text, "g.yaml")
+    (p,) = report.problems
+    assert (p.code, p.line, p.col) == ("TG202", 6, 6)
+
+
+def test_a_sparse_label_out_of_range_is_a_located_error_in_run(tmp_path):
+    # TF 2.21: Received a label value of 3 which is outside the valid range of [0, 3).
+    text = ("variables:\n  x: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]\nconstants:\n"
+            "  lab: {value: [0, 3], dtype: int32}\nops:\n"
+            "  y: reduce_sum(sparse_softmax_cross_entropy_with_logits(lab, x))\nys: y\nxs: x\n")
+    for command in ("run", "jacobian", "hessian", "explain"):
+        r, path = _run(tmp_path, text, command)
+        assert r.exit_code == 2, (command, r.output)
+        assert r.output.startswith(f"{path}:6:") and "label value of 3" in r.output, r.output
+
+
+def test_a_second_derivative_through_a_kernel_tf_gives_no_gradient_points_at_the_op():
+    # TF 2.21: LookupError: No gradient defined for operation ... (op type: SoftsignGrad)
+    text = ("variables:\n  x: [0.5, -1.0, 2.0]\nops:\n  y: reduce_sum(softsign(x))\n"
+            "  g: gradients(y, x)\n  loss: reduce_sum(g * g)\nys: loss\nxs: [x]\n")
+    with pytest.raises(GraphError) as e:
+        gradients(text)
+    assert e.value.pos is not None and (e.value.pos.line, e.value.pos.col) == (5, 6)
+    assert e.value.message.startswith("in op 'g': ") and "SoftsignGrad" in e.value.message
+
+
+def test_diag_part_of_a_vector_is_an_error_naming_its_rank():
+    # TF 2.21: InvalidArgumentError: input must be at least 2-dim, received shape: [3]
+    with pytest.raises(GraphError) as e:
+        gradients("variables:\n  v: [1.0, 2.0, 3.0]\nops:\n  z: reduce_sum(diag_part(v))\nys: z\nxs: v\n")
+    assert e.value.code == "TG202" and "(3,)" in e.value.message and "rank 2 or more" in e.value.message
+
+
+def test_softmax_and_cross_entropy_over_an_empty_class_axis_are_empty():
+    # TF 2.21: softmax(x[:, 1:1]) is a (2, 0) tensor; d/dx of
+    # reduce_sum(softmax(e)) + reduce_sum(x) is all ones.
+    for op in ("softmax(e)", "log_softmax(e)", "softmax_cross_entropy_with_logits(e, e)"):
+        text = (f"variables:\n  x: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]\nops:\n  e: x[:, 1:1]\n"
+                f"  y: reduce_sum({op}) + reduce_sum(x)\nys: y\nxs: x\n")
+        assert gradients(text) == [[[1.0] * 3] * 2], op
+
+
+def test_reduce_prod_and_exclusive_cumprod_over_an_empty_axis():
+    # TF 2.21: reduce_prod over an empty slice is 1 (its gradient empty);
+    # d/dx of p + reduce_sum(q) + reduce_sum(x) is all ones.
+    text = ("variables:\n  x: [[1.0, 2.0], [3.0, 4.0]]\nops:\n  e: x[:, 1:1]\n  p: reduce_prod(e)\n"
+            "  q: reduce_prod(e, axis=1)\n  c: cumprod(e, axis=1, exclusive=true)\n"
+            "  y: p + reduce_sum(q) + reduce_sum(c) + reduce_sum(x)\nys: y\nxs: x\n")
+    assert gradients(text) == [[[1.0, 1.0], [1.0, 1.0]]]
+
+
+@pytest.mark.parametrize("op", ["argmax", "argmin"])
+def test_argmax_over_an_empty_axis_is_an_error(op):
+    # TF 2.21: InvalidArgumentError: Reduction axis 1 is empty in shape [2,0]
+    with pytest.raises(GraphError) as e:
+        gradients(f"variables:\n  x: [[1.0, 2.0], [3.0, 4.0]]\nops:\n  e: x[:, 1:1]\n"
+                  f"  a: {op}(e, axis=1)\nys: a\nxs: x\n")
+    assert e.value.code == "TG202" and "(2, 0)" in e.value.message and "empty" in e.value.message
