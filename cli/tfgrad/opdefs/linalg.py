@@ -425,14 +425,19 @@ def _diag_k(ctx: Ctx) -> int:
     return k
 
 
+def _diag_shape(ctx: Ctx) -> tuple:
+    k = _diag_k(ctx)  # first: it refuses a rank below 2
+    shape = ctx.x("input").shape
+    return shape[:-2] + (_diag_len(shape[-2], shape[-1], k),)
+
+
 register(OpDef(
     "diag_part",
     (Param("input", TENSOR), Param("k", "int", 0), Param("padding_value", "float", 0),
      Param("align", "str", "RIGHT_LEFT")),
     "the k-th diagonal of each matrix (the last two axes); k = 0 is the main diagonal "
     "(one diagonal: padding_value and align only matter for TF's bands, which are not supported)",
-    lambda ctx: ctx.x("input").shape[:-2] + (
-        _diag_len(ctx.x("input").shape[-2], ctx.x("input").shape[-1], _diag_k(ctx)),),
+    lambda ctx: _diag_shape(ctx),
     lambda ctx: prim("matrix_diag_part", ctx.x("input"), attrs=(_diag_k(ctx),)),
     "dA[..., i, i+k] += G[..., i]; zero elsewhere", "array_grad.py _MatrixDiagPartV3Grad",
     "linalg", errors=("TG202", "TG203"),

@@ -84,13 +84,13 @@ def _need_rank(ctx: Ctx, param: str, least: int) -> Node:
 
 def _np_softmax(x: np.ndarray) -> np.ndarray:
     # TF's SoftmaxFunctor: e = exp(x - max); e * (1 / sum(e)) along the last axis.
-    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+    e = np.exp(x - np.max(x, axis=-1, keepdims=True, initial=-np.inf))
     return e * (1 / np.sum(e, axis=-1, keepdims=True))
 
 
 def _np_log_softmax(x: np.ndarray) -> np.ndarray:
     # TF's SoftmaxFunctor (log): s = x - max; s - log(sum(exp(s))).
-    s = x - np.max(x, axis=-1, keepdims=True)
+    s = x - np.max(x, axis=-1, keepdims=True, initial=-np.inf)
     return s - np.log(np.sum(np.exp(s), axis=-1, keepdims=True))
 
 
@@ -139,7 +139,7 @@ def _np_xent(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.nda
     # TF's XentFunctor (xent_op.h), along the last axis:
     #   shifted = logits - max; sum_exp = sum(exp(shifted))
     #   loss = sum(labels * (log(sum_exp) - shifted)); backprop = exp(shifted) / sum_exp - labels
-    shifted = logits - np.max(logits, axis=-1, keepdims=True)
+    shifted = logits - np.max(logits, axis=-1, keepdims=True, initial=-np.inf)
     sum_exp = np.sum(np.exp(shifted), axis=-1, keepdims=True)
     loss = np.sum(labels * (np.log(sum_exp) - shifted), axis=-1)
     backprop = np.exp(shifted) / sum_exp - labels
@@ -199,7 +199,7 @@ def _np_sparse_xent(logits: np.ndarray, labels: np.ndarray, where: tuple
     #   loss = log(sum(exp(shifted))) - shifted[label]; backprop = exp(shifted)/sum_exp - onehot
     depth = logits.shape[-1]
     _check_labels(labels, depth, where)
-    shifted = logits - np.max(logits, axis=-1, keepdims=True)
+    shifted = logits - np.max(logits, axis=-1, keepdims=True, initial=-np.inf)
     sum_exp = np.sum(np.exp(shifted), axis=-1, keepdims=True)
     idx = labels.astype(np.int64)[..., None]
     picked = np.take_along_axis(shifted, idx, axis=-1)

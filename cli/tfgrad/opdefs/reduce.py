@@ -35,7 +35,7 @@ from ..tensor import (
     Node, Reduce, _new, broadcast_to, ew, fill, is_float, prim, reduce, reshape, transpose,
 )
 from .common import keepdims, norm_axes
-from .spec import TENSOR, Ctx, OpDef, Param, register
+from .spec import TENSOR, Ctx, OpDef, Param, fmt_shape, register
 
 _PARAMS = (Param("input_tensor", TENSOR), Param("axis", "axis", None), Param("keepdims", "bool", False))
 
@@ -199,7 +199,7 @@ def _np_scan(ufunc: np.ufunc, identity: float):
         r = ufunc.accumulate(x, axis=axis, dtype=x.dtype)
         if identity == 0:
             r = r + 0  # TF's scan starts from 0: -0.0 sums to +0.0, as 0 + -0.0 does
-        if exclusive:
+        if exclusive and r.shape[axis]:  # an empty axis stays empty
             head = np.full_like(np.take(r, [0], axis=axis), identity)
             r = np.concatenate([head, np.take(r, np.arange(r.shape[axis] - 1), axis=axis)], axis=axis)
         if reverse:
@@ -628,7 +628,11 @@ def _arg_axis(ctx: Ctx) -> int:
     if x.rank == 0:
         raise ctx.error(f"{ctx.label('input')} is a scalar; {ctx.op.name} reduces along an axis of "
                         "a tensor of rank 1 or more", "TG202", "input")
-    return norm_axes(ctx, axis, x.rank, "axis")[0]
+    axis = norm_axes(ctx, axis, x.rank, "axis")[0]
+    if x.shape[axis] == 0:  # TF's ArgMax: "Reduction axis 1 is empty in shape [2,0]"
+        raise ctx.error(f"axis {axis} of {ctx.label('input')} (shape {fmt_shape(x.shape)}) is empty; "
+                        f"{ctx.op.name} needs at least one entry to pick", "TG202", "input")
+    return axis
 
 
 def _arg_shape_rule(ctx: Ctx) -> tuple[int, ...]:
