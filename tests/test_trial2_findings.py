@@ -87,3 +87,54 @@ def test_argmax_over_an_empty_axis_is_an_error(op):
         gradients(f"variables:\n  x: [[1.0, 2.0], [3.0, 4.0]]\nops:\n  e: x[:, 1:1]\n"
                   f"  a: {op}(e, axis=1)\nys: a\nxs: x\n")
     assert e.value.code == "TG202" and "(2, 0)" in e.value.message and "empty" in e.value.message
+
+
+def test_einsum_broadcasts_only_ellipsis_axes():
+    # TF 2.21: einsum('bjk,bkl->bjl', ones([2,3,4]), ones([1,4,2])) raises
+    # InvalidArgumentError (a named label has one size in every operand) ...
+    base = "variables:\n  b: {ones: [2, 3, 4]}\n  c: {ones: [1, 4, 2]}\nops:\n"
+    with pytest.raises(GraphError) as e:
+        gradients(base + "  m: reduce_sum(einsum('bjk,bkl->bjl', b, c))\nys: m\nxs: [b, c]\n")
+    assert e.value.code == "TG202"
+    assert "operand 0 (b, shape (2, 3, 4), term 'bjk') but 1 in operand 1" in e.value.message
+    assert "only '...' axes broadcast" in e.value.message
+    # ... while '...' broadcasts: d/dc sums over the broadcast batch (each entry 2·3)
+    g = gradients(base + "  m: reduce_sum(einsum('...jk,...kl->...jl', b, c))\nys: m\nxs: [b, c]\n")
+    assert np.array_equal(g[1], np.full((1, 4, 2), 6.0))
+
+
+def test_einsum_clash_within_one_tensor_names_the_operands():
+    with pytest.raises(GraphError) as e:
+        gradients("variables:\n  x: {ones: [2, 3]}\nops:\n  z: reduce_sum(einsum('ij,jk->ik', x, x))\n"
+                  "ys: z\nxs: x\n")
+    assert ("axis 'j' is 3 in operand 0 (x, shape (2, 3), term 'ij') but 2 in operand 1 "
+            "(x, shape (2, 3), term 'jk')") in e.value.message
+
+
+@pytest.mark.parametrize("op", ["sqrt", "exp", "sigmoid", "tanh", "log", "floor", "softplus", "erf"])
+def test_float_only_ops_refuse_an_integer_tensor(op):
+    # TF 2.21: tf.sqrt(tf.constant([2, 3])) -> InvalidArgumentError: Value for
+    # attr 'T' of int32 is not in the list of allowed values: ... float, double
+    text = (f"variables:\n  x: [1.0, 2.0]\nconstants:\n  n: {{value: [2, 3], dtype: int32}}\nops:\n"
+            f"  r: {op}(n)\n  y: reduce_sum(x * cast(r, float64))\nys: y\nxs: x\n")
+    with pytest.raises(GraphError) as e:
+        gradients(text)
+    assert e.value.code == "TG202" and e.value.message.startswith(f"{op}: n is int32; {op} takes a float")
+    assert "cast(n, float64)" in e.value.message
+
+
+def test_integer_ops_keep_integers_and_divide_casts_as_tf_does():
+    # TF 2.21 on int32 [2, 3]: abs/square/relu/maximum stay int32;
+    # divide (truediv) and divide_no_nan give float64, leaky_relu float32.
+    from tfgrad.engine import compute, derive
+    from tfgrad.parse import parse_graph
+
+    text = ("variables:\n  x: [1.0, 2.0]\nconstants:\n  n: {value: [2, 3], dtype: int32}\n"
+            "  m: {value: [3, 4], dtype: int32}\nops:\n  a: square(n)\n  d: divide(n, m)\n  q: divide_no_nan(n, n)\n  l: leaky_relu(n)\n"
+            "  y: reduce_sum(x * d)\nys: y\nxs: x\noutputs: [a, d, q, l]\n")
+    r = compute(derive(parse_graph(text, "i.yaml")))
+    v = r.values
+    assert v["a"].dtype == np.int32 and v["a"].tolist() == [4, 9]
+    assert v["d"].dtype == np.float64 and v["d"].tolist() == [2 / 3, 3 / 4]
+    assert v["q"].dtype == np.float64 and v["l"].dtype == np.float32
+    assert r.gradients[0].tolist() == [2 / 3, 3 / 4]

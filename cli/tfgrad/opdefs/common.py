@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Iterable
 
-from ..tensor import Node, broadcast_to, ew, is_float, reshape, tensor
+from ..tensor import FLOAT_DTYPES, Node, broadcast_to, ew, is_float, reshape, tensor
 from .spec import TENSOR, Ctx, OpDef, Param, fmt_shape, register
 
 
@@ -111,12 +111,21 @@ def norm_axes(ctx: Ctx, axis: Any, rank: int, param: str = "axis", *, extra: int
 
 def ew_op(fn: str, params: str = "x", *, doc: str, rule: str, tf: str, family: str = "elementwise",
           kinks=None, kink_note: str = "", aliases: tuple[str, ...] = (),
-          attrs: tuple[Param, ...] = (), attr_values=None, differentiable: bool = True) -> OpDef:
+          attrs: tuple[Param, ...] = (), attr_values=None, differentiable: bool = True,
+          ints: str = "keep") -> OpDef:
     """Register the user-facing op ``fn`` that applies the elementwise
-    function ``fn`` (``funcs.FUNCS``) to its broadcast tensor inputs."""
+    function ``fn`` (``funcs.FUNCS``) to its broadcast tensor inputs.
+
+    ``ints`` is what TF does with integer and boolean inputs: ``"keep"``
+    (its kernel has integer types: add, abs, relu...), ``"refuse"`` (float
+    kernels only: sqrt, exp, tanh... raise InvalidArgumentError; a TG202
+    error here), or a float dtype the inputs are cast to first (TF's Python
+    wrapper casts: divide's truediv to float64, leaky_relu to float32)."""
     from ..funcs import FUNCS
 
     names = params.split()
+    if ints not in ("keep", "refuse"):
+        _cast_ints = _int_caster(ints)
     tparams = tuple(Param(n, TENSOR) for n in names)
     f = FUNCS[fn]
     if kinks is None and f.kinks is not None:
@@ -128,11 +137,15 @@ def ew_op(fn: str, params: str = "x", *, doc: str, rule: str, tf: str, family: s
         kink_note = kink_note or f.kink_note
 
     def shape(ctx: Ctx) -> tuple[int, ...]:
+        if ints == "refuse":
+            _refuse_ints(ctx, names)
         if len(names) == 1:
             return ctx.x(names[0]).shape
         return broadcast_shape(ctx, names)
 
     def forward(ctx: Ctx) -> Node:
+        if ints not in ("keep", "refuse"):
+            _cast_ints(ctx, names)
         if len(names) == 1:
             x = ctx.x(names[0])
             vals = attr_values(ctx) if attr_values else ()
@@ -145,20 +158,53 @@ def ew_op(fn: str, params: str = "x", *, doc: str, rule: str, tf: str, family: s
         fn, tparams + tuple(attrs), doc, shape, forward, rule, tf, family,
         kinks=kinks, kink_note=kink_note, errors=("TG202",) if len(names) > 1 else (),
         aliases=aliases, differentiable=differentiable,
-        fast=None if attrs else (_fast_unary(fn) if len(names) == 1 else _fast_broadcast(fn)),
+        fast=None if attrs else (_fast_unary(fn, ints) if len(names) == 1
+                                 else _fast_broadcast(fn, ints)),
     ))
 
 
-def _fast_unary(fn: str):
+def _refuse_ints(ctx: Ctx, names: list[str]) -> None:
+    for n in names:
+        x = ctx.x(n)
+        if not is_float(x.dtype) and not _is_literal(x):
+            raise ctx.error(
+                f"{ctx.label(n)} is {x.dtype}; {ctx.op.name} takes a float32 or float64 tensor "
+                f"(TF registers no {x.dtype} kernel for it); convert it with "
+                f"cast({ctx.label(n)}, float64)", "TG202", n)
+
+
+def _int_caster(dtype: str):
+    def cast_ints(ctx: Ctx, names: list[str]) -> None:
+        xs = [ctx.x(n) for n in names]
+        if all(is_float(x.dtype) or _is_literal(x) for x in xs):
+            return
+        if any(is_float(x.dtype) and not _is_literal(x) for x in xs):
+            return  # int with float: same_dtype's error, as TF's
+        for n, x in zip(names, xs):  # TF's wrapper casts the integer operands
+            if _is_literal(x):
+                ctx.inputs[n] = tensor(x.name, x.shape, dtype, x.kind)
+            else:
+                ctx.inputs[n] = ew("cast", x, attrs=(dtype,), dtype=dtype)
+    return cast_ints
+
+
+def _fast_unary(fn: str, ints: str = "keep"):
     """``OpDef.fast`` of a one-input elementwise op: ``forward`` without a
-    ``Ctx`` (it needs no check)."""
+    ``Ctx`` (it needs no check), or None (the full path) for an integer or
+    boolean input that ``ints`` refuses or casts."""
+    if ints != "keep":
+        def fast_float(xs: list[Node]) -> Node | None:
+            x = xs[0]
+            return ew(fn, x) if x.dtype in FLOAT_DTYPES else None
+        return fast_float
+
     def fast(xs: list[Node]) -> Node:
         return ew(fn, xs[0])
 
     return fast
 
 
-def _fast_broadcast(fn: str):
+def _fast_broadcast(fn: str, ints: str = "keep"):
     """``OpDef.fast`` of an elementwise op of several inputs: when they all
     have one dtype, the dtype rules change nothing (``weak_literals`` only
     converts a literal of another dtype), so the node is ``ew(fn, *xs)``
@@ -167,6 +213,8 @@ def _fast_broadcast(fn: str):
     def fast(xs: list[Node]) -> Node | None:
         x0 = xs[0]
         shape, dtype = x0.shape, x0.dtype
+        if ints != "keep" and dtype not in FLOAT_DTYPES:
+            return None  # the full path refuses or casts integer inputs
         same = True
         for x in xs:
             if x.dtype != dtype:

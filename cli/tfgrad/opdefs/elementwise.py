@@ -20,7 +20,7 @@ ew_op("subtract", "x y", doc="x - y, broadcasting", rule="dx += G; dy -= G",
 ew_op("multiply", "x y", doc="x * y elementwise, broadcasting", rule="dx += G∘y; dy += x∘G",
       tf="math_grad.py _MulGrad")
 ew_op("divide", "x y", doc="x / y elementwise, broadcasting",
-      rule="dx += G⊘y; dy += G∘((-x⊘y)⊘y)", tf="math_grad.py _RealDivGrad")
+      rule="dx += G⊘y; dy += G∘((-x⊘y)⊘y)", tf="math_grad.py _RealDivGrad", ints="float64")
 ew_op("maximum", "x y", doc="elementwise max; a tie sends the gradient to x",
       rule="dx += where(x ≥ y, G, 0); dy += where(x ≥ y, 0, G)",
       tf="math_grad.py _MaximumGrad (a select, so the loser gets an exact 0)")
@@ -37,13 +37,14 @@ ew_op("stop_gradient", "input", doc="x forward; no gradient flows through",
 ew_op("square", "x", doc="x ** 2", rule="dx += G∘(x∘2)", tf="math_grad.py _SquareGrad")
 ew_op("sqrt", "x", doc="square root; TF's gradient is 0 where G is 0",
       rule="dx += sqrt_grad(y, G) = ½·G⊘y (0 where G = 0)",
-      tf="math_grad.py _SqrtGrad -> SqrtGrad kernel")
-ew_op("exp", "x", doc="e ** x", rule="dx += G∘y", tf="math_grad.py _ExpGrad")
-ew_op("log", "x", doc="natural logarithm", rule="dx += G∘(1⊘x)", tf="math_grad.py _LogGrad")
+      tf="math_grad.py _SqrtGrad -> SqrtGrad kernel", ints="refuse")
+ew_op("exp", "x", doc="e ** x", rule="dx += G∘y", tf="math_grad.py _ExpGrad", ints="refuse")
+ew_op("log", "x", doc="natural logarithm", rule="dx += G∘(1⊘x)", tf="math_grad.py _LogGrad",
+      ints="refuse")
 ew_op("tanh", "x", doc="hyperbolic tangent", rule="dx += tanh_grad(y, G) = G∘(1 - y²)",
-      tf="math_grad.py _TanhGrad -> TanhGrad kernel")
+      tf="math_grad.py _TanhGrad -> TanhGrad kernel", ints="refuse")
 ew_op("sigmoid", "x", doc="1 / (1 + exp(-x))", rule="dx += sigmoid_grad(y, G) = G∘y∘(1 - y)",
-      tf="math_grad.py _SigmoidGrad -> SigmoidGrad kernel")
+      tf="math_grad.py _SigmoidGrad -> SigmoidGrad kernel", ints="refuse")
 ew_op("abs", "x", doc="|x|; abs'(0) = 0", rule="dx += G∘sign(x)", tf="math_grad.py _AbsGrad")
 ew_op("relu", "features", doc="max(x, 0); relu'(0) = 0",
       rule="dx += relu_grad(G, y) = G∘[y > 0]", tf="nn_grad.py _ReluGrad -> ReluGrad kernel")
@@ -103,45 +104,58 @@ register(OpDef(
 ew_op("sign", "x", doc="-1, 0 or 1 (nan for nan; sign(-0.0) is 0)", rule="dx += 0 (zeros)",
       tf="math_grad.py _SignGrad: zeros_like(x)")
 ew_op("reciprocal", "x", doc="1 / x", rule="dx += reciprocal_grad(y, G) = -G∘y² (0 where G = 0)",
-      tf="math_grad.py _ReciprocalGrad -> ReciprocalGrad kernel")
+      tf="math_grad.py _ReciprocalGrad -> ReciprocalGrad kernel", ints="refuse")
 ew_op("rsqrt", "x", doc="1 / sqrt(x)", rule="dx += rsqrt_grad(y, G) = -½·G∘y³ (0 where G = 0)",
-      tf="math_grad.py _RsqrtGrad -> RsqrtGrad kernel")
-ew_op("expm1", "x", doc="exp(x) - 1", rule="dx += G∘exp(x)", tf="math_grad.py _Expm1Grad")
-ew_op("log1p", "x", doc="log(1 + x)", rule="dx += G∘(1⊘(1 + x))", tf="math_grad.py _Log1pGrad")
-ew_op("sin", "x", doc="sine", rule="dx += G∘cos(x)", tf="math_grad.py _SinGrad")
-ew_op("cos", "x", doc="cosine", rule="dx += -G∘sin(x)", tf="math_grad.py _CosGrad")
-ew_op("tan", "x", doc="tangent", rule="dx += (1⊘cos(x))²∘G", tf="math_grad.py _TanGrad")
-ew_op("asin", "x", doc="inverse sine", rule="dx += G∘(1⊘√(1 - x²))", tf="math_grad.py _AsinGrad")
-ew_op("acos", "x", doc="inverse cosine", rule="dx += -G∘(1⊘√(1 - x²))", tf="math_grad.py _AcosGrad")
-ew_op("atan", "x", doc="inverse tangent", rule="dx += G∘(1⊘(1 + x²))", tf="math_grad.py _AtanGrad")
-ew_op("sinh", "x", doc="hyperbolic sine", rule="dx += G∘cosh(x)", tf="math_grad.py _SinhGrad")
-ew_op("cosh", "x", doc="hyperbolic cosine", rule="dx += G∘sinh(x)", tf="math_grad.py _CoshGrad")
-ew_op("asinh", "x", doc="inverse hyperbolic sine", rule="dx += G⊘cosh(y)", tf="math_grad.py _AsinhGrad")
+      tf="math_grad.py _RsqrtGrad -> RsqrtGrad kernel", ints="refuse")
+ew_op("expm1", "x", doc="exp(x) - 1", rule="dx += G∘exp(x)", tf="math_grad.py _Expm1Grad",
+      ints="refuse")
+ew_op("log1p", "x", doc="log(1 + x)", rule="dx += G∘(1⊘(1 + x))", tf="math_grad.py _Log1pGrad",
+      ints="refuse")
+ew_op("sin", "x", doc="sine", rule="dx += G∘cos(x)", tf="math_grad.py _SinGrad", ints="refuse")
+ew_op("cos", "x", doc="cosine", rule="dx += -G∘sin(x)", tf="math_grad.py _CosGrad", ints="refuse")
+ew_op("tan", "x", doc="tangent", rule="dx += (1⊘cos(x))²∘G", tf="math_grad.py _TanGrad",
+      ints="refuse")
+ew_op("asin", "x", doc="inverse sine", rule="dx += G∘(1⊘√(1 - x²))", tf="math_grad.py _AsinGrad",
+      ints="refuse")
+ew_op("acos", "x", doc="inverse cosine", rule="dx += -G∘(1⊘√(1 - x²))", tf="math_grad.py _AcosGrad",
+      ints="refuse")
+ew_op("atan", "x", doc="inverse tangent", rule="dx += G∘(1⊘(1 + x²))", tf="math_grad.py _AtanGrad",
+      ints="refuse")
+ew_op("sinh", "x", doc="hyperbolic sine", rule="dx += G∘cosh(x)", tf="math_grad.py _SinhGrad",
+      ints="refuse")
+ew_op("cosh", "x", doc="hyperbolic cosine", rule="dx += G∘sinh(x)", tf="math_grad.py _CoshGrad",
+      ints="refuse")
+ew_op("asinh", "x", doc="inverse hyperbolic sine", rule="dx += G⊘cosh(y)", tf="math_grad.py _AsinhGrad",
+      ints="refuse")
 ew_op("acosh", "x", doc="inverse hyperbolic cosine", rule="dx += G⊘sinh(y)",
-      tf="math_grad.py _AcoshGrad")
+      tf="math_grad.py _AcoshGrad", ints="refuse")
 ew_op("atanh", "x", doc="inverse hyperbolic tangent", rule="dx += G∘(1⊘(1 - x²))",
-      tf="math_grad.py _AtanhGrad")
-ew_op("erf", "x", doc="the error function", rule="dx += G∘(2/√π)∘exp(-x²)", tf="math_grad.py _ErfGrad")
-ew_op("erfc", "x", doc="1 - erf(x)", rule="dx += G∘(-2/√π)∘exp(-x²)", tf="math_grad.py _ErfcGrad")
+      tf="math_grad.py _AtanhGrad", ints="refuse")
+ew_op("erf", "x", doc="the error function", rule="dx += G∘(2/√π)∘exp(-x²)", tf="math_grad.py _ErfGrad",
+      ints="refuse")
+ew_op("erfc", "x", doc="1 - erf(x)", rule="dx += G∘(-2/√π)∘exp(-x²)", tf="math_grad.py _ErfcGrad",
+      ints="refuse")
 ew_op("floor", "x", doc="largest integer <= x", rule="none: TF registers None (no gradient)",
-      tf="math_grad.py _FloorGrad")
+      tf="math_grad.py _FloorGrad", ints="refuse")
 ew_op("ceil", "x", doc="smallest integer >= x", rule="none: TF registers None (no gradient)",
-      tf="math_grad.py _CeilGrad")
+      tf="math_grad.py _CeilGrad", ints="refuse")
 ew_op("round", "x", doc="nearest integer, half to even (banker's rounding)",
       rule="none: TF registers None (no gradient)", tf="math_grad.py _RoundGrad")
 ew_op("softplus", "features", doc="log(1 + exp(x)), with TF's thresholds at the tails",
-      rule="dx += G∘σ(x)", tf="nn_grad.py _SoftplusGrad")
+      rule="dx += G∘σ(x)", tf="nn_grad.py _SoftplusGrad", ints="refuse")
 ew_op("softsign", "features", doc="x / (1 + |x|)",
       rule="dx += softsign_grad(G, x) = G⊘(1 + |x|)²; TF has no second derivative (an error)",
-      tf="nn_grad.py _SoftsignGrad -> SoftsignGrad kernel (itself without a gradient)")
+      tf="nn_grad.py _SoftsignGrad -> SoftsignGrad kernel (itself without a gradient)",
+      ints="refuse")
 ew_op("relu6", "features", doc="min(max(x, 0), 6)",
       rule="dx += relu6_grad(G, y) = G∘[0 < y < 6] (a product: inf∘0 is nan)",
       tf="nn_grad.py _Relu6Grad -> Relu6Grad kernel")
 ew_op("elu", "features", doc="x if x >= 0 else exp(x) - 1",
-      rule="dx += elu_grad(G, y) = y < 0 ? G∘(y + 1) : G", tf="nn_grad.py _EluGrad -> EluGrad kernel")
+      rule="dx += elu_grad(G, y) = y < 0 ? G∘(y + 1) : G", tf="nn_grad.py _EluGrad -> EluGrad kernel",
+      ints="refuse")
 ew_op("selu", "features", doc="scale·x if x >= 0 else scale·alpha·(exp(x) - 1)",
       rule="dx += selu_grad(G, y) = y < 0 ? G∘(y + scale·alpha) : G·scale",
-      tf="nn_grad.py _SeluGrad -> SeluGrad kernel")
+      tf="nn_grad.py _SeluGrad -> SeluGrad kernel", ints="refuse")
 
 
 def _float32_attr(name: str):
@@ -157,22 +171,23 @@ def _float32_attr(name: str):
 ew_op("leaky_relu", "features", doc="x if x > 0 else alpha·x",
       rule="dx += leaky_relu_grad(G, x) = x > 0 ? G : alpha·G (a select)",
       tf="nn_grad.py _LeakyReluGrad -> LeakyReluGrad kernel",
-      attrs=(Param("alpha", "float", 0.2),), attr_values=_float32_attr("alpha"))
+      attrs=(Param("alpha", "float", 0.2),), attr_values=_float32_attr("alpha"), ints="float32")
 ew_op("silu", "features",
       doc="x·sigmoid(beta·x) (swish); beta is a number here, not a tensor, and as in TF it "
       "becomes a float32 tensor before the cast to x's dtype",
       rule="dx += G∘(s∘(1 + (beta·x)∘(1 - s))), s = σ(beta·x)",
       tf="nn_impl.py swish (custom_gradient)",
-      attrs=(Param("beta", "float", 1.0),), attr_values=_float32_attr("beta"))
+      attrs=(Param("beta", "float", 1.0),), attr_values=_float32_attr("beta"), ints="refuse")
 ew_op("squared_difference", "x y", doc="(x - y)², broadcasting",
       rule="dx += 2G∘(x - y); dy -= 2G∘(x - y)", tf="math_grad.py _SquaredDifferenceGrad")
 ew_op("atan2", "y x", doc="the angle of (x, y), broadcasting: atan2(y, x)",
-      rule="dy += G∘x⊘(y² + x²); dx += G∘-y⊘(y² + x²)", tf="math_grad.py _Atan2Grad")
+      rule="dy += G∘x⊘(y² + x²); dx += G∘-y⊘(y² + x²)", tf="math_grad.py _Atan2Grad", ints="refuse")
 ew_op("divide_no_nan", "x y", doc="x / y, and 0 where y == 0, broadcasting",
       rule="dx += div_no_nan(G, y); dy += G∘div_no_nan(div_no_nan(-x, y), y)",
-      tf="math_grad.py _DivNoNanGrad")
+      tf="math_grad.py _DivNoNanGrad", ints="float64")
 ew_op("multiply_no_nan", "x y", doc="x * y, and 0 where y == 0, broadcasting",
-      rule="dx += mul_no_nan(G, y); dy += mul_no_nan(x, G)", tf="math_grad.py _MulNoNanGrad")
+      rule="dx += mul_no_nan(G, y); dy += mul_no_nan(x, G)", tf="math_grad.py _MulNoNanGrad",
+      ints="refuse")
 
 
 # -- gelu: TF's Python composition (nn_ops.py gelu) ------------------------------------

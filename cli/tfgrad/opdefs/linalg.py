@@ -188,15 +188,22 @@ def _parse_equation(ctx: Ctx) -> tuple[list[str], str, tuple[int, ...]]:
 def _einsum_parts(ctx: Ctx):
     terms, out, ell_shape = _parse_equation(ctx)
     xs = ctx.xs("inputs")
+    written = ctx.a("equation").replace(" ", "").split("->")[0].split(",")
+    named = set("".join(written).replace("...", ""))
     sizes: dict[str, int] = {}
     owner: dict[str, int] = {}
     for i, (t, x) in enumerate(zip(terms, xs)):
         for ch, d in zip(t, x.shape):
-            if ch in sizes and sizes[ch] != d and d != 1 and sizes[ch] != 1:
+            # TF's einsum broadcasts only the '...' axes: a letter the
+            # equation names has one size in every operand
+            clash = sizes[ch] != d and (ch in named or 1 not in (d, sizes[ch])) if ch in sizes else False
+            if clash:
+                j = owner[ch]
                 raise ctx.error(
-                    f"axis {ch!r} is {sizes[ch]} in {ctx.label('inputs', owner[ch])} "
-                    f"(shape {fmt_shape(xs[owner[ch]].shape)}) but {d} in "
-                    f"{ctx.label('inputs', i)} (shape {fmt_shape(x.shape)})",
+                    f"axis {ch!r} is {sizes[ch]} in operand {j} ({ctx.label('inputs', j)}, shape "
+                    f"{fmt_shape(xs[j].shape)}, term {written[j]!r}) but {d} in operand {i} "
+                    f"({ctx.label('inputs', i)}, shape {fmt_shape(x.shape)}, term {written[i]!r})"
+                    + ("; only '...' axes broadcast in TF's einsum" if 1 in (d, sizes[ch]) else ""),
                     "TG202", "inputs")
             if ch not in sizes or sizes[ch] == 1:
                 sizes[ch] = d
