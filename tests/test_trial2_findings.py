@@ -138,3 +138,35 @@ def test_integer_ops_keep_integers_and_divide_casts_as_tf_does():
     assert v["d"].dtype == np.float64 and v["d"].tolist() == [2 / 3, 3 / 4]
     assert v["q"].dtype == np.float64 and v["l"].dtype == np.float32
     assert r.gradients[0].tolist() == [2 / 3, 3 / 4]
+
+
+def test_pad_mode_is_read_in_any_case_as_tf_does():
+    # TF 2.21: tf.pad(x, [[1, 1], [1, 1]], mode='reflect') works (mode.upper())
+    base = "variables:\n  x: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]\nops:\n  z: pad(x, [[1, 1], [1, 1]], mode={m})\n" \
+           "  y: reduce_sum(z * z)\nys: y\nxs: x\n"
+    assert gradients(base.format(m="'reflect'")) == gradients(base.format(m="'REFLECT'"))
+    assert gradients(base.format(m="'Symmetric'")) == gradients(base.format(m="'SYMMETRIC'"))
+
+
+def test_second_order_through_max_pool_with_explicit_padding_is_the_derivative_of_the_first():
+    # TF's MaxPoolGradGrad refuses EXPLICIT padding; tfgrad computes it (a
+    # documented difference), and it must be the derivative of the gradient.
+    from tfgrad.engine import compute, derive
+    from tfgrad.parse import parse_graph
+
+    rng = np.random.default_rng(3)
+    x0 = rng.permutation(16).reshape(1, 4, 4, 1) + 0.5  # distinct: no ties
+    v = rng.normal(size=x0.shape)
+
+    def run(x, extra=""):
+        text = (f"variables:\n  x: {x.tolist()}\nconstants:\n  v: {v.tolist()}\nops:\n"
+                "  mp: max_pool2d(x, 2, 1, [[0, 0], [1, 0], [0, 1], [0, 0]])\n"
+                "  l: reduce_sum(mp * mp * mp)\n  g: gradients(l, x)\n  s: reduce_sum(g * v)\n"
+                "ys: s\nxs: x\noutputs: g\n")
+        r = compute(derive(parse_graph(text, "mp.yaml")))
+        return r.gradients[0], r.values["g"]
+
+    hv, _ = run(x0)
+    h = 1e-4
+    fd = (run(x0 + h * v)[1] - run(x0 - h * v)[1]) / (2 * h)
+    np.testing.assert_allclose(hv, fd, rtol=1e-6, atol=1e-6)

@@ -279,6 +279,8 @@ def check_attr(op: OpDef, p: Param, value: Any, text: str, pos: Pos) -> Any:
         if prefixed:  # cast(x, tf.float32): TF code, transcribed without the prefix
             hint = f" (drop the prefix: {prefixed[1]})"
         _fail(f"{op.name}: {p.name} must be {rule}, got {text}{hint}", pos, "TG203")
+    if p.upper and isinstance(value, str):
+        value = value.upper()  # TF reads it as value.upper() (array_ops.pad)
     if p.choices and value not in p.choices:
         close = difflib.get_close_matches(str(value), [str(c) for c in p.choices], n=1, cutoff=0.6)
         hint = f" (did you mean '{close[0]}'?)" if close else ""

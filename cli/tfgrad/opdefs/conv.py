@@ -564,7 +564,8 @@ register(OpDef(
     "dX[n,h,w,c] += G[n,i,j,c] where (h, w) is window (i, j)'s maximum: one winner per window, "
     "the first maximum in row-major order on ties (TF's MaxPoolGrad)",
     "nn_grad.py _MaxPoolGrad -> MaxPoolGrad kernel (argmax per window, ties to the first in "
-    "scan order); second order _MaxPoolGradGrad", "conv", errors=("TG202", "TG203"),
+    "scan order); second order _MaxPoolGradGrad (TF's takes SAME/VALID only: with explicit "
+    "padding TF raises, tfgrad computes it)", "conv", errors=("TG202", "TG203"),
     kink_note="not differentiable where a window's maximum is tied; TF sends G to the first",
     examples=(
         "{input: {shape: [1, 4, 4, 2]}, ksize: 2, strides: 2, padding: VALID}",

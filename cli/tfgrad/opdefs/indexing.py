@@ -836,7 +836,7 @@ def _pad_forward(ctx: Ctx) -> Node:
 register(OpDef(
     "pad",
     (Param("tensor", TENSOR), Param("paddings", "any"),
-     Param("mode", "str", "CONSTANT", choices=("CONSTANT", "REFLECT", "SYMMETRIC")),
+     Param("mode", "str", "CONSTANT", choices=("CONSTANT", "REFLECT", "SYMMETRIC"), upper=True),
      Param("constant_values", "float", 0)),
     "tensor with paddings[i] = [before, after] entries added on axis i: constant_values "
     "(CONSTANT), a reflection without the edge (REFLECT) or with it (SYMMETRIC)",

@@ -56,6 +56,7 @@ class Param:
     default: Any = REQUIRED
     choices: tuple = ()
     doc: str = ""
+    upper: bool = False  # a string TF upper-cases before reading it (pad's mode)
 
     @property
     def is_tensor(self) -> bool:
