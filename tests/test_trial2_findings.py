@@ -170,3 +170,19 @@ def test_second_order_through_max_pool_with_explicit_padding_is_the_derivative_o
     h = 1e-4
     fd = (run(x0 + h * v)[1] - run(x0 - h * v)[1]) / (2 * h)
     np.testing.assert_allclose(hv, fd, rtol=1e-6, atol=1e-6)
+
+
+def test_check_passes_a_second_order_through_cross_entropy_labels_with_a_note():
+    # TF 2.21 gives exactly these gradients (labels get no second-order term
+    # from _SoftmaxCrossEntropyWithLogitsGrad), so check must not fail the
+    # file; it says why the finite difference differs.
+    text = ("variables:\n  logits: [[1.0, 2.0, 0.5], [0.1, -0.3, 0.2]]\n"
+            "  labels: [[0.2, 0.7, 0.1], [0.0, 0.0, 1.0]]\nops:\n"
+            "  ce: reduce_sum(softmax_cross_entropy_with_logits(labels, logits))\n"
+            "  g: gradients(ce, labels)\n  gl: gradients(ce, logits)\n"
+            "  loss: ce + reduce_sum(g * g) + reduce_sum(gl * gl * labels)\n"
+            "ys: loss\nxs: [logits, labels]\n")
+    r = check.check_text(text, "ce.yaml")
+    assert r.passed, [p.message for p in r.problems]
+    (note,) = [p for p in r.problems if p.code == "TG402"]
+    assert "'labels'" in note.message and "gives labels no term" in note.message

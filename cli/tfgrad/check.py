@@ -765,6 +765,32 @@ def _kinks_reached(
     return found
 
 
+def _conventions_reached(d: Any, x: str) -> list[str]:
+    """Why TF's gradient with respect to x need not be a derivative at all:
+    the notes of the kernels (``Prim.inexact``) whose VJP for an operand x
+    reaches is TF's convention rather than the derivative (the labels of
+    softmax cross-entropy's backprop, in a gradient of a gradient)."""
+    from tfgrad.moves import MOVES
+    from tfgrad.tensor import Move, walk
+
+    low = d.lowered
+    xnode = low.nodes.get(x)
+    if xnode is None or isinstance(xnode, list):
+        return []
+    dep = {id(xnode)}
+    found: list[str] = []
+    for n in walk([low.nodes[s.y] for s in d.seeds]):
+        args = n._args
+        if not any(id(a) in dep for a in args):
+            continue
+        dep.add(id(n))
+        p = MOVES[n.kind] if isinstance(n, Move) else None
+        if p is not None and p.inexact and any(id(args[k]) in dep for k in p.inexact):
+            if p.inexact_note not in found:
+                found.append(p.inexact_note)
+    return found
+
+
 def _float64_twin(d: Any) -> Any:
     """The same graph derived in float64 (None when it cannot be: a value
     whose own dtype is float32 then meets float64 ones)."""
@@ -861,6 +887,7 @@ def _gradcheck(d: Any, ev: Any, i: int, options: Options):
     fails: list[tuple[float, int, float, float, float]] = []  # excess, k, g, central, tol
     kinks: list[str] = []  # why each inconclusive element is
     reached: list[str] | None = None  # kinks downstream of x, found on the first need
+    conventions: list[str] | None = None  # TF VJPs x reaches that are not derivatives
     shape = tuple(x0.shape)
     max_err = 0.0
     for k in indices:
@@ -917,6 +944,14 @@ def _gradcheck(d: Any, ev: Any, i: int, options: Options):
                 f"{where} is inconclusive: {reached[0]} sits at its kink at this point "
                 f"and TF's gradient there need not be a derivative; central difference "
                 f"{_num(central, 8)}, gradient {shown}"
+            )
+            continue
+        if conventions is None:
+            conventions = _conventions_reached(d, x)
+        if conventions:
+            kinks.append(
+                f"{where} differs from its central difference {_num(central, 8)} (gradient "
+                f"{_num(g)}) as TF's does: {conventions[0]}"
             )
             continue
         fails.append((abs(central - g) - tol, k, g, central, tol))

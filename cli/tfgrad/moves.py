@@ -41,6 +41,12 @@ class Prim:
     tf: str
     kernel: bool = False
     no_grad: bool = False
+    # operands whose VJP is TF's convention and not the derivative (TF's
+    # SoftmaxCrossEntropyWithLogits grad-grad gives labels zeros), and why:
+    # ``check`` reports a finite-difference mismatch through them as a
+    # TG402 note, not a failure
+    inexact: tuple[int, ...] = ()
+    inexact_note: str = ""
 
 
 # the dict tensor.prim reads (one object: prim then needs no import per call)

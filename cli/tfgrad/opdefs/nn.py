@@ -179,6 +179,9 @@ register_prim(Prim(
     "TF's SoftmaxCrossEntropyWithLogits backprop output: softmax(logits) - labels",
     "nn_grad.py _SoftmaxCrossEntropyWithLogitsGrad (grad_grad): logits get "
     "(GG - Σ GG∘softmax)∘softmax; labels get zeros", kernel=True,
+    inexact=(1,), inexact_note="TF's second order of softmax_cross_entropy_with_logits gives "
+    "labels no term (nn_grad.py _SoftmaxCrossEntropyWithLogitsGrad: zeros, where the "
+    "derivative of softmax(logits) - labels is -1)",
 ))
 
 
