@@ -156,7 +156,7 @@ def ew_op(fn: str, params: str = "x", *, doc: str, rule: str, tf: str, family: s
 
     return register(OpDef(
         fn, tparams + tuple(attrs), doc, shape, forward, rule, tf, family,
-        kinks=kinks, kink_note=kink_note, errors=("TG202",) if len(names) > 1 else (),
+        kinks=kinks, kink_note=kink_note, errors=("TG202",) if len(names) > 1 or ints == "refuse" else (),
         aliases=aliases, differentiable=differentiable,
         fast=None if attrs else (_fast_unary(fn, ints) if len(names) == 1
                                  else _fast_broadcast(fn, ints)),
