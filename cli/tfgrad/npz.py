@@ -42,16 +42,16 @@ def arrays(d: Any, r: Any) -> dict[str, np.ndarray]:
             if name not in none:
                 none.append(name)
             continue
-        out.setdefault(name, np.ascontiguousarray(g))
+        out.setdefault(name, _c_order(g))
     output_names = [o.name for o in getattr(graph, "outputs", ()) or ()]
     if output_names:
         values = _output_values(d, output_names)
         for name, v in values.items():
             if isinstance(v, list):
                 for k, part in enumerate(v):
-                    out[f"outputs.{name}.{k}"] = np.ascontiguousarray(part)
+                    out[f"outputs.{name}.{k}"] = _c_order(part)
             else:
-                out[f"outputs.{name}"] = np.ascontiguousarray(v)
+                out[f"outputs.{name}"] = _c_order(v)
     meta = {
         "xs": names,
         "none": none,
@@ -63,6 +63,13 @@ def arrays(d: Any, r: Any) -> dict[str, np.ndarray]:
     }
     out[META_KEY] = np.array(json.dumps(meta))
     return out
+
+
+def _c_order(a: Any) -> np.ndarray:
+    """``a`` as a C-ordered array of its own shape. (``np.ascontiguousarray``
+    would turn a rank-0 gradient or output into shape ``(1,)``: it returns at
+    least one dimension; TF's ``.numpy()`` of a scalar tensor has shape ``()``.)"""
+    return np.asarray(a, order="C")
 
 
 def _output_values(d: Any, names: list[str]) -> dict[str, Any]:
