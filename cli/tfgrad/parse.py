@@ -2499,12 +2499,17 @@ class _Builder:
             _fail(f"{what}: {e.message}", at(e.field) if e.field not in ("file", None) else m.pos, "TG102")
 
     @staticmethod
-    def loaded(arr: Any, shown: str, dtype: str | None) -> Value:
-        """A value read from a file: floats take the graph's dtype unless
-        ``dtype`` says otherwise, integer and boolean arrays keep theirs;
-        non-finite floats are refused as in the file's own values."""
+    def loaded(arr: Any, shown: str, dtype: str | None, can_declare: bool = True) -> Value:
+        """A value read from a file: float32/float64 arrays take the graph's
+        dtype unless ``dtype`` says otherwise, int32, int64 and bool arrays
+        keep theirs; any other dtype needs ``dtype`` (``values.file_dtype``
+        says why; ``can_declare``: whether the place that read it takes a
+        ``dtype:``); non-finite floats are refused as in the file's own
+        values. A byte-swapped array is brought to the machine's order."""
         arr = np.asarray(arr)
-        own = values_mod.file_dtype(arr, shown)
+        own = values_mod.file_dtype(arr, shown, dtype, can_declare)
+        if not arr.dtype.isnative:
+            arr = arr.astype(arr.dtype.newbyteorder("="))
         if arr.dtype.kind == "f":
             bad = ~np.isfinite(arr)
             if bad.any():
@@ -2568,7 +2573,7 @@ class _Builder:
                 path = os.path.abspath(text[1:])
                 try:
                     arr = values_mod.load_file(path, None, os.getcwd(), (path,))
-                    values[name] = (self.loaded(arr, text[1:], None), f"--set {name}")
+                    values[name] = (self.loaded(arr, text[1:], None, can_declare=False), f"--set {name}")
                 except values_mod.ValueProblem as e:
                     _fail(f"--set {name}: {e.message}", Pos(1, 1, source), "TG102")
                 continue

@@ -266,19 +266,40 @@ def _load_npz(real: str, key: Any, shown: str) -> np.ndarray:
         return z[key]
 
 
-def file_dtype(a: np.ndarray, shown: str) -> str | None:
-    """The dtype tfgrad gives a loaded array: floats take the graph's dtype
-    (None); integers and booleans keep theirs (int32, int64, bool)."""
+# The dtypes a file's array may have as it is: tfgrad's own (float32 and
+# float64 take the graph's dtype; the integer and boolean ones are kept).
+_FILE_DTYPES = {("f", 4): None, ("f", 8): None, ("i", 4): "int32", ("i", 8): "int64", ("b", 1): "bool"}
+
+
+def file_dtype(a: np.ndarray, shown: str, declared: str | None = None,
+               can_declare: bool = True) -> str | None:
+    """The dtype tfgrad gives a loaded array: float32 and float64 arrays take
+    the graph's dtype (None); int32, int64 and bool arrays keep theirs.
+
+    Any other dtype TensorFlow has (uint8, int8, int16, uint16, uint32,
+    uint64, float16...) would stay that dtype in TF (``tf.constant`` keeps a
+    NumPy array's dtype), and tfgrad has none of them: reading it as another
+    dtype would change its arithmetic (uint8 wraps at 256, float16 rounds to
+    11 bits) without a word. So it raises ``ValueProblem`` naming the file's
+    dtype and the supported ones, unless ``declared`` (the mapping's
+    ``dtype:``) converts it explicitly, as ``tf.cast`` would
+    (``can_declare``: whether the place that reads the file takes a
+    ``dtype:``, which the message then suggests). Complex, string and other
+    non-numeric arrays raise ``ValueProblem`` either way."""
     k = a.dtype.kind
-    if k == "f":
-        return None
-    if k == "b":
-        return "bool"
-    if k in "iu":
-        if a.dtype.itemsize <= 4 and not (k == "u" and a.dtype.itemsize == 4):
-            return "int32"
-        return "int64"
-    raise ValueProblem(f"'{shown}' holds {a.dtype} values; tfgrad reads float, integer and boolean arrays")
+    if k not in "fiub":
+        raise ValueProblem(f"'{shown}' holds {a.dtype} values; tfgrad reads float, integer and boolean arrays")
+    if (k, a.dtype.itemsize) in _FILE_DTYPES:
+        return _FILE_DTYPES[k, a.dtype.itemsize]
+    if declared is not None:
+        return declared
+    to = "float32" if k == "f" else "int32"
+    fix = (f"add dtype: {to} (or another of them) to the mapping to convert it as it is read, as "
+           f"tf.cast would, or save the array as one of them" if can_declare else
+           f"save the array as one of them (a.astype(np.{to}))")
+    raise ValueProblem(
+        f"'{shown}' holds {a.dtype.name} values, a dtype tfgrad does not have (its tensors are "
+        f"{', '.join(DTYPES)}); {fix}")
 
 
 def cast(a: np.ndarray, dtype: str, integral: bool) -> np.ndarray:
