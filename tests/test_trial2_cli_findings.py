@@ -142,3 +142,40 @@ def test_text_tables_are_floats_of_the_graphs_dtype_and_take_a_dtype(tmp_path):
     assert g("{file: t.csv}").dtype is None
     v = g("{file: t.csv, dtype: int32}")
     assert v.dtype == "int32" and v.array.dtype == np.int32 and v.array.tolist() == [[1, 2], [3, 4]]
+
+
+# --- 14: {random: ...} needs its seed ------------------------------------------
+
+UNSEEDED = """\
+variables:
+  W1: {random: normal, shape: [2, 2]}
+  W2: {random: normal, shape: [2, 2]}
+constants:
+  x: [[1.0, 2.0]]
+ops:
+  y: reduce_sum(tanh(x @ W1) * (x @ W2))
+ys: y
+xs: [W1, W2]
+"""
+
+
+def test_random_without_a_seed_is_an_error_naming_the_key(tmp_path):
+    code, out = run("run", write(tmp_path, UNSEEDED))
+    assert code == 2 and out.startswith(f"{tmp_path}/g.yaml:2:7: error: variable 'W1': "), out
+    assert "needs seed: N" in out and "seed: 0" in out
+
+
+def test_random_with_seeds_is_numpys_pcg64_stream(tmp_path):
+    text = UNSEEDED.replace("[2, 2]}", "[2, 2], seed: 0}", 1).replace("[2, 2]}", "[2, 2], seed: 1}", 1)
+    code, out = run("run", write(tmp_path, text + "outputs: [W1, W2]\n"), "--format", "json")
+    assert code == 0, out
+    doc = json.loads(out)["outputs"]
+    assert doc["W1"] == np.random.default_rng(0).standard_normal((2, 2)).tolist()
+    assert doc["W2"] == np.random.default_rng(1).standard_normal((2, 2)).tolist()
+
+
+def test_the_schema_requires_the_seed():
+    from tfgrad.schema import build_schema
+
+    text = json.dumps(build_schema())
+    assert '"required": ["random", "shape", "seed"]' in text

@@ -99,9 +99,10 @@ def _value_mappings() -> list[dict[str, Any]]:
     """Format 2's values written as mappings (the contract's Values section)."""
     dtype = {"enum": DTYPES, "description": "the value's dtype"}
 
-    def gen(main: str, spec: dict[str, Any], doc: str, **more: Any) -> dict[str, Any]:
+    def gen(main: str, spec: dict[str, Any], doc: str, required: tuple[str, ...] = (),
+            **more: Any) -> dict[str, Any]:
         props = {main: spec, "dtype": dtype, **more}
-        return {"type": "object", "required": [main], "properties": props,
+        return {"type": "object", "required": [main, *required], "properties": props,
                 "additionalProperties": False, "description": doc}
 
     number = {"type": "number"}
@@ -110,7 +111,7 @@ def _value_mappings() -> list[dict[str, Any]]:
         gen("file", {"type": "string"}, "{file: PATH} (.npy, .csv, .txt) or {file: PATH, key: K} "
             "(a .npz member); PATH relative to the graph file",
             key={"type": "string", "description": "the member of a .npz file"}),
-        gen("fill", number, "{fill: V, shape: S}: every entry V", shape=_shape()),
+        gen("fill", number, "{fill: V, shape: S}: every entry V", required=("shape",), shape=_shape()),
         gen("zeros", _shape(), "{zeros: S}"),
         gen("ones", _shape(), "{ones: S}"),
         gen("eye", {"type": "integer", "minimum": 0}, "{eye: N}: the N x N identity"),
@@ -119,8 +120,8 @@ def _value_mappings() -> list[dict[str, Any]]:
         gen("linspace", {"type": "array", "prefixItems": [number, number, {"type": "integer"}],
                          "minItems": 3, "maxItems": 3}, "{linspace: [START, STOP, NUM]}"),
         gen("random", {"enum": ["normal", "uniform"]},
-            "{random: normal|uniform, shape: S, seed: N} (NumPy's PCG64, reproducible)",
-            shape=_shape(), seed={"type": "integer"}),
+            "{random: normal|uniform, shape: S, seed: N} (NumPy's PCG64, reproducible; seed is required)",
+            required=("shape", "seed"), shape=_shape(), seed={"type": "integer", "minimum": 0}),
     ]
 
 

@@ -140,7 +140,13 @@ def generate(kind: str, fields: dict[str, Any]) -> tuple[np.ndarray, bool]:
         if "shape" not in fields:
             raise ValueProblem("{random: ...} needs shape: S (an integer or a list of integers)")
         shape = shape_of(fields["shape"], "shape")
-        seed = _int(fields.get("seed", 0), "seed", "seed", 0)
+        if "seed" not in fields:
+            # A default seed would make two unseeded generators the same
+            # tensor, silently; TF's unseeded ops differ per call. The seed
+            # is part of the value, so the file says it.
+            raise ValueProblem("{random: ...} needs seed: N (an integer >= 0, e.g. seed: 0), which makes "
+                               "the value reproducible; give each generated value its own seed")
+        seed = _int(fields["seed"], "seed", "seed", 0)
         rng = np.random.default_rng(seed)  # PCG64: reproducible, not TensorFlow's random stream
         if main == "normal":
             return rng.standard_normal(shape), False
