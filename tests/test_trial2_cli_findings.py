@@ -179,3 +179,34 @@ def test_the_schema_requires_the_seed():
 
     text = json.dumps(build_schema())
     assert '"required": ["random", "shape", "seed"]' in text
+
+
+# --- 19: the out-of-range index of a multi-output op -----------------------------
+
+SPLIT = "variables:\n  x: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]\nops:\n{ops}ys: y\nxs: [x]\n"
+
+
+@pytest.mark.parametrize("index", [-4, 3])
+def test_out_of_range_output_index_gives_both_ends_and_the_users_words(tmp_path, index):
+    text = SPLIT.format(ops=f"  y: reduce_sum(split(x, 3, axis=1)[{index}])\n")
+    code, out = run("run", write(tmp_path, text))
+    assert code == 2
+    col = len("  y: reduce_sum(split(x, 3, axis=1)[") + 1
+    assert out.strip() == (f"{tmp_path}/g.yaml:4:{col}: error: split(x, 3, axis=1) in op 'y' has 3 outputs; "
+                           f"index {index} is out of range (-3 to 2)"), out
+    assert "y/split" not in out
+
+
+def test_out_of_range_index_of_a_named_multi_output_op(tmp_path):
+    text = SPLIT.format(ops="  p: split(x, 3, axis=1)\n  y: reduce_sum(p[-4])\n")
+    code, out = run("run", write(tmp_path, text))
+    assert code == 2 and "error: 'p' has 3 outputs; index -4 is out of range (-3 to 2)" in out
+
+
+@pytest.mark.parametrize("index, grad", [(-3, [[1, 0, 0], [1, 0, 0]]), (-1, [[0, 0, 1], [0, 0, 1]]),
+                                         (2, [[0, 0, 1], [0, 0, 1]])])
+def test_in_range_indices_both_signs_are_tfs(tmp_path, index, grad):
+    # TF 2.21: tf.gradients(tf.reduce_sum(tf.split(x, 3, axis=1)[index]), x)
+    text = SPLIT.format(ops=f"  y: reduce_sum(split(x, 3, axis=1)[{index}])\n")
+    code, out = run("run", write(tmp_path, text), "--format", "json")
+    assert code == 0 and json.loads(out)["gradients"] == [grad]

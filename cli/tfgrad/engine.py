@@ -115,6 +115,16 @@ def _label(graph: Graph, name: str) -> str:
     return name
 
 
+def _source_label(graph: Graph, name: str) -> str:
+    """How a message names the op a subscript selects from: the user's name
+    (``'parts'``), or for an op written inside an expression its text and
+    the op it is in (``split(x, 3, axis=1) in op 'y'``), never an internal
+    name such as ``y/split_1``."""
+    if graph.nodes[name].user:
+        return f"'{name}'"
+    return f"{_label(graph, name)} in op '{name.split('/')[0]}'"
+
+
 _np_dtype = lru_cache(maxsize=None)(np.dtype)  # comparing to a str parses it each time
 
 
@@ -253,12 +263,14 @@ def lower(graph: Graph) -> Lowered:
             src = nodes[g.args[0]]
             index = g.attrs["index"]
             if not isinstance(src, list):
-                raise GraphError(f"'{g.args[0]}' has one output; [{index}] selects outputs of "
-                                 "ops with several", g.pos, "TG202")
+                raise GraphError(f"{_source_label(graph, g.args[0])} has one output; [{index}] selects "
+                                 "outputs of ops with several", g.pos, "TG202")
             if not -len(src) <= index < len(src):
+                # negative indices count from the end, as in Python and TF's list of outputs
                 raise GraphError(
-                    f"'{g.args[0]}' has {len(src)} outputs; index {index} is out of range "
-                    f"(0 to {len(src) - 1})", g.attr_pos.get("index", g.pos), "TG202")
+                    f"{_source_label(graph, g.args[0])} has {len(src)} output{'s' if len(src) != 1 else ''}; "
+                    f"index {index} is out of "
+                    f"range ({-len(src)} to {len(src) - 1})", g.attr_pos.get("index", g.pos), "TG202")
             o = src[index]
             if type(o) is not Absent and id(o) in owner and owner[id(o)] != name:  # None stays None
                 o = ew("identity", o)
