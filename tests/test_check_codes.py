@@ -70,7 +70,7 @@ CASES = [
     ("TG104", HEAD + "ops:\n  y: a +\n"),
     ("TG104", HEAD + "ops:\n  y: a.T\n"),
     ("TG104", HEAD + "ops:\n  y: square + a\n"),
-    ("TG104", HEAD + "ops:\n  y: a + true\n"),
+    ("TG104", HEAD + "ops:\n  y: a + null\n"),
     ("TG104", HEAD + "ops:\n  y: \"[x for x in a]\"\n"),
     ("TG104", HEAD + "ops:\n  y: \"'s' + a\"\n"),
     # TG201 cycle

@@ -44,9 +44,9 @@ def test_values_of_any_rank():
 
 
 def test_ragged_lists_name_the_depth_and_index():
-    e = fails("[[[1, 2]], [[3]]]", None, "entry [2, 1] of variable 'w' has 1 entry but the lists at depth 3 have 2",
-              "ragged at depth 3, index [2, 1]", col=18)
-    e = fails("[[[1]], [[2]], [3]]", None, "entry [3, 1] of variable 'w' is a number; expected a list of numbers",
+    e = fails("[[[1, 2]], [[3]]]", None, "entry [1, 0] of variable 'w' has 1 entry but the lists at depth 3 have 2",
+              "ragged at depth 3, index [1, 0]", col=18)
+    e = fails("[[[1]], [[2]], [3]]", None, "entry [2, 0] of variable 'w' is a number; expected a list of numbers",
               col=22)
     assert e
 

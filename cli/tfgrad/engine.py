@@ -110,7 +110,7 @@ def _label(graph: Graph, name: str) -> str:
     if node.kind == "literal" and node.value is not None:
         a = node.value.array
         if a.size <= 6:
-            return "the literal " + np.array2string(a, separator=", ").replace("\n", "")
+            return "the literal " + _literal_text(a.tolist(), bool(node.value.integral))
         return f"a literal of shape {fmt_shape(a.shape)}"
     return name
 
@@ -125,6 +125,16 @@ def _source_label(graph: Graph, name: str) -> str:
     return f"{_label(graph, name)} in op '{name.split('/')[0]}'"
 
 
+def _literal_text(v: Any, integral: bool) -> str:
+    """A small literal as it was written: ``1``, ``1.0``, ``[1.5, 2.0]``,
+    ``[[true], [false]]`` (NumPy's ``1.`` would hide whether it was an int)."""
+    if isinstance(v, list):
+        return "[" + ", ".join(_literal_text(e, integral) for e in v) + "]"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(int(v)) if integral else repr(float(v))
+
+
 _np_dtype = lru_cache(maxsize=None)(np.dtype)  # comparing to a str parses it each time
 
 
@@ -135,7 +145,7 @@ def _value_dtype(graph: Graph, node: GNode) -> str:
 
 
 def _bind(graph: Graph, gnode: GNode, nodes: dict[str, Any], dtype: str,
-          values: dict[str, np.ndarray] | None = None) -> Ctx:
+          values: dict[str, np.ndarray] | None = None, int_literals: set[str] | None = None) -> Ctx:
     op = lookup(gnode.op)
     if op is None:
         raise GraphError(f"unknown op '{gnode.op}'", gnode.pos, "TG203")
@@ -205,7 +215,8 @@ def _bind(graph: Graph, gnode: GNode, nodes: dict[str, Any], dtype: str,
             attrs[p.name] = p.default
         else:
             raise GraphError(f"{op.name}: missing required argument '{p.name}'", gnode.pos, "TG203")
-    return Ctx(op, gnode.name, inputs, labels, attrs, positions, gnode.pos, dtype, values=values)
+    return Ctx(op, gnode.name, inputs, labels, attrs, positions, gnode.pos, dtype, values=values,
+               int_literals=int_literals)
 
 
 def _claim(owner: dict[int, str], out: Node, name: str) -> None:
@@ -231,6 +242,9 @@ def lower(graph: Graph) -> Lowered:
     env: dict[str, np.ndarray] = {}
     leaf_of: dict[str, str] = {}
     owner: dict[int, str] = {}
+    # literals written as integers: they take an integer operand's dtype
+    # (TF converts the Python int 1 in n + 1 to n's int32)
+    int_literals: set[str] = set()
     integral = True
     for name in graph.order:
         g = graph.nodes[name]
@@ -257,6 +271,8 @@ def lower(graph: Graph) -> Lowered:
             nodes[name] = t
             owner[id(t)] = name
             integral = integral and bool(value.integral)
+            if g.kind == "literal" and value.integral and value.dtype is None:
+                int_literals.add(key)
             continue
         if g.op == OUTPUT_OP:
             # ``parts[0]``: one output of an op with several (split, unstack...).
@@ -277,7 +293,7 @@ def lower(graph: Graph) -> Lowered:
             owner[id(o)] = name
             nodes[name] = o
             continue
-        ctx = _bind(graph, g, nodes, dtype, env)
+        ctx = _bind(graph, g, nodes, dtype, env, int_literals)
         expected = ctx.op.shape(ctx)
         try:
             out = ctx.op.forward(ctx)

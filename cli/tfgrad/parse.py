@@ -700,6 +700,16 @@ def _yaml_leaf(node: _YNode) -> _Leaf:
     return "bad", _describe(node)
 
 
+def _literal_yaml_leaf(node: _YNode) -> _Leaf:
+    """Leaves of a literal argument of a mapping op (``args: [[true], x]``):
+    numbers, or true/false as bools (``_make_value`` refuses a mix)."""
+    if type(node) is _YScalar:
+        kind, v = _scalar(node)
+        if kind == "bool":
+            return "bool", (v, node.value)
+    return _yaml_leaf(node)
+
+
 def _yaml_value(node: _YNode, what: str, nonfinite: bool = False) -> Value:
     """A value written in YAML: the fast path when every entry is a number
     that _compose_events read, else the general checks (and their errors).
@@ -759,14 +769,32 @@ def _plain_numbers_value(node: _YNode) -> Value | None:
 def _make_value(root: Any, leaf: Callable[[Any], _Leaf], pos_of: Callable[[Any], Pos], what: str,
                 nonfinite: bool = False) -> Value:
     """Check rectangular nesting (any rank), finiteness and exactness; build
-    a Value. Messages for ranks 1 and 2 say 'entry' and 'row' (format 1's
-    words); deeper lists are named by their 1-based index path and depth."""
+    a Value. Messages name an entry or a nested list by its 0-based index
+    path, as subscripts and the other messages do: 'entry [2] of X', 'row
+    [1] of X' and 'entry [1, 0] of X' for ranks 1 and 2, 'entry [2, 1, 0]
+    of X' above. A leaf of kind 'bool' (only expression literals make them:
+    ``[[true], [false]]``) gives a bool Value, as TF converts a Python list
+    of bools; bools and numbers in one value are an error, as TF's "Can't
+    convert Python sequence with mixed types"."""
     all_int = True
+    first: list[Any] = []  # (kind, where) of the first leaf: bool or number
 
     def number(h: Any, kind: str, payload: Any, where: str) -> float:
         nonlocal all_int
         if kind == "bad":
-            _fail(f"{where} is {payload}; expected a number", pos_of(h), "TG102")
+            _fail(f"{where} is {payload}; expected {'a boolean' if first and first[0] == 'bool' else 'a number'}",
+                  pos_of(h), "TG102")
+        this = "bool" if kind == "bool" else "num"
+        if not first:
+            first[:] = [this, where]
+        elif first[0] != this:
+            found, other = ("a boolean", "a number") if this == "bool" else ("a number", "a boolean")
+            other_where = first[1].split(" of ", 1)[0] if " of " in first[1] else first[1]
+            _fail(f"{where} is {found} but {other_where} is {other}; a literal holds numbers or "
+                  "booleans, not both (TensorFlow cannot convert a list of mixed types; "
+                  "cast one of them)", pos_of(h), "TG102")
+        if kind == "bool":
+            return 1.0 if payload[0] else 0.0
         v, is_int, text = payload
         if is_int:
             if abs(v) > EXACT_INT_LIMIT:
@@ -783,12 +811,17 @@ def _make_value(root: Any, leaf: Callable[[Any], _Leaf], pos_of: Callable[[Any],
             _fail(f"{what} contains {_clip(str(text))}; values must be finite numbers", pos_of(h), "TG102")
         return v
 
+    def done(array: np.ndarray) -> Value:
+        if first and first[0] == "bool":
+            return Value(array.astype(bool), True, "bool")
+        return Value(array, all_int)
+
     kind, payload = leaf(root)
     if kind == "bad":
         _fail(f"{what} must be {_VALUE_RULE}; found {payload}", pos_of(root), "TG102")
-    if kind == "num":
+    if kind == "num" or kind == "bool":
         x = number(root, kind, payload, what)
-        return Value(np.array(x, dtype=np.float64), all_int)
+        return done(np.array(x, dtype=np.float64))
     # the shape, from the first entry at each depth
     shape: list[int] = []
     first_items: list[Any] = []
@@ -796,7 +829,7 @@ def _make_value(root: Any, leaf: Callable[[Any], _Leaf], pos_of: Callable[[Any],
     h = root
     while k == "list":
         if not p:
-            _fail(f"{what if not shape else 'row 1 of ' + what if len(shape) == 1 else _where((1,) * len(shape), 3, what)} is an empty list; "
+            _fail(f"{what if not shape else 'row [0] of ' + what if len(shape) == 1 else _where((0,) * len(shape), 3, what)} is an empty list; "
                   f"{'a value needs at least one number' if not shape else 'rows need at least one number'}",
                   pos_of(h), "TG102")
         shape.append(len(p))
@@ -815,47 +848,44 @@ def _make_value(root: Any, leaf: Callable[[Any], _Leaf], pos_of: Callable[[Any],
             if hk == "list":
                 where = _where(path, rank, what)
                 if rank == 1:
-                    _fail(f"{where} is a list but entry 1 is a number; {what} must be {_VALUE_RULE}",
+                    _fail(f"{where} is a list but entry [0] is a number; {what} must be {_VALUE_RULE}",
                           pos_of(h), "TG102")
-                _fail(f"{where} is a list but {_where((1,) * rank, rank, what)} is a number; nested lists "
+                _fail(f"{where} is a list but {_where((0,) * rank, rank, what)} is a number; nested lists "
                       f"must be rectangular (ragged at depth {rank + 1})", pos_of(h), "TG102")
             append(number(h, hk, hp, _where(path, rank, what)))
             continue
         where = _where(path, rank, what)
         if hk != "list":
-            found = hp if hk == "bad" else "a number"
+            found = hp if hk == "bad" else "a boolean" if hk == "bool" else "a number"
             like = "a list of numbers" if depth == rank - 1 else "a list"
-            _fail(f"{where} is {found}; expected {like} like {_where((1,) * depth, rank, what, short=True)}"
+            _fail(f"{where} is {found}; expected {like} like {_where((0,) * depth, rank, what, short=True)}"
                   + ("" if rank == 2 else f" (ragged at depth {depth + 1})"), pos_of(h), "TG102")
         if not hp:
             _fail(f"{where} is an empty list; rows need at least one number", pos_of(h), "TG102")
         width = shape[depth]
         if len(hp) != width:
             if rank == 2:
-                _fail(f"{where} has {_plural(len(hp), 'entry', 'entries')}, row 1 has {width}; "
+                _fail(f"{where} has {_plural(len(hp), 'entry', 'entries')}, row [0] has {width}; "
                       "rows must have equal lengths", pos_of(h), "TG102")
             _fail(f"{where} has {_plural(len(hp), 'entry', 'entries')} but the lists at depth "
                   f"{depth + 1} have {width}; nested lists must be rectangular (ragged at depth "
                   f"{depth + 1}, index {list(path)})", pos_of(h), "TG102")
-        stack.extend((e, depth + 1, path + (i,)) for i, e in reversed(list(enumerate(hp, 1))))
+        stack.extend((e, depth + 1, path + (i,)) for i, e in reversed(list(enumerate(hp))))
     array = np.array(flat, dtype=np.float64)
     array.shape = tuple(shape)
-    return Value(array, all_int)
+    return done(array)
 
 
 def _where(path: tuple[int, ...], rank: int, what: str, short: bool = False) -> str:
-    """How messages name an entry or a nested list by its 1-based path:
-    format 1's 'entry 3 of X', 'row 2 of X', 'entry 3 of row 2 of X' for
-    ranks 1 and 2, 'entry [2, 1, 3] of X' above."""
+    """How messages name an entry or a nested list by its 0-based index
+    path (as a subscript would select it): 'entry [2] of X' (rank 1), 'row
+    [1] of X' and 'entry [1, 0] of X' (rank 2), 'entry [1, 0, 2] of X'
+    above."""
     tail = "" if short else f" of {what}"
     if not path:
         return what
-    if rank <= 1:
-        return f"entry {path[0]}{tail}"
-    if rank == 2:
-        if len(path) == 1:
-            return f"row {path[0]}{tail}"
-        return f"entry {path[1]} of row {path[0]}{tail}"
+    if rank == 2 and len(path) == 1:
+        return f"row [{path[0]}]{tail}"
     return f"entry {list(path)}{tail}"
 
 
@@ -1606,15 +1636,17 @@ class _Expression:
     def operand(self, n: ast.AST) -> tuple[str, Pos]:
         """A leaf operand: a name, or a literal node made for a number or list."""
         pos = self.at(n)
-        if isinstance(n, ast.Name):
+        if isinstance(n, ast.Name) and not (n.id in ("true", "false") and n.id not in self.b.declared):
             return self.b.resolve(n.id, pos, f"in op '{self.owner}'", expression=True), pos
         folded = _fold_number(n)
-        if folded is not None or isinstance(n, ast.List):
+        if folded is not None or isinstance(n, ast.List) or self.is_bool(n):
+            # a number, a list, or true/false: TF converts a Python bool (or a
+            # list of them) to a bool tensor (where(true, x, y))
             value = _make_value(n, self.literal_leaf, self.at, f"the literal {self.segment(n)}")
             return self.b.add_literal(self.owner, value, pos), pos
         if isinstance(n, ast.Constant):
             v = n.value
-            if v is None or type(v) is bool:
+            if v is None:
                 if str(v) in self.b.declared:
                     return self.b.resolve(str(v), pos, "", expression=True), pos
                 _fail(
@@ -1636,6 +1668,12 @@ class _Expression:
         what = _AST_WHAT.get(type(n), f"'{type(n).__name__}'")
         _fail(f"{what} '{self.segment(n)}' is not allowed; {_EXPR_RULE}", pos, "TG104")
 
+    def is_bool(self, n: ast.AST) -> bool:
+        """``True``/``False`` or, unless declared as names, ``true``/``false``."""
+        if isinstance(n, ast.Constant):
+            return type(n.value) is bool
+        return isinstance(n, ast.Name) and n.id in ("true", "false") and n.id not in self.b.declared
+
     def literal_leaf(self, n: ast.AST) -> _Leaf:
         if isinstance(n, ast.List):
             return "list", n.elts
@@ -1643,8 +1681,12 @@ class _Expression:
         if folded is not None:
             v, is_int = folded
             return "num", (v, is_int, self.segment(n))
+        if isinstance(n, ast.Constant) and type(n.value) is bool:
+            return "bool", (n.value, self.segment(n))
+        if isinstance(n, ast.Name) and n.id in ("true", "false"):
+            return "bool", (n.id == "true", n.id)  # a list literal holds no names
         if isinstance(n, ast.Name):
-            return "bad", f"the name '{n.id}' (a list literal holds numbers only)"
+            return "bad", f"the name '{n.id}' (a list literal holds numbers or booleans only)"
         if isinstance(n, ast.Constant) and isinstance(n.value, str):
             return "bad", f"a string {self.segment(n)}"
         return "bad", f"'{self.segment(n)}'"
@@ -2275,8 +2317,14 @@ class _Builder:
                     "TG103",
                 )
             return self.resolve(text, a.pos, f"in op '{name}'")
-        if isinstance(a, (_YSeq, _YMap)) or (isinstance(a, _YScalar) and _scalar(a)[0] in ("int", "float")):
-            value = self.value(a, f"{which} of '{name}'")
+        if isinstance(a, _YMap):
+            return self.add_literal(name, self.value(a, f"{which} of '{name}'"), a.pos)
+        if isinstance(a, _YSeq) or (isinstance(a, _YScalar) and _scalar(a)[0] in ("int", "float", "bool")):
+            # a literal argument, as in an expression: numbers, or booleans
+            # (a bool tensor, as TF converts a Python list of bools)
+            value = _plain_numbers_value(a)
+            if value is None:
+                value = _make_value(a, _literal_yaml_leaf, _POS, f"{which} of '{name}'")
             return self.add_literal(name, value, a.pos)
         _fail(f"{which} of '{name}' is {_describe(a)}; expected a node name or a value", a.pos, "TG102")
 
@@ -2366,17 +2414,17 @@ class _Builder:
                 "TG204",
             )
         out = []
-        for i, item in enumerate(v.items, 1):
+        for i, item in enumerate(v.items):
             if _is_null(item):
                 out.append(GradY(item.pos))
                 continue
             text = _name_text(item)
             if text is not None:
                 if not _NAME_RE.match(text):
-                    _fail(f"grad_ys entry {i} must be a value, a name or null; found '{_clip(text)}'", item.pos, "TG204")
+                    _fail(f"grad_ys[{i}] must be a value, a name or null; found '{_clip(text)}'", item.pos, "TG204")
                 out.append(GradY(item.pos, ref=self.resolve(text, item.pos, "in grad_ys")))
                 continue
-            out.append(GradY(item.pos, value=self.value(item, f"grad_ys entry {i}")))
+            out.append(GradY(item.pos, value=self.value(item, f"grad_ys[{i}]")))
         return tuple(out)
 
     def unconnected(self, v: _YNode) -> str:

@@ -137,7 +137,7 @@ class Gen:
         if op in REDUCE:
             axis, out = self.axis_arg(shape)
             if op == "norm":
-                ordv = self.r.choice(["", "", ", ord=1", ", ord=2", ", ord='inf'"]) if axis is not None or rank <= 1 else ""
+                ordv = self.r.choice(["", "", ", ord=1", ", ord=2", ", ord=inf"]) if axis is not None or rank <= 1 else ""
                 if ", ord=2" == ordv and rank == 2 and axis is None:
                     ordv = ""
                 return f"norm({cur}{ordv}{self.axis_text(axis, out)})", out[1]

@@ -221,7 +221,7 @@ CMPOPS = {
     ast.GtE: tf.greater_equal, ast.Eq: tf.equal, ast.NotEq: tf.not_equal,
 }
 KEYWORD_NAMES = {"true": True, "false": False, "null": None, "True": True,
-                 "False": False, "None": None}
+                 "False": False, "None": None, "inf": np.inf}
 
 
 def find_tf_function(name: str):
@@ -519,8 +519,6 @@ class Builder:
                 val = _to_plain(val)
                 if pname in ("dtype", "output_type") and isinstance(val, str):
                     val = TF_DTYPES[val]
-                if pname == "ord" and val in ("inf", "np.inf"):
-                    val = np.inf
             else:
                 val = self.tensorize(val, dt)
             if i < n_positional and kind in (inspect.Parameter.POSITIONAL_ONLY,

@@ -7,7 +7,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Iterable
 
-from ..tensor import FLOAT_DTYPES, Node, broadcast_to, ew, is_float, reshape, tensor
+import numpy as np
+
+from ..tensor import FLOAT_DTYPES, INT_DTYPES, Node, broadcast_to, ew, is_float, reshape, tensor
 from .spec import TENSOR, Ctx, OpDef, Param, fmt_shape, register
 
 
@@ -58,24 +60,51 @@ def same_dtype(ctx: Ctx, params: Iterable[str]) -> str:
 
 
 def weak_literals(ctx: Ctx, params: list[str]) -> None:
-    """An inline literal (``x * 2``) takes the dtype of the tensor it meets,
-    as TF converts a Python number to the other operand's dtype."""
+    """An inline literal (``x * 2``) takes the dtype of the tensor it meets
+    (the first input that is not a literal), as TF converts a Python value
+    to the other operand's dtype (``ops.convert_to_tensor(v, dtype)`` in
+    ``math_ops.binary_op_wrapper`` and ``execute.args_to_matching_eager``):
+
+    - any number or bool literal takes a float dtype (``x * 2``,
+      ``x * [true, false]``: True is 1.0);
+    - a literal written as integers (``n + 1``, ``[1, 2] * n``; recorded in
+      ``ctx.int_literals``) or booleans takes an integer dtype; a literal
+      written with a fraction (``n + 1.5``, ``n + 1.0``) keeps its float
+      dtype, and ``same_dtype`` then refuses it as TF does (TypeError);
+    - a bool tensor takes no number literal (TF: "Cannot convert 0 to
+      EagerTensor of dtype bool").
+
+    Raises TG202 for an integer literal out of the integer dtype's range
+    (TF wraps it silently: ``int32 + 2**31`` adds -2**31)."""
     strong = [ctx.x(p) for p in params if not _is_literal(ctx.x(p))]
     if not strong:
         return
     d = strong[0].dtype
     for p in params:
         x = ctx.x(p)
-        if _is_literal(x) and x.dtype != d and (is_float(d) or not _float_text(x)):
-            ctx.inputs[p] = tensor(x.name, x.shape, d, x.kind)
+        if not _is_literal(x) or x.dtype == d or d == "bool":
+            continue
+        if d in INT_DTYPES:
+            if x.dtype != "bool" and not ctx.written_int(x):
+                continue
+            v = ctx.value(p)
+            info = np.iinfo(d)
+            if v is not None and v.size and (v.min() < info.min or v.max() > info.max):
+                bad = v.flat[int(np.argmax((v < info.min) | (v > info.max)))]
+                raise ctx.error(
+                    f"{ctx.label(p)} meets the {d} tensor {ctx.label(strong_param(ctx, params))} "
+                    f"but {int(bad)} is out of {d}'s range ({info.min} to {info.max}); "
+                    "TensorFlow would wrap it silently", "TG202", p)
+        ctx.inputs[p] = tensor(x.name, x.shape, d, x.kind)
+
+
+def strong_param(ctx: Ctx, params: list[str]) -> str:
+    """The first of ``params`` that is not an inline literal."""
+    return next(p for p in params if not _is_literal(ctx.x(p)))
 
 
 def _is_literal(x: Node) -> bool:
     return getattr(x, "kind", None) == "literal"
-
-
-def _float_text(x: Node) -> bool:
-    return getattr(x, "kind", None) == "literal" and is_float(x.dtype)
 
 
 def broadcast_inputs(ctx: Ctx, params: list[str]) -> tuple[list[Node], tuple[int, ...], str]:
@@ -112,7 +141,7 @@ def norm_axes(ctx: Ctx, axis: Any, rank: int, param: str = "axis", *, extra: int
 def ew_op(fn: str, params: str = "x", *, doc: str, rule: str, tf: str, family: str = "elementwise",
           kinks=None, kink_note: str = "", aliases: tuple[str, ...] = (),
           attrs: tuple[Param, ...] = (), attr_values=None, differentiable: bool = True,
-          ints: str = "keep") -> OpDef:
+          ints: str = "keep", bools: bool = False) -> OpDef:
     """Register the user-facing op ``fn`` that applies the elementwise
     function ``fn`` (``funcs.FUNCS``) to its broadcast tensor inputs.
 
@@ -120,7 +149,11 @@ def ew_op(fn: str, params: str = "x", *, doc: str, rule: str, tf: str, family: s
     (its kernel has integer types: add, abs, relu...), ``"refuse"`` (float
     kernels only: sqrt, exp, tanh... raise InvalidArgumentError; a TG202
     error here), or a float dtype the inputs are cast to first (TF's Python
-    wrapper casts: divide's truediv to float64, leaky_relu to float32)."""
+    wrapper casts: divide's truediv to float64, leaky_relu to float32).
+    A bool input is a TG202 error unless ``bools`` (identity,
+    stop_gradient): TF registers no bool kernel for its math ops
+    (``tf.exp(True)``, ``tf.add(c, c)`` raise "Value for attr 'T' of bool
+    is not in the list")."""
     from ..funcs import FUNCS
 
     names = params.split()
@@ -143,22 +176,36 @@ def ew_op(fn: str, params: str = "x", *, doc: str, rule: str, tf: str, family: s
             return ctx.x(names[0]).shape
         return broadcast_shape(ctx, names)
 
+    def no_bools(ctx: Ctx, literals: bool = True) -> None:
+        for p in names:
+            x = ctx.x(p)
+            if not bools and x.dtype == "bool" and (literals or not _is_literal(x)):
+                lab = ctx.label(p)
+                arg = lab if lab.isidentifier() else "..."
+                raise ctx.error(
+                    f"{lab} is bool; {ctx.op.name} takes numbers (TensorFlow has no bool kernel "
+                    f"for it): cast it first, e.g. cast({arg}, float64)", "TG202", p)
+
     def forward(ctx: Ctx) -> Node:
         if ints not in ("keep", "refuse"):
+            no_bools(ctx, literals=False)  # before the cast: tf.divide(c, c) is refused
             _cast_ints(ctx, names)
         if len(names) == 1:
+            no_bools(ctx)
             x = ctx.x(names[0])
             vals = attr_values(ctx) if attr_values else ()
             return ew(fn, x, attrs=vals)
         xs, _, _ = broadcast_inputs(ctx, names)
+        no_bools(ctx)  # after weak_literals: x * [true, false] is x * [1.0, 0.0]
         vals = attr_values(ctx) if attr_values else ()
         return ew(fn, *xs, attrs=vals)
 
     return register(OpDef(
         fn, tparams + tuple(attrs), doc, shape, forward, rule, tf, family,
-        kinks=kinks, kink_note=kink_note, errors=("TG202",) if len(names) > 1 or ints == "refuse" else (),
+        kinks=kinks, kink_note=kink_note,
+        errors=("TG202",) if len(names) > 1 or ints == "refuse" or not bools else (),
         aliases=aliases, differentiable=differentiable,
-        fast=None if attrs else (_fast_unary(fn, ints) if len(names) == 1
+        fast=None if attrs else (_fast_unary(fn, ints, bools) if len(names) == 1
                                  else _fast_broadcast(fn, ints)),
     ))
 
@@ -188,17 +235,20 @@ def _int_caster(dtype: str):
     return cast_ints
 
 
-def _fast_unary(fn: str, ints: str = "keep"):
+def _fast_unary(fn: str, ints: str = "keep", bools: bool = False):
     """``OpDef.fast`` of a one-input elementwise op: ``forward`` without a
-    ``Ctx`` (it needs no check), or None (the full path) for an integer or
-    boolean input that ``ints`` refuses or casts."""
+    ``Ctx`` (it needs no check), or None (the full path, which reports the
+    error) for an integer or boolean input that ``ints`` refuses or casts,
+    and for a bool input unless ``bools``."""
     if ints != "keep":
         def fast_float(xs: list[Node]) -> Node | None:
             x = xs[0]
             return ew(fn, x) if x.dtype in FLOAT_DTYPES else None
         return fast_float
 
-    def fast(xs: list[Node]) -> Node:
+    def fast(xs: list[Node]) -> Node | None:
+        if not bools and xs[0].dtype == "bool":
+            return None
         return ew(fn, xs[0])
 
     return fast
@@ -209,12 +259,15 @@ def _fast_broadcast(fn: str, ints: str = "keep"):
     have one dtype, the dtype rules change nothing (``weak_literals`` only
     converts a literal of another dtype), so the node is ``ew(fn, *xs)``
     over the inputs broadcast to their common shape; None (the full path,
-    which reports the error) when dtypes differ or shapes do not broadcast."""
+    which reports the error) when dtypes differ, are bool, or shapes do not
+    broadcast."""
     def fast(xs: list[Node]) -> Node | None:
         x0 = xs[0]
         shape, dtype = x0.shape, x0.dtype
         if ints != "keep" and dtype not in FLOAT_DTYPES:
             return None  # the full path refuses or casts integer inputs
+        if dtype == "bool":
+            return None  # the full path refuses bools (and converts bool literals)
         same = True
         for x in xs:
             if x.dtype != dtype:

@@ -31,9 +31,9 @@ ew_op("pow", "x y", doc="x ** y elementwise; d/dy uses log(x) only where x > 0",
       rule="dx += G∘y∘x^(y-1); dy += G∘z∘log(x) where x > 0, else 0",
       tf="math_grad.py _PowGrad")
 ew_op("negative", "x", doc="-x", rule="dx -= G", tf="math_grad.py _NegGrad")
-ew_op("identity", "input", doc="x", rule="dx += G", tf="array_grad.py _IdGrad")
+ew_op("identity", "input", doc="x", rule="dx += G", tf="array_grad.py _IdGrad", bools=True)
 ew_op("stop_gradient", "input", doc="x forward; no gradient flows through",
-      rule="none: the input receives no gradient", tf="array_grad.py: not differentiable")
+      rule="none: the input receives no gradient", tf="array_grad.py: not differentiable", bools=True)
 ew_op("square", "x", doc="x ** 2", rule="dx += G∘(x∘2)", tf="math_grad.py _SquareGrad")
 ew_op("sqrt", "x", doc="square root; TF's gradient is 0 where G is 0",
       rule="dx += sqrt_grad(y, G) = ½·G⊘y (0 where G = 0)",

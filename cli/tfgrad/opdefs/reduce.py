@@ -442,9 +442,13 @@ def _norm_args(ctx: Ctx) -> tuple[Any, tuple[int, ...] | None, bool]:
     x = ctx.x("tensor")
     axis = ctx.a("axis")
     ord_ = ctx.a("ord")
-    if isinstance(ord_, str) and ord_ in ("inf", "np.inf"):
-        ord_ = math.inf
     is_matrix = isinstance(axis, (list, tuple)) and len(axis) == 2
+    if isinstance(ord_, str) and ord_.strip().lower() in ("inf", "np.inf", "infinity"):
+        # TF compares ord with np.inf: the string is refused (linalg_ops.norm's
+        # ValueError "'ord' must be a supported vector norm, got inf")
+        raise ctx.error(f"'ord' must be a supported {'matrix' if is_matrix else 'vector'} norm, got "
+                        f"the string {ord_!r}, which TensorFlow refuses; write ord=inf without "
+                        "quotes (TF code's np.inf)", "TG203", "ord")
     if is_matrix:
         if not all(isinstance(a, int) and not isinstance(a, bool) for a in axis):
             raise ctx.error(f"'axis' must be None, an integer, or a list of 2 unique integers, got "

@@ -214,14 +214,19 @@ class Ctx:
     each was written (falling back to the op's position). ``values`` maps
     leaf names (``Tensor.name``) to their arrays when the caller knows them
     (``engine.lower`` passes the graph's environment), so that a rule can
-    validate constant index tensors at lowering time (``ctx.value``)."""
+    validate constant index tensors at lowering time (``ctx.value``).
+    ``int_literals`` holds the leaf names of the inline literals written
+    as integers (``n + 1``, ``[1, 2] * n``, not ``1.5`` or ``1.0``), which
+    take an integer operand's dtype as TF converts a Python int
+    (``weak_literals``); None when the caller does not know."""
 
     __slots__ = ("op", "name", "inputs", "labels", "attrs", "positions", "pos", "dtype", "source",
-                 "values")
+                 "values", "int_literals")
 
     def __init__(self, op: OpDef, name: str, inputs: dict[str, Any], labels: dict[str, Any],
                  attrs: dict[str, Any], positions: dict[str, "Pos"], pos: "Pos", dtype: str,
-                 source: str = "", values: "dict[str, np.ndarray] | None" = None) -> None:
+                 source: str = "", values: "dict[str, np.ndarray] | None" = None,
+                 int_literals: "set[str] | frozenset[str] | None" = None) -> None:
         self.op = op
         self.name = name
         self.inputs = inputs
@@ -232,6 +237,7 @@ class Ctx:
         self.dtype = dtype
         self.source = source
         self.values = values
+        self.int_literals = int_literals
 
     def x(self, param: str) -> "Node":
         return self.inputs[param]
@@ -250,6 +256,11 @@ class Ctx:
         if self.values is None or type(x) is not Tensor:
             return None
         return self.values.get(x.name)
+
+    def written_int(self, x: "Node") -> bool:
+        """Whether ``x`` is an inline literal written as integers (``1``,
+        ``[1, 2]``; not ``1.0`` nor ``[1, 2.5]``)."""
+        return self.int_literals is not None and getattr(x, "name", None) in self.int_literals
 
     def a(self, param: str) -> Any:
         return self.attrs[param]
