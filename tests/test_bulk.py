@@ -143,3 +143,35 @@ def test_bulk_sequences_used_as_lists_of_names_or_arguments():
     same(text)
     same(PAD + "variables:\n  w: [1, 2]\nys: [1.5, 2.5, 3.5, 4.5, 5.5]\nxs: w\n")  # ys must be names
     same(PAD + "variables:\n  w: [1, 2]\nys: w\nxs: w\ngrad_ys: [[1.5, 2.5, 3.5, 4.5, 5.5]]\n")
+
+
+HARD_NUMBERS = [
+    "0.1000000000000000055511151231257827021181583404541015625",  # more digits than float64 holds
+    "2.2250738585072011e-308", "2.4703282292062328e-324", "1e-320",  # subnormals, the halfway point
+    "1.7976931348623157e308", "9007199254740992.0", "9007199254740993.0",  # ties to even
+    "1E5", "1e+5", "-1.5e-7", "0e0", "-0.0", "123456789.123456789",
+]
+
+
+@pytest.mark.parametrize("orjson_installed", [True, False])
+def test_hard_numbers_round_as_pythons_float_with_and_without_orjson(orjson_installed, monkeypatch):
+    # orjson reads the rank-1 rows when it is installed; NumPy's parser when
+    # it is not: both must give Python's correctly rounded floats
+    if not orjson_installed:
+        monkeypatch.setitem(__import__("sys").modules, "orjson", None)  # import raises ImportError
+    fmt = lambda i, j: HARD_NUMBERS[(i * 6 + j) % len(HARD_NUMBERS)]  # noqa: E731
+    text = PAD + matrix(rows(20, 6, fmt)) + TAIL
+    assert bulk.scan(text) is not None
+    g = same(text)
+    want = np.array([[float(fmt(i, j)) for j in range(6)] for i in range(20)])
+    got = g.nodes["w"].value.array
+    assert np.array_equal(got, want) and np.array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("cell", ["+1.5", ".5", "1.", "010", "true", "null", '"1.5"', "1e999", "9007199254740993"])
+def test_json_only_forms_fall_back_to_numpy_or_the_slow_path(cell, monkeypatch):
+    # YAML numbers that JSON does not accept (+1.5, .5, 1., 010), JSON values
+    # that are not numbers, an overflow and an inexact integer: read exactly
+    # as the event-by-event path reads them
+    fmt = lambda i, j: cell if (i, j) == (3, 2) else f"{j}.25"  # noqa: E731
+    same(PAD + matrix(rows(20, 6, fmt)) + TAIL)
