@@ -2565,7 +2565,7 @@ class _Builder:
                 raise values_mod.ValueProblem(
                     f"'{shown}' holds a non-finite number ({arr[where]} at index {list(where)}); "
                     "values must be finite numbers")
-            arr = arr.astype(np.float64)
+            arr = arr.astype(np.float64, copy=False)  # no copy of a float64 file
         integral = arr.dtype.kind in "iub"
         if dtype is not None:
             return Value(values_mod.cast(arr, dtype, integral), integral, dtype)

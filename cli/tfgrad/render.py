@@ -16,7 +16,6 @@ every value, not always on the spelling (``1e-05`` or ``0.00001``).
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -158,6 +157,8 @@ def run_json(names: list[str], shapes: list[Shape], grads: list[np.ndarray | Non
     **extra}``; each gradient written from its whole array, ``dtypes`` the
     gradients' dtypes (null where a gradient is None). Arrays in ``extra``
     are written the same way."""
+    import json
+
     parts = [
         '"xs": ' + json.dumps(names),
         '"gradients": [' + ", ".join("null" if g is None else array_json(g, i, precision)
@@ -171,16 +172,32 @@ def run_json(names: list[str], shapes: list[Shape], grads: list[np.ndarray | Non
 
 # -- JSON from whole arrays ----------------------------------------------------------
 
-try:  # optional accelerator (a declared dependency; the fallback gives the same values)
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised where orjson is missing
-    _orjson = None
+def __getattr__(name: str) -> Any:
+    # ``_orjson``: the optional accelerator (a declared dependency; the
+    # fallback gives the same values), imported on first use so that a run
+    # printing text never loads it; tests set it to None
+    if name == "_orjson":
+        try:
+            import orjson as mod
+        except ImportError:  # pragma: no cover - exercised where orjson is missing
+            mod = None
+        globals()["_orjson"] = mod
+        return mod
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _accel() -> Any:
+    """orjson, or None when it is not installed (or a test said so)."""
+    g = globals()
+    return g["_orjson"] if "_orjson" in g else __getattr__("_orjson")
 
 _NONFINITE = {"nan": '"nan"', "inf": '"inf"', "-inf": '"-inf"'}
 
 
 def _tokens(flat: np.ndarray, integral: bool, precision: int | None) -> list[str]:
     """Each element of a rank-1 array as a JSON token (non-finite as strings)."""
+    import json
+
     finite = np.isfinite(flat) if flat.dtype.kind == "f" else None
     if integral and flat.dtype.kind == "f":
         safe = np.where(finite, flat, 0)
@@ -195,7 +212,7 @@ def _tokens(flat: np.ndarray, integral: bool, precision: int | None) -> list[str
     elif precision is not None:
         toks = [json.dumps(float(f"{v:.{precision}g}")) if math.isfinite(v) else "0"
                 for v in flat.astype(np.float64).tolist()]
-    elif _orjson is not None and flat.dtype in (np.float32, np.float64):
+    elif (_orjson := _accel()) is not None and flat.dtype in (np.float32, np.float64):
         safe = np.where(finite, flat, 0).astype(flat.dtype)
         toks = _orjson.dumps(safe, option=_orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1].split(",") \
             if flat.size else []
@@ -211,6 +228,8 @@ def _tokens(flat: np.ndarray, integral: bool, precision: int | None) -> list[str
 
 def _nest(toks: list[str], shape: tuple[int, ...]) -> str:
     """Flat tokens (C order) as nested JSON lists of ``shape``."""
+    import json
+
     if not shape:
         return toks[0]
     parts = toks
@@ -227,9 +246,12 @@ def array_json(a: Any, integral: bool = False, precision: int | None = None) -> 
     their dtype's shortest round-trip digits (or ``precision`` significant
     digits), non-finite numbers as the strings ``"nan"``, ``"inf"``,
     ``"-inf"``."""
+    import json
+
     a = np.asarray(a)
     if a.size == 0:
         return json.dumps(np.zeros(a.shape).tolist())
+    _orjson = _accel()
     fast = (_orjson is not None and not integral and precision is None and a.ndim > 0
             and a.dtype in (np.float32, np.float64))
     if fast and bool(np.isfinite(a).all()):
@@ -245,6 +267,8 @@ class RawJSON(str):
 def dumps(doc: Any, integral: bool = False, precision: int | None = None) -> str:
     """``json.dumps(doc)`` where NumPy arrays (and NumPy scalars) anywhere in
     ``doc`` are written by ``array_json``, ``RawJSON`` as it is."""
+    import json
+
     if isinstance(doc, RawJSON):
         return str(doc)
     if isinstance(doc, (np.ndarray, np.generic)):

@@ -21,7 +21,6 @@ import difflib
 import math
 import os
 import stat
-import zipfile
 from typing import Any, Sequence
 
 import numpy as np
@@ -189,6 +188,8 @@ def resolve_path(path: Any, base_dir: str, allow_outside: Sequence[str]) -> str:
 def load_file(path: Any, key: Any, base_dir: str, allow_outside: Sequence[str]) -> np.ndarray:
     """The array in a ``.npy`` file, an ``.npz`` member or a ``.csv``/``.txt``
     table, never unpickling anything."""
+    import zipfile  # here, not at the top: a graph without files never loads it
+
     real = resolve_path(path, base_dir, allow_outside)
     low = real.lower()
     shown = path
@@ -199,7 +200,8 @@ def load_file(path: Any, key: Any, base_dir: str, allow_outside: Sequence[str]) 
             with open(real, "rb") as f:
                 shape, dtype = _header(f)
                 _check_header(shape, dtype, shown)
-            return np.load(real, allow_pickle=False)
+                f.seek(0)
+                return np.load(f, allow_pickle=False)
         if low.endswith(".npz"):
             return _load_npz(real, key, shown)
         if low.endswith(TEXT_SUFFIXES):
@@ -247,6 +249,8 @@ def _check_header(shape: tuple, dtype: np.dtype, shown: str) -> None:
 
 
 def _load_npz(real: str, key: Any, shown: str) -> np.ndarray:
+    import zipfile
+
     with zipfile.ZipFile(real) as zf:
         members = {n[:-4] if n.endswith(".npy") else n: n for n in zf.namelist()}
         if key is None:
