@@ -564,7 +564,7 @@ def check_command(ctx: click.Context, paths, fmt, output, exclude, select, ignor
     if fmt is None:
         fmt = check.default_format(os.environ) if output is None else "text"
     reports = []
-    results = check.run_checks(targets, options, jobs)
+    results = check.run_checks(targets, options, jobs, freeze=True)  # the process ends after it
     if sys.stderr.isatty() and len(targets) >= PROGRESS_MIN_FILES:
         with click.progressbar(results, length=len(targets), label="checking",
                                file=sys.stderr) as bar:
