@@ -48,6 +48,9 @@ class Problem:
     ref: Reference = field(repr=False)
     grad_ys: list | None = None
     text: str | None = None  # verbatim YAML (the tutorial), else generated
+    # values of at least this many numbers are written as {file: PROBLEM.NAME.npy}
+    # beside the graph file (None: every value in the YAML)
+    npy_min: int | None = None
 
     @property
     def values(self) -> dict[str, np.ndarray]:
@@ -69,13 +72,42 @@ class Problem:
             if table:
                 out.append(f"{section}:\n")
                 for name, a in table.items():
-                    out.append(f"  {name}: {format_value(a, '    ')}\n")
+                    if name in self.npy_files():
+                        out.append(f"  {name}: {{file: {self.name}.{name}.npy}}\n")
+                    else:
+                        out.append(f"  {name}: {format_value(a, '    ')}\n")
         out.append("ops:\n")
         out.extend(f"  {name}: {expr}\n" for name, expr in self.ops)
         out.append(f"ys: [{', '.join(self.ys)}]\n")
         out.append("xs:\n")
         out.extend(f"  - {x}\n" for x in self.xs)
         return "".join(out)
+
+
+    def npy_files(self) -> dict[str, np.ndarray]:
+        """The values written to .npy files, by name (the file: PROBLEM.NAME.npy)."""
+        if self.npy_min is None:
+            return {}
+        return {n: a for n, a in self.values.items() if a.size >= self.npy_min}
+
+    def write(self, path) -> None:
+        """The graph file at ``path`` and its .npy files beside it."""
+        from pathlib import Path
+
+        path = Path(path)
+        path.write_text(self.yaml())
+        for name, a in self.npy_files().items():
+            np.save(path.parent / f"{self.name}.{name}.npy", a, allow_pickle=False)
+
+
+def with_npy(build: Callable[[], Problem], min_size: int = 64) -> Problem:
+    """The same problem with its values of ``min_size`` or more numbers in
+    .npy files (``{file: PROBLEM.NAME.npy}``), as a user keeps weights."""
+    p = build()
+    p.name += "-npy"
+    p.description += f"; values of {min_size}+ numbers in .npy files"
+    p.npy_min = min_size
+    return p
 
 
 _BARE_EXPONENT = re.compile(r"(?<![\d.])(\d+)e")
@@ -631,6 +663,7 @@ class Case:
     quick: bool = False  # part of --quick
     big: bool = False  # one timed run by default
     rank_n: bool = False  # derive/evaluate with the rank-N engine (engine.derive/compute)
+    files: bool = False  # values in .npy files beside the graph file (Problem.write)
 
 
 def _cases() -> dict[str, Case]:
@@ -647,6 +680,13 @@ def _cases() -> dict[str, Case]:
         Case("mlp-8", "mlp", partial(mlp, 8), quick=True),
         Case("mlp-32", "mlp", partial(mlp, 32), big=True),
         Case("mlp-100", "mlp", partial(mlp, 100), big=True),
+        # the weight-heavy graphs with their weights in .npy files (issues 13, 15)
+        Case("matmul-64x16-npy", "matmul-npy", partial(with_npy, partial(matmul_chain, 64, 16)),
+             quick=True, files=True),
+        Case("mlp-8-npy", "mlp-npy", partial(with_npy, partial(mlp, 8)), quick=True, files=True),
+        Case("matmul-256x32-npy", "matmul-npy", partial(with_npy, partial(matmul_chain, 256, 32)),
+             big=True, files=True),
+        Case("mlp-32-npy", "mlp-npy", partial(with_npy, partial(mlp, 32)), big=True, files=True),
         Case("chain-1000", "chain", partial(thin_chain, 1000), quick=True),
         Case("chain-10000", "chain", partial(thin_chain, 10000), big=True),
         Case("chain2-1000", "chain2", partial(chain2, 1000), quick=True, rank_n=True),

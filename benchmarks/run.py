@@ -62,10 +62,17 @@ RATIO_TARGET_OVERRIDES = {"chain-10000": 4.0, "fan-2000": 4.0}
 # reference allocates a few kB, where any interpreter's bookkeeping is more.
 MEM_TARGET = 1.5
 MEM_FLOOR_MB = 1.0
+FLOOR_CODE = "import numpy, sympy"  # the imports every tfgrad run needs (issue 15's floor)
 CLI_TARGETS = {  # case -> (median wall seconds, max RSS MB or None, runs)
     "tutorial": (0.45, None, 7),  # the import floor on a quiet machine (issue 15)
     "chain-10000": (3.0, 150.0, 3),
 }
+# issue 13: parse_graph of the weight-heavy MLP, its weights in the YAML file
+# and in .npy files (seconds); JSON output (seconds per million numbers, for
+# cases whose gradients hold at least a million)
+PARSE_TARGETS = {"mlp-32": 0.5, "mlp-32-npy": 0.05}
+JSON_TARGET_S_PER_M = 0.5
+JSON_MIN_NUMBERS = 1_000_000
 LINEAR_SLACK = 1.5  # per-op time of the largest may be 1.5x the smallest's
 DEFAULT_REPEAT = 5  # small cases: median of 5 runs of every stage
 BIG_REPEAT = 3  # big cases: parse once, derive/evaluate/numpy median of 3
@@ -302,23 +309,29 @@ def pipeline(derive, evaluate, graph) -> tuple[float, float, object]:
 def child_main(name: str, path: str, repeat: int, parse_repeat: int, exact: bool,
                budget: float = 2.0, split: bool = False) -> dict:
     problem = C.CASES[name].build()
+    case_big = C.CASES[name].big
     values = problem.values
     text = Path(path).read_text()
     res: dict = {"case": name, "ops": problem.n_ops, "numbers": problem.n_numbers,
                  "repeat": repeat, "parse_repeat": parse_repeat}
     probe = MemProbe()
     res["memory_exact"] = probe.exact
-    times: dict[str, list[float]] = {k: [] for k in ("parse", "derive", "evaluate", "numpy")}
+    times: dict[str, list[float]] = {k: [] for k in ("parse", "derive", "evaluate", "numpy", "json")}
     mem: dict[str, float] = {}
     peak = [0.0]
+
+    cpu: dict[str, list[float]] = {"parse": [], "json": []}
 
     def timed(stage: str, fn, *a, keep: bool = True):
         gc.collect()
         before = probe.start()
+        c0 = time.process_time()
         t0 = time.perf_counter()
         out = fn(*a)
         if keep:
             times[stage].append(time.perf_counter() - t0)
+            if stage in cpu:  # CPU time too: the figure a loaded machine leaves intact
+                cpu[stage].append(time.process_time() - c0)
         top, extra = probe.stop(before)
         mem[stage] = max(mem.get(stage, 0.0), extra)
         peak[0] = max(peak[0], top)
@@ -380,6 +393,7 @@ def child_main(name: str, path: str, repeat: int, parse_repeat: int, exact: bool
                     times["derive"].append(t_derive)
                     times["evaluate"].append(t_evaluate)
                     grads = list(ev.gradients)
+                    integral = list(ev.integral)
                     del ev
                 else:
                     stage = "derive"
@@ -387,6 +401,7 @@ def child_main(name: str, path: str, repeat: int, parse_repeat: int, exact: bool
                     stage = "evaluate"
                     ev = timed("evaluate", evaluate, derivation, keep=keep)
                     grads = list(ev.gradients)
+                    integral = list(ev.integral)
                     del derivation, ev
                 stage = "numpy"
                 loss, ref = timed("numpy", problem.reference, values, keep=keep)
@@ -400,7 +415,19 @@ def child_main(name: str, path: str, repeat: int, parse_repeat: int, exact: bool
                 "derive+evaluate": alloc_peak(lambda: evaluate(derive(graph)) and None),
                 "numpy": alloc_peak(lambda: problem.reference(values) and None),
             }
+            # the JSON document of `tfgrad run --format json`, from the gradients
+            # (issue 13: JSON output of 1M numbers under 0.5 s)
+            stage = "json"
+            from tfgrad.render import run_json
+
+            names = [x.name for x in graph.xs]
+            shapes = [() if g is None else g.shape for g in grads]
             del graph
+            res["json_numbers"] = sum(0 if g is None else g.size for g in grads)
+            for n in range(1 + (1 if case_big else min(repeat, 3))):
+                doc = timed("json", run_json, names, shapes, grads, integral, keep=n > 0)
+                res["json_chars"] = len(doc)
+                del doc
         else:
             for n in rounds(repeat, exact, budget):
                 loss, ref = timed("numpy", problem.reference, values, keep=n > 0)
@@ -418,6 +445,7 @@ def child_main(name: str, path: str, repeat: int, parse_repeat: int, exact: bool
     res["times"] = {k: statistics.median(v) for k, v in times.items() if v}
     res["times_min"] = {k: min(v) for k, v in times.items() if v}
     res["all_times"] = times
+    res["cpu_times"] = {k: statistics.median(v) for k, v in cpu.items() if v}
     res["mem_mb"] = mem
     res["peak_rss_mb"] = peak[0]
     if grads is not None and ref is not None:
@@ -463,7 +491,9 @@ def default_mem_limit_gb() -> float:
 
 def run_child(case: C.Case, path: Path, args, env, n_numbers: int) -> dict:
     repeat = args.repeat or (BIG_REPEAT if case.big else DEFAULT_REPEAT)
-    parse_repeat = 1 if case.big or n_numbers >= BIG_FILE_NUMBERS else repeat
+    # .npy files: a small graph file, parsed as often as small cases are
+    parse_repeat = repeat if case.files else (
+        1 if case.big or n_numbers >= BIG_FILE_NUMBERS else repeat)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", case.name,
            "--file", str(path), "--repeat", str(repeat), "--parse-repeat", str(parse_repeat)]
     if args.repeat:
@@ -582,9 +612,16 @@ def cached_env(env: dict[str, str], cache_dir: Path) -> dict[str, str]:
 def cli_timings(selected: list[C.Case], paths: dict[str, Path], args, env) -> list[dict]:
     out = []
     script = shutil.which("tfgrad")
+    floors: dict[int, dict] = {}
     for name, (target_s, target_mb, runs) in CLI_TARGETS.items():
         if name not in paths:
             continue
+        if runs not in floors:
+            # the import floor, measured the same way: what no tfgrad run can beat
+            print(f"  timing the import floor `python -c \"{FLOOR_CODE}\"` x{runs} ...",
+                  file=sys.stderr, flush=True)
+            time_cli([sys.executable, "-c", FLOOR_CODE], env, 1, args.timeout)  # warm-up
+            floors[runs] = time_cli([sys.executable, "-c", FLOOR_CODE], env, runs, args.timeout)
         problem = C.CASES[name].build()
         commands = [("python -m tfgrad run", [sys.executable, "-m", "tfgrad", "run", str(paths[name])])]
         if script:
@@ -595,6 +632,10 @@ def cli_timings(selected: list[C.Case], paths: dict[str, Path], args, env) -> li
             # the untimed --format json run first: it also fills the bytecode cache
             agree = check_cli_output(cmd, env, problem, args.timeout)
             rec.update(time_cli(cmd, env, runs, args.timeout))
+            floor = floors[runs]
+            if "median_s" in floor:
+                rec["floor_median_s"] = floor["median_s"]
+                rec["floor_min_s"] = floor["min_s"]
             if "error" not in rec:
                 rec["agree"] = agree
                 ok = rec["median_s"] < target_s and (target_mb is None or rec["max_rss_mb"] < target_mb)
@@ -741,6 +782,29 @@ def derived(res: dict) -> None:
         res["mem_pass"] = res["mem_de_mb"] <= res["mem_allowed_mb"]
 
 
+def io_targets(results: list[dict]) -> list[dict]:
+    """Issue 13's numbers in and out: parse times against PARSE_TARGETS and
+    JSON output per million numbers, one record each."""
+    out = []
+    for r in results:
+        t = r.get("times", {})
+        if r["case"] in PARSE_TARGETS and "parse" in t:
+            target = PARSE_TARGETS[r["case"]]
+            out.append({"case": r["case"], "what": "parse", "numbers": r.get("numbers"),
+                        "seconds": t["parse"], "runs": len(r["all_times"]["parse"]),
+                        "cpu_s": r.get("cpu_times", {}).get("parse"),
+                        "target_s": target, "pass": t["parse"] < target})
+        if r.get("json_numbers", 0) >= JSON_MIN_NUMBERS and "json" in t:
+            per_m = t["json"] / r["json_numbers"] * 1e6
+            out.append({"case": r["case"], "what": "json", "numbers": r["json_numbers"],
+                        "seconds": t["json"], "runs": len(r["all_times"]["json"]),
+                        "cpu_s": r.get("cpu_times", {}).get("json"),
+                        "s_per_million": per_m, "chars": r.get("json_chars"),
+                        "target_s_per_million": JSON_TARGET_S_PER_M,
+                        "pass": per_m < JSON_TARGET_S_PER_M})
+    return out
+
+
 def scaling(results: list[dict]) -> list[dict]:
     out = []
     for family in ("fan", "chain", "mlp"):  # families whose ops are alike at every size
@@ -868,6 +932,30 @@ def print_cli(recs: list[dict]) -> None:
         agree = "output ok" if r["agree"]["ok"] else f"OUTPUT MISMATCH: {r['agree']['detail']}"
         print(f"  {label:40} {r['median_s']:.3f} s ({r['min_s']:.3f}-{r['max_s']:.3f}, {r['runs']} runs)"
               f"  max RSS {r['max_rss_mb']:.0f} MB  {agree}  {tgt} {mark(r['pass'])}")
+        if "floor_median_s" in r:
+            print(f"  {'':40} import floor ({FLOOR_CODE}): {r['floor_median_s']:.3f} s "
+                  f"(min {r['floor_min_s']:.3f}); tfgrad over it: "
+                  f"{r['median_s'] - r['floor_median_s']:+.3f} s median, "
+                  f"{r['min_s'] - r['floor_min_s']:+.3f} s min")
+
+
+def print_io(recs: list[dict]) -> None:
+    if not recs:
+        return
+    print()
+    print("numbers in and out (issue 13; in process, median wall time, CPU time in brackets):")
+    for r in recs:
+        cpu = f" [cpu {fmt_s(r['cpu_s'])}]" if r.get("cpu_s") is not None else ""
+        if r["what"] == "parse":
+            label = f"parse_graph {r['case']}.yaml ({r['numbers']:,} numbers" + \
+                    (", in .npy files)" if r["case"].endswith("-npy") else ")")
+            print(f"  {label:58} {fmt_s(r['seconds']):>7}{cpu} ({r['runs']} runs)  "
+                  f"target < {r['target_s']:g} s {mark(r['pass'])}")
+        else:
+            label = f"JSON output {r['case']} ({r['numbers']:,} numbers, {r['chars'] / 1e6:.1f} MB)"
+            print(f"  {label:58} {fmt_s(r['seconds']):>7}{cpu} ({r['runs']} runs) = "
+                  f"{r['s_per_million']:.2f} s per million  target < {r['target_s_per_million']:g} s "
+                  f"per million {mark(r['pass'])}")
 
 
 def print_scaling(recs: list[dict]) -> None:
@@ -884,7 +972,7 @@ def print_scaling(recs: list[dict]) -> None:
         print(line)
 
 
-def summary(results, cli, scal) -> dict:
+def summary(results, cli, scal, io=()) -> dict:
     targets = []
     for r in results:
         if "target_ratio" in r:
@@ -894,6 +982,12 @@ def summary(results, cli, scal) -> dict:
         if "mem_pass" in r:
             targets.append((f"{r['case']} memory: derive + evaluate allocate <= {MEM_TARGET:g}x numpy's peak "
                             f"(numpy at least {MEM_FLOOR_MB:g} MB)", r["mem_pass"]))
+    for r in io:
+        if r["what"] == "parse":
+            targets.append((f"parse {r['case']} < {r['target_s']:g} s", r["pass"]))
+        else:
+            targets.append((f"JSON output {r['case']} < {r['target_s_per_million']:g} s per "
+                            "million numbers", r["pass"]))
     for r in cli:
         targets.append((f"{r['command']} {r['case']}", r["pass"]))
     for r in scal:
@@ -1000,7 +1094,7 @@ def main(argv=None) -> int:
             print(f"  {case.name}: generating ...", file=sys.stderr, flush=True)
             problem = case.build()
             path = outdir / f"{case.name}.yaml"
-            path.write_text(problem.yaml())
+            problem.write(path)  # the graph file and its .npy files, if any
             paths[case.name] = path
             n_ops, n_numbers = problem.n_ops, problem.n_numbers
             del problem
@@ -1016,19 +1110,21 @@ def main(argv=None) -> int:
         cli = [] if args.no_cli else cli_timings(selected, paths, args, wenv)
         peers = peer_timings(selected, paths, args, wenv) if args.peers else []
         scal = scaling(results)
+        io = io_targets(results)
     finally:
         if tmp is not None:
             tmp.cleanup()
 
-    s = summary(results, cli, scal)
+    s = summary(results, cli, scal, io)
     if args.json:
         for r in results:
             r.pop("traceback", None)
         m["load_end"] = load_average()
         json.dump({"meta": m, "cases": results, "cli": cli, "peers": peers, "scaling": scal,
-                   "summary": s}, sys.stdout, indent=1, default=float)
+                   "io": io, "summary": s}, sys.stdout, indent=1, default=float)
         print()
     else:
+        print_io(io)
         print_cli(cli)
         print_peers(peers)
         print_scaling(scal)

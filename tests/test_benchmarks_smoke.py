@@ -133,10 +133,28 @@ def test_runner_child_times_each_stage_and_checks_agreement(tmp_path, split):
     assert "error" not in res, res.get("traceback")
     assert res["agree"]["ok"]
     counts = {k: len(v) for k, v in res["all_times"].items()}
-    assert counts == {"parse": 1, "derive": 2, "evaluate": 2, "numpy": 2}
+    assert counts == {"parse": 1, "derive": 2, "evaluate": 2, "numpy": 2, "json": 2}
+    assert res["json_numbers"] == 4 and res["json_chars"] > 0
     assert all(t > 0 for k in ("derive", "evaluate", "numpy") for t in res["all_times"][k])
     # Memory per stage comes from the untimed round, where each stage runs alone.
     assert {"derive", "evaluate", "numpy"} <= set(res["mem_mb"])
+
+
+def test_npy_cases_write_their_weights_beside_the_graph_file(tmp_path):
+    """A -npy case's graph file names .npy files that hold exactly the
+    values of the YAML case; the runner's child parses and checks it."""
+    run = _load("tfgrad_benchmark_run", "run.py")
+    problem = cases.CASES["mlp-8-npy"].build()
+    path = tmp_path / "mlp-8-npy.yaml"
+    problem.write(path)
+    doc = yaml.safe_load(path.read_text())
+    assert doc["variables"]["W1"] == {"file": "mlp-8-npy.W1.npy"}
+    for name, a in problem.npy_files().items():
+        np.testing.assert_array_equal(np.load(tmp_path / f"mlp-8-npy.{name}.npy"), a)
+    assert set(problem.npy_files()) == set(problem.values)  # every value is 32x256 or larger
+    res = run.child_main("mlp-8-npy", str(path), repeat=1, parse_repeat=2, exact=True, budget=0.0)
+    assert "error" not in res, res.get("traceback")
+    assert res["agree"]["ok"] and len(res["all_times"]["parse"]) == 2
 
 
 def test_cnn_reference_matches_finite_differences_on_samples():

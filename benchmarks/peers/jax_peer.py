@@ -14,8 +14,9 @@ the gradient of the sum of the ys with respect to each x, as
 - ``jit``: ``jax.jit(jax.grad(f))(...)``, the compile included.
 
 Only what the benchmark cases use is known (elementwise math, matmul,
-reductions, add_n, reshape, conv2d, max_pool2d, softmax cross-entropy); xs
-must be variables or constants. Exit status 4 when JAX is not installed, 5
+reductions, add_n, reshape, conv2d, max_pool2d, softmax cross-entropy;
+values as literals, ``{value: ...}`` or ``{file: ...}`` .npy/.npz files read
+with ``np.load(allow_pickle=False)``); xs must be variables or constants. Exit status 4 when JAX is not installed, 5
 for a graph outside that subset.
 """
 
@@ -164,6 +165,29 @@ class Interp:
         raise Unsupported(f"unsupported syntax {ast.dump(n)[:60]}")
 
 
+def _value(spec, dtype: str, base: Path) -> np.ndarray:
+    """A variable's or constant's array: a literal, ``{value: ...}``, or
+    ``{file: F.npy}`` / ``{file: F.npz, key: K}`` read beside the graph file
+    as tfgrad reads it (``np.load``, never unpickling)."""
+    if not isinstance(spec, dict):
+        return np.array(spec, dtype=dtype)
+    dtype = spec.get("dtype", dtype)
+    keys = set(spec) - {"dtype"}
+    if keys == {"value"}:
+        return np.array(spec["value"], dtype=dtype)
+    if keys in ({"file"}, {"file", "key"}):
+        f = base / spec["file"]
+        if f.suffix.lower() == ".npy" and "key" not in spec:
+            a = np.load(f, allow_pickle=False)
+        elif f.suffix.lower() == ".npz":
+            with np.load(f, allow_pickle=False) as z:
+                a = z[spec["key"]] if "key" in spec else z[next(iter(z.files))]
+        else:
+            raise Unsupported(f"file {spec['file']!r}: the JAX peer reads .npy and .npz")
+        return a.astype(dtype) if a.dtype.kind == "f" else a
+    raise Unsupported(f"value mapping {sorted(spec)}")
+
+
 def _as_list(v):
     return v if isinstance(v, list) else [] if v is None else [v]
 
@@ -176,11 +200,7 @@ def main(argv: list[str]) -> int:
     leaves = {}
     for section in ("variables", "constants"):
         for name, spec in (doc.get(section) or {}).items():
-            if isinstance(spec, dict):
-                if set(spec) - {"value", "dtype"}:
-                    raise Unsupported(f"value mapping {sorted(spec)}")
-                spec = spec["value"]
-            leaves[name] = jnp.asarray(np.array(spec, dtype=dtype))
+            leaves[name] = jnp.asarray(_value(spec, dtype, path.parent))
     ys, xs = _as_list(doc.get("ys")), _as_list(doc.get("xs"))
     if doc.get("grad_ys") is not None or any(x not in leaves for x in xs):
         raise Unsupported("grad_ys, or an x that is not a variable or constant")
