@@ -418,7 +418,7 @@ def child_main(name: str, path: str, repeat: int, parse_repeat: int, exact: bool
             # the JSON document of `tfgrad run --format json`, from the gradients
             # (issue 13: JSON output of 1M numbers under 0.5 s)
             stage = "json"
-            from tfgrad.render import run_json
+            from tfgrad.render import run_json_bytes as run_json  # what `run --format json` writes
 
             names = [x.name for x in graph.xs]
             shapes = [() if g is None else g.shape for g in grads]

@@ -175,3 +175,17 @@ def test_cli_json_from_a_pipe_is_valid():
 def test_to_nested_writes_float32_digits_through_json_dumps():
     assert json.dumps(render.to_nested(np.float32([[0.1, 1e-5]]))) == "[[0.1, 1e-05]]"
     assert render.outputs_json([("o", np.float32([0.1]), False)]) == {"o": "[0.1]"}
+
+
+def test_run_json_bytes_is_run_json_and_escapes_fall_back(capsys):
+    from tfgrad.commands import emit_json_bytes
+
+    a = np.float32([[0.1, -0.0], [1e-8, 3.0]])
+    b = np.array([[6.0, 9.0]])
+    args = (["x", "w"], [a.shape, b.shape], [a, b], [False, True])
+    assert render.run_json_bytes(*args) == render.run_json(*args).encode("ascii")
+    emit_json_bytes(render.run_json_bytes(*args))
+    assert capsys.readouterr().out == render.run_json(*args) + "\n"
+    # bytes that are not plain printable ASCII go through emit's escaping
+    emit_json_bytes(b'{"a\x1b[31m": 1}')
+    assert capsys.readouterr().out == '{"a\\u001b[31m": 1}\n'

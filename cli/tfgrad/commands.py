@@ -79,6 +79,30 @@ def emit(text: str, *, nl: bool = True, err: bool = False, color: bool | None = 
         raise OutputError(e.strerror or str(e)) from None
 
 
+def emit_json_bytes(data: bytes) -> None:
+    """Print a JSON document built as ASCII bytes (render.run_json_bytes)
+    and a newline, straight to standard output's binary buffer: such a
+    document has no control character or escape sequence to escape or
+    strip (json.dumps escapes them), so the checks emit makes over text,
+    each a pass over tens of MB for a large gradient, are skipped. A
+    document with anything else goes through emit. Pipe and write errors as
+    in emit."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None or not data.isascii() or b"\x7f" in data or b"\x1b" in data:
+        emit(data.decode("utf-8", "replace"), json=True)
+        return
+    try:
+        sys.stdout.flush()
+        buffer.write(data)
+        buffer.write(b"\n")
+        buffer.flush()
+    except BrokenPipeError:
+        _to_devnull(sys.stdout)
+    except OSError as e:
+        _to_devnull(sys.stdout)
+        raise OutputError(e.strerror or str(e)) from None
+
+
 def fail(err: "GraphError", filename: str) -> None:
     emit(err.format(filename), err=True)
     sys.exit(EXIT_INVALID)
@@ -282,7 +306,7 @@ def run(file: str, fmt: str, precision: int | None, full: bool, save_npz: str | 
     """Print the gradient of the ys with respect to each x (FILE may be -)."""
     d, _ = load_derived(file, make_overrides(set_, ys, xs, stop, unconnected))
     from .engine import compute
-    from .render import run_json, run_text
+    from .render import run_json_bytes, run_text
 
     r = compute(d)
     names = [x.name for x in d.graph.xs]
@@ -306,7 +330,7 @@ def run(file: str, fmt: str, precision: int | None, full: bool, save_npz: str | 
             from .render import outputs_json
 
             extra["outputs"] = outputs_json(outputs, precision)
-        emit(run_json(names, shapes, r.gradients, r.integral, precision, **extra), json=True)
+        emit_json_bytes(run_json_bytes(names, shapes, r.gradients, r.integral, precision, **extra))
     else:
         text = run_text(names, shapes, r.gradients, r.integral, precision, full)
         if outputs is not None:
