@@ -153,12 +153,16 @@ HARD_NUMBERS = [
 ]
 
 
-@pytest.mark.parametrize("orjson_installed", [True, False])
-def test_hard_numbers_round_as_pythons_float_with_and_without_orjson(orjson_installed, monkeypatch):
-    # orjson reads the rank-1 rows when it is installed; NumPy's parser when
-    # it is not: both must give Python's correctly rounded floats
+@pytest.mark.parametrize("orjson_installed,chunk", [(True, None), (True, 100), (False, None)])
+def test_hard_numbers_round_as_pythons_float_with_and_without_orjson(orjson_installed, chunk,
+                                                                       monkeypatch):
+    # orjson reads the rank-1 rows when it is installed (in chunks of about
+    # _JSON_CHUNK characters: 100 makes one chunk of a row or two); NumPy's
+    # parser when it is not: both must give Python's correctly rounded floats
     if not orjson_installed:
         monkeypatch.setitem(__import__("sys").modules, "orjson", None)  # import raises ImportError
+    if chunk is not None:
+        monkeypatch.setattr(bulk, "_JSON_CHUNK", chunk)
     fmt = lambda i, j: HARD_NUMBERS[(i * 6 + j) % len(HARD_NUMBERS)]  # noqa: E731
     text = PAD + matrix(rows(20, 6, fmt)) + TAIL
     assert bulk.scan(text) is not None

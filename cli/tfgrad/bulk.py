@@ -29,9 +29,9 @@ that value or makes the whole sequence fall back.
 Measured (benchmarks/cases.py's mlp(32): 22 MB, 2,121,728 numbers in 8,288
 rows; parse_graph, registry imported beforehand; a loaded 2-core machine):
 12.3-14.7 s event by event; in bulk 1.60-1.64 s with ``np.fromstring``
-(0.53-0.63 s CPU of it NumPy's float parsing), 0.51 s CPU with orjson
-reading the rank-1 rows (0.26 s of it orjson, 0.07 s the array, 0.05 s
-joining the rows' text; the rest the scan and libyaml on what remains).
+(0.53-0.63 s CPU of it NumPy's float parsing); 0.37-0.53 s CPU for
+parse_graph with orjson reading the rank-1 rows a megabyte at a time (0.26
+s of it orjson itself).
 """
 
 from __future__ import annotations
@@ -167,6 +167,7 @@ def _matching(text: str, start: int) -> int:
 # Characters that make a JSON value other than a number between ``[`` and
 # ``]`` with no ``[`` inside: true, false, null, strings, objects.
 _JSON_NOT_NUMBER = ("t", "f", "n", '"', "{")
+_JSON_CHUNK = 1 << 20  # characters of rows given to orjson at once
 
 
 def _json_rows(text: str, flat: list[tuple[int, int]]) -> tuple[np.ndarray, list[int]] | None:
@@ -184,23 +185,39 @@ def _json_rows(text: str, flat: list[tuple[int, int]]) -> tuple[np.ndarray, list
         import orjson  # optional at run time (pyproject declares it)
     except ImportError:
         return None
-    joined = "[" + ",".join([text[s:e] for s, e in flat]) + "]"
-    if not joined.isascii() or any(c in joined for c in _JSON_NOT_NUMBER):
-        return None
-    try:
-        rows = orjson.loads(joined)
-    except orjson.JSONDecodeError:
-        return None
-    del joined
-    counts = [len(r) for r in rows]
-    if not all(counts):
-        return None  # '[]': not a value the bulk path takes
-    try:
-        # ints beyond 64 bits come as floats, so every item converts
-        allv = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64, count=sum(counts))
-    except (OverflowError, ValueError, TypeError):
-        return None
-    return allv, counts
+    loads, refused = orjson.loads, orjson.JSONDecodeError
+    arrays: list[np.ndarray] = []
+    counts: list[int] = []
+    i = 0
+    while i < len(flat):
+        # about a megabyte of text at a time: orjson makes a Python float of
+        # each number (32 bytes with its list slot), so all at once would
+        # hold ~200 MB for mlp-100's 6.6M numbers (no slower in chunks of
+        # 64 KB to 4 MB: within the noise of a loaded machine)
+        j, size = i, 0
+        while j < len(flat) and (j == i or size < _JSON_CHUNK):
+            size += flat[j][1] - flat[j][0]
+            j += 1
+        joined = "[" + ",".join([text[s:e] for s, e in flat[i:j]]) + "]"
+        if not joined.isascii() or any(c in joined for c in _JSON_NOT_NUMBER):
+            return None
+        try:
+            rows = loads(joined)
+        except refused:
+            return None
+        del joined
+        row_counts = [len(r) for r in rows]
+        if not all(row_counts):
+            return None  # '[]': not a value the bulk path takes
+        try:
+            # ints beyond 64 bits come as floats, so every item converts
+            arrays.append(np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64,
+                                      count=sum(row_counts)))
+        except (OverflowError, ValueError, TypeError):
+            return None
+        counts += row_counts
+        i = j
+    return (arrays[0] if len(arrays) == 1 else np.concatenate(arrays)), counts
 
 
 def _joined_rows(text: str, flat: list[tuple[int, int]]) -> tuple[np.ndarray, list[int]] | None:
