@@ -756,7 +756,7 @@ def print_peers(recs: list[dict]) -> None:
     print("\nside by side, whole process (python start, imports, reading the file, the "
           "gradients, printing them;\nwall time: min of the runs; in brackets, that time "
           "over tfgrad's; ok = gradients agree with NumPy to 1e-7):")
-    widths = [20] + [24] * (len(labels))
+    widths = [max(len(f"{r['case']} (x{r['runs']})") for r in recs) + 2] + [26] * len(labels)
     print("".join(h.ljust(w) for h, w in zip(["case"] + labels, widths)).rstrip())
     for r in recs:
         cells = [f"{r['case']} (x{r['runs']})"]
