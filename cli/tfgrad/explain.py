@@ -1015,9 +1015,8 @@ def _safe(s: str, st: _Style) -> str:
 def _kernel_notes(notes: dict[str, str], st: _Style) -> list[str]:
     out = []
     for fn, doc in notes.items():
-        f = FUNCS[fn]
-        line = (f"note: {fn}(...) is printed as its formula; {doc}"
-                if st.unicode else to_ascii(f"note: {fn}(...) is printed as its formula; {doc}"))
+        text = f"note: {fn}(...) is printed as its formula; {doc}" if fn in FUNCS else f"note: {doc}"
+        line = text if st.unicode else to_ascii(text)
         out.append(line)
     return out
 
@@ -1210,8 +1209,8 @@ def render_latex(ex: Explanation) -> str:
     if ex.steps is not None:
         out.extend(_steps_latex(ex, st, formulas))
     for fn, doc in fm.notes.items():
-        out.append(r"\noindent Note: \texttt{" + latex_escape(fn) + "} is printed as its formula; "
-                   + latex_escape(to_ascii(doc)) + r".\par")
+        head = (r"\texttt{" + latex_escape(fn) + "} is printed as its formula; ") if fn in FUNCS else ""
+        out.append(r"\noindent Note: " + head + latex_escape(to_ascii(doc)) + r".\par")
     legend = _legend(formulas, ex, "latex")
     if legend:
         out.append(legend)
@@ -1340,7 +1339,8 @@ def render_json(ex: Explanation, ascii: bool = False) -> str:
                      "value": _nested(s.value, s.integral)} for s in ex.leaves],
         "definitions": [
             {"name": p.name, "kind": p.kind, "shape": list(p.node.shape),
-             "notation": p.notation, "expr": conv(fm(p.node, p.notation, define=True)),
+             "notation": p.notation, "lhs": conv(fm.piece_lhs(p)),
+             "expr": conv(fm(p.node, p.notation, define=True)),
              **({"value": _nested(*ex.piece_values[p.name])} if p.name in ex.piece_values else {})}
             for p in ex.pieces
         ],

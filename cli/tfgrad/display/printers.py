@@ -271,7 +271,12 @@ class _TensorMixin:
         f = float(v)
         return number_latex(f) if self.style == "latex" else number_text(f)
 
-    def sigma(self, letters: list[str], body: str) -> str:
+    def sigma(self, letters: list[str], body: str, bounds: dict[str, int] | None = None) -> str:
+        if bounds:
+            # a letter that indexes nothing bare shows its range: Σ_{p<3,q<3}
+            sub = ",".join(f"{ch}<{bounds[ch]}" if ch in bounds else ch for ch in letters)
+            head = {"latex": r"\sum_", "ascii": "sum_", "text": "Σ_"}[self.style]
+            return f"{head}{{{sub}}} {body}"
         if self.style == "latex":
             return rf"\sum_{{{','.join(letters)}}} {body}"
         if self.style == "ascii":
@@ -342,6 +347,13 @@ class _TensorMixin:
                     return s
                 c = self.number(v)
                 return self._done(c + self.sym("scale") + self.child(other, PROD, "scale"), PROD, "scale")
+        if self.notation == "index" and fn in ("multiply", "divide") and len(args) == 2:
+            # elements are numbers: a product is ·, a quotient /
+            op = {"multiply": {"text": "·", "ascii": " * ", "latex": r" \cdot "},
+                  "divide": {"text": "/", "ascii": " / ", "latex": " / "}}[fn][self.style]
+            left = self.child(args[0], PROD, "mm")
+            right = self.child(args[1], PROD + (1 if fn == "divide" else 0), "mm", fn == "multiply")
+            return self._done(left + op + right, PROD, "mm" if fn == "multiply" else "div")
         if fn == "negative":
             s = self._print(args[0])
             if self._prec == PROD:  # −A·B, as written by hand (a parent product adds parentheses)
@@ -538,6 +550,8 @@ class _TensorMixin:
     _print_Kernel = _print_Move
 
     def _prim(self, n: Node) -> str:
+        if self.notation == "index" and n.kind in _WINDOWED and n.size > 1:
+            return getattr(self, "_idx_" + n.kind)(n)
         if n.kind in _INVERSES and self.style != "latex" and (self.notation == "matrix" or n.size <= 1):
             # the inverse as matrix calculus writes it: A⁻¹, A⁻ᵀ (ASCII: inv(A), inv(A).T)
             a = self.child(n._args[0], POW, "T")
@@ -563,6 +577,204 @@ class _TensorMixin:
             s = (self.paren(s) if not _call_like(t) else s) + "[" + ",".join(self.idx) + "]"
         return self._done(s, ATOM, "call")
 
+    # -- convolution and pooling in index notation (issue 12) -------------------------
+    # Each kernel prints as the sum it computes, TF's geometry substituted:
+    # conv2d(X, W)[n,i,j,k] = Σ_{p,q,c} X[n, s·i+d·p−pad, s·j+d·q−pad, c]·W[p,q,c,k].
+    # A letter is summed only over an axis longer than 1 (a size-1 axis reads
+    # index 0), so conv1d, lowered to conv2d with a height of 1, reads as 1-D.
+
+    def _operand(self, a: Node, idx: tuple, prec: int = PROD) -> str:
+        """A windowed kernel's operand at (possibly computed) indices. A
+        broadcast or filled operand prints as the whole tensor, indexed, so
+        that the ranges of its indices and reading outside it (0) stay
+        visible: ``(g1·𝟙)[i,j−p,k−q,l]``, not ``g1``."""
+        b = see_through(a)
+        if id(a) not in self.names and id(b) not in self.names and (
+                type(b) is Fill or (type(b) is Move and b.kind == "broadcast")):
+            saved = self.notation
+            self.notation = "matrix"
+            try:
+                whole = self.child(a, ATOM)
+            finally:
+                self.notation = saved
+            return self._done(whole + "[" + ",".join(idx) + "]", ATOM, "atom")
+        return self._moved_child(a, idx, prec, "mm")
+
+    def _tap_letter(self, size: int) -> str:
+        return self.fresh() if size > 1 else "0"
+
+    def _affine(self, out: str, stride: int, tap: str, dil: int, pad: int) -> str:
+        """``stride·out + dil·tap − pad``, terms that are 0 left out."""
+        times = {"text": "·", "ascii": "*", "latex": r" \cdot "}[self.style]
+        parts: list[str] = []
+        if out != "0":
+            o = f"({out})" if stride != 1 and _compound(out) else out
+            parts.append(o if stride == 1 else f"{stride}{times}{o}")
+        if tap != "0":
+            parts.append(tap if dil == 1 else f"{dil}{times}{tap}")
+        text = "+".join(parts) if parts else ""
+        minus = "−" if self.style == "text" else "-"
+        if pad:
+            text = f"{text}{minus}{pad}" if text else f"{minus}{pad}"
+        return text or "0"
+
+    def _source(self, out: str, stride: int, tap: str, dil: int, pad: int) -> str:
+        """The output index whose window reads input index ``out`` at ``tap``:
+        ``(out + pad − dil·tap)/stride`` (not an integer: no such window)."""
+        times = {"text": "·", "ascii": "*", "latex": r" \cdot "}[self.style]
+        minus = "−" if self.style == "text" else "-"
+        text = out if out != "0" else ""
+        if pad:
+            text = f"{text}+{pad}" if text else str(pad)
+        if tap != "0":
+            t = tap if dil == 1 else f"{dil}{times}{tap}"
+            text = f"{text}{minus}{t}" if text else f"{minus}{t}"
+        text = text or "0"
+        if stride == 1:
+            return text
+        if self.style == "latex":
+            return rf"\tfrac{{{text}}}{{{stride}}}"
+        return f"({text})/{stride}" if _compound(text) else f"{text}/{stride}"
+
+    def _times(self, factors: list[str]) -> str:
+        return {"text": "·", "ascii": " * ", "latex": r" \cdot "}[self.style].join(factors)
+
+    def _summed(self, letters: list[str], body: str, note: tuple[str, str] | None = None,
+                bounds: dict[str, int] | None = None) -> str:
+        if note is not None:
+            self.notes.setdefault(*note)
+        letters = [ch for ch in letters if ch != "0"]
+        if not letters:
+            return self._done(body, PROD, "mm")
+        return self._done(self.sigma(letters, body, bounds), SUM, "sum")
+
+    def _taps(self, letters: tuple[str, ...], ksize: tuple) -> tuple[list[str], str]:
+        """The window's tap letters (size-1 axes left out) and their
+        subscript with ranges: ``p<3,q<3``."""
+        taps = [(t, k) for t, k in zip(letters, ksize) if t != "0"]
+        return [t for t, _ in taps], ",".join(f"{t}<{k}" for t, k in taps)
+
+    def _window_note(self, kind: str) -> tuple[str, str]:
+        return (kind, _WINDOWED[kind])
+
+    def _idx_conv2d(self, n: Node) -> str:
+        x, w = n._args
+        (s0, s1), (d0, d1), ((p0, _), (p1, _)) = n.attrs
+        b, i, j, k = self.idx
+        p, q, c = (self._tap_letter(w.shape[0]), self._tap_letter(w.shape[1]),
+                   self._tap_letter(w.shape[2]))
+        xi = (b, self._affine(i, s0, p, d0, p0), self._affine(j, s1, q, d1, p1), c)
+        body = self._times([self._operand(x, xi),
+                            self._operand(w, (p, q, c, k))])
+        return self._summed([p, q, c], body, self._window_note("conv2d"))
+
+    def _idx_conv2d_backprop_filter(self, n: Node) -> str:
+        x, g = n._args
+        _, (s0, s1), (d0, d1), ((p0, _), (p1, _)) = n.attrs
+        p, q, c, k = self.idx
+        b, i, j = (self._tap_letter(g.shape[0]), self._tap_letter(g.shape[1]),
+                   self._tap_letter(g.shape[2]))
+        xi = (b, self._affine(i, s0, p, d0, p0), self._affine(j, s1, q, d1, p1), c)
+        body = self._times([self._operand(x, xi),
+                            self._operand(g, (b, i, j, k))])
+        return self._summed([b, i, j], body, self._window_note("conv2d_backprop_filter"))
+
+    def _idx_conv2d_backprop_input(self, n: Node) -> str:
+        w, g = n._args
+        _, (s0, s1), (d0, d1), ((p0, _), (p1, _)) = n.attrs
+        b, h, v, c = self.idx
+        p, q, k = (self._tap_letter(w.shape[0]), self._tap_letter(w.shape[1]),
+                   self._tap_letter(w.shape[3]))
+        gi = (b, self._source(h, s0, p, d0, p0), self._source(v, s1, q, d1, p1), k)
+        body = self._times([self._operand(g, gi),
+                            self._operand(w, (p, q, c, k))])
+        return self._summed([p, q, k], body, self._window_note("conv2d_backprop_input"))
+
+    def _pool_count(self, kind: str, xshape: tuple, ksize: tuple, s: tuple, pads: tuple,
+                    out: tuple[str, str]) -> str:
+        """The divisor of an average: the window's size, or (SAME at an edge)
+        ``N(i,j)``, the number of its elements inside the input."""
+        (kh, kw), ((pt, pb), (pl, pr)) = ksize, pads
+        if not (pt or pb or pl or pr):
+            return str(kh * kw)
+        self.notes.setdefault("avg_pool_count", _WINDOWED["avg_pool_count"])
+        return "N(" + ",".join(out) + ")"
+
+    def _idx_avg_pool(self, n: Node) -> str:
+        (x,) = n._args
+        ksize, (s0, s1), pads = n.attrs
+        b, i, j, c = self.idx
+        p, q = self._tap_letter(ksize[0]), self._tap_letter(ksize[1])
+        xi = (b, self._affine(i, s0, p, 1, pads[0][0]), self._affine(j, s1, q, 1, pads[1][0]), c)
+        count = self._pool_count("avg_pool", x.shape, ksize, (s0, s1), pads, (i, j))
+        body = self._operand(x, xi) + "/" + count
+        return self._summed([p, q], body, self._window_note("avg_pool"), {p: ksize[0], q: ksize[1]})
+
+    def _idx_avg_pool_grad(self, n: Node) -> str:
+        (g,) = n._args
+        xshape, ksize, (s0, s1), pads = n.attrs
+        b, h, v, c = self.idx
+        p, q = self._tap_letter(ksize[0]), self._tap_letter(ksize[1])
+        i, j = self._source(h, s0, p, 1, pads[0][0]), self._source(v, s1, q, 1, pads[1][0])
+        count = self._pool_count("avg_pool_grad", xshape, ksize, (s0, s1), pads, (i, j))
+        body = self._operand(g, (b, i, j, c)) + "/" + count
+        return self._summed([p, q], body, self._window_note("avg_pool_grad"),
+                            {p: ksize[0], q: ksize[1]})
+
+    def _argmax(self, x: Node, b: str, i: str, j: str, c: str, ksize: tuple, s: tuple,
+                pads: tuple) -> tuple[str, str, str]:
+        """(p, q, ``argmax_{p,q} X[b, s·i+p−pad, s·j+q−pad, c]``): the window's winning tap."""
+        p, q = self._tap_letter(ksize[0]), self._tap_letter(ksize[1])
+        xi = (b, self._affine(i, s[0], p, 1, pads[0][0]), self._affine(j, s[1], q, 1, pads[1][0]), c)
+        arg = self._moved_child(x, xi, ATOM, "call")
+        _, sub = self._taps((p, q), ksize)
+        head = {"latex": r"\operatorname{argmax}_", "ascii": "argmax_", "text": "argmax_"}[self.style]
+        return p, q, f"{head}{{{sub}}} {arg}"
+
+    def _iverson(self, text: str) -> str:
+        return rf"\left[{text}\right]" if self.style == "latex" else f"[{text}]"
+
+    def _idx_max_pool(self, n: Node) -> str:
+        (x,) = n._args
+        ksize, (s0, s1), pads = n.attrs
+        b, i, j, c = self.idx
+        p, q = self._tap_letter(ksize[0]), self._tap_letter(ksize[1])
+        xi = (b, self._affine(i, s0, p, 1, pads[0][0]), self._affine(j, s1, q, 1, pads[1][0]), c)
+        arg = self._moved_child(x, xi, ATOM, "call")
+        taps, sub = self._taps((p, q), ksize)
+        self.notes.setdefault("max_pool", _WINDOWED["max_pool"])
+        if not taps:
+            return self._done(arg, ATOM, "atom")
+        head = {"latex": r"\max_", "ascii": "max_", "text": "max_"}[self.style]
+        return self._done(f"{head}{{{sub}}} {arg}", SUM, "sum")
+
+    def _idx_max_pool_grad(self, n: Node) -> str:
+        x, _, g = n._args
+        ksize, (s0, s1), pads = n.attrs
+        b, h, v, c = self.idx
+        gshape = g.shape
+        i, j = self._tap_letter(gshape[1]), self._tap_letter(gshape[2])
+        p, q, arg = self._argmax(x, b, i, j, c, ksize, (s0, s1), pads)
+        eq = "=" if self.style != "ascii" else "=="
+        cond = (f"({h},{v}) {eq} ({self._affine(i, s0, p, 1, pads[0][0])},"
+                f"{self._affine(j, s1, q, 1, pads[1][0])}) at {p},{q} = {arg}")
+        if self.style == "latex":
+            cond = cond.replace(" at ", r" \text{ at } ")
+        body = self._times([self._iverson(cond), self._operand(g, (b, i, j, c))])
+        return self._summed([i, j], body, self._window_note("max_pool_grad"))
+
+    def _idx_max_pool_grad_grad(self, n: Node) -> str:
+        x, _, gg = n._args
+        ksize, (s0, s1), pads = n.attrs
+        b, i, j, c = self.idx
+        p, q, arg = self._argmax(x, b, i, j, c, ksize, (s0, s1), pads)
+        eq = "=" if self.style != "ascii" else "=="
+        cond = f"({p},{q}) {eq} {arg}"
+        gi = (b, self._affine(i, s0, p, 1, pads[0][0]), self._affine(j, s1, q, 1, pads[1][0]), c)
+        body = self._times([self._iverson(cond), self._operand(gg, gi)])
+        return self._summed([p, q], body, self._window_note("max_pool_grad_grad"),
+                            {p: ksize[0], q: ksize[1]})
+
     def _broadcast_matrix(self, x: Node, shape: tuple) -> str:
         sx = x.shape
         if _size(sx) == 1:
@@ -583,6 +795,33 @@ class _TensorMixin:
 
 
 _INVERSES = {"matrix_inverse": "⁻¹", "matrix_inverse_adjoint": "⁻ᵀ"}
+
+# Kernels printed as index formulas, with the note each one adds.
+_READ_ZERO = "a tensor read at an index outside it (padding) is 0"
+_WINDOWED = {
+    "conv2d": "conv2d is printed as the sum it computes (TF's Conv2D); " + _READ_ZERO,
+    "conv2d_backprop_filter": "conv2d_backprop_filter (TF's Conv2DBackpropFilter) is printed as "
+                              "the sum it computes; " + _READ_ZERO,
+    "conv2d_backprop_input": "conv2d_backprop_input (TF's Conv2DBackpropInput) is printed as the "
+                             "sum it computes: a term whose index is not an integer or falls "
+                             "outside the tensor is 0",
+    "avg_pool": "avg_pool is printed as the mean it computes; " + _READ_ZERO,
+    "avg_pool_grad": "avg_pool_grad (TF's AvgPoolGrad) is printed as the sum it computes: a term "
+                     "whose index is not an integer or falls outside the tensor is 0",
+    "avg_pool_count": "N(i,j) is the number of window (i,j)'s elements inside the input (TF's "
+                      "SAME pooling averages over those only)",
+    "max_pool": "max_pool takes the maximum over the window's elements inside the input",
+    "max_pool_grad": "max_pool_grad (TF's MaxPoolGrad) sends each window's G to its winner: "
+                     "[(h,w) = (…) at p,q = argmax X[…]] is 1 for the element the window's "
+                     "maximum is at (the first maximum in row-major order on ties), else 0",
+    "max_pool_grad_grad": "max_pool_grad_grad (TF's MaxPoolGradGrad) reads each window's "
+                          "operand at the window's winning tap (the first maximum in row-major "
+                          "order on ties)",
+}
+
+
+def _compound(index: str) -> bool:
+    return any(ch in index for ch in "+-−·*/ ")
 
 
 def _scalar_broadcast(a: Node, names: dict) -> bool:
