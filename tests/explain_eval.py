@@ -21,13 +21,35 @@ import re
 import numpy as np
 
 
+def _col(shape: tuple) -> tuple:
+    return (shape[0], 1) if len(shape) == 1 else shape
+
+
 def matrix_eval(expr: str, env: dict) -> np.ndarray:
-    ns = {"inv": np.linalg.inv, "det": np.linalg.det, "ones": lambda *s: np.ones(s),
-          "zeros": lambda *s: np.zeros(s), "eye": lambda n: np.eye(n), "np": np,
-          "sqrt": np.sqrt, "tanh": np.tanh, "exp": np.exp, "log": np.log, "abs": np.abs,
-          "diag": lambda v: np.diagflat(v)}
-    ns.update({k: np.asarray(v, dtype=float) for k, v in env.items()})
-    return np.asarray(eval(expr, {"__builtins__": {}}, ns), dtype=float)  # noqa: S307
+    """Matrix notation: a vector is a column (explain's convention), so every
+    rank-1 value and ``ones(n)`` is an (n, 1) array here; ``[c]`` is 1 where
+    c holds."""
+    ns = {"inv": np.linalg.inv, "det": np.linalg.det,
+          "ones": lambda *s: np.ones(_col(s)), "zeros": lambda *s: np.zeros(_col(s)),
+          "eye": lambda n: np.eye(n), "np": np, "sqrt": np.sqrt, "tanh": np.tanh, "exp": np.exp,
+          "log": np.log, "abs": np.abs, "diag": lambda v: np.diagflat(v),
+          "relu": lambda v: np.maximum(v, 0), "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
+          "IV": lambda c: np.asarray(c, dtype=float)}
+    for k, v in env.items():
+        a = np.asarray(v, dtype=float)
+        ns[k] = a.reshape(_col(a.shape)) if a.ndim == 1 else a
+    code = []
+    k = 0
+    while k < len(expr):  # Iverson brackets: a '[' that indexes nothing
+        ch = expr[k]
+        if ch == "[" and not (code and re.match(r"[\w)\]]", code[-1][-1:] or " ")):
+            end = _close(expr, k + 1)
+            code.append("IV(" + expr[k + 1: end] + ")")
+            k = end + 1
+            continue
+        code.append(ch)
+        k += 1
+    return np.asarray(eval("".join(code), {"__builtins__": {}}, ns), dtype=float)  # noqa: S307
 
 
 class _State:
@@ -144,8 +166,8 @@ def _ranges(text: str, env: dict, given: dict) -> dict:
 def index_eval(lhs: str, rhs: str, shape: tuple, env: dict, ranges: dict | None = None) -> np.ndarray:
     """The tensor of shape ``shape`` whose element at the free indices of
     ``lhs`` (``dL/dW[i,j]``) is ``rhs`` (both ASCII)."""
-    m = re.search(r"\[([\w,]+)\]$", lhs)
-    free = m.group(1).split(",") if m else []
+    # the free letters, in order: dL/dW[i,j], or d2L/dW[i,j]dW[k,l] (a Hessian's element)
+    free = [x for grp in re.findall(r"\[([\w,]+)\]", lhs) for x in grp.split(",")]
     written: dict = {}
     code = _translate(rhs, written)
     rng = _ranges(rhs, env, {**written, **(ranges or {})})

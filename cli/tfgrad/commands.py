@@ -658,9 +658,12 @@ def schema_command() -> None:
               show_default=True, help="Output format (latex: a fragment needing amsmath).")
 @click.option("--ascii", "ascii_", is_flag=True,
               help="ASCII text (the graph file's own operators: @ * .T) instead of Unicode.")
+@click.option("--hessian", is_flag=True,
+              help="Explain tf.hessians(ys, xs) instead: each x's Hessian of L = Σ ys as a "
+                   "formula (2·Xᵀ·X), with --steps the second sweep.")
 @override_options
 def explain_command(file: str, only, steps: bool, elementwise: bool | None, fmt: str,
-                    ascii_: bool, set_, ys, xs, stop, unconnected) -> None:
+                    ascii_: bool, hessian: bool, set_, ys, xs, stop, unconnected) -> None:
     """Show why each gradient is what it is: the symbolic gradient as the
     reverse sweep built it (seeds g1, g2..., inline literals c1, c2...,
     shared pieces t1, t2...), its value, and optionally each element as a
@@ -682,13 +685,19 @@ def explain_command(file: str, only, steps: bool, elementwise: bool | None, fmt:
                 raise click.BadParameter(
                     f"'{w}' is not one of the xs ({', '.join(names)}){did_you_mean(w, names)}",
                     param_hint="--x")
-        r = compute(d)
+        if hessian:
+            from .explain import explain_hessian
+
+            ex = explain_hessian(d, list(wanted) if wanted else None, steps)
+        else:
+            r = compute(d)
     except GraphError as e:
         fail(e, name)
         raise AssertionError("unreachable")
     from .explain import explain, render_json, render_latex, render_text
 
-    ex = explain(d, r, list(wanted) if wanted else None, steps, elementwise)
+    if not hessian:
+        ex = explain(d, r, list(wanted) if wanted else None, steps, elementwise)
     if fmt == "text" and not ascii_ and not encodable("∂ᵀ·∘⊘𝟙", getattr(sys.stdout, "encoding", None)):
         ascii_ = True  # the terminal's encoding lacks the symbols: the file's own ASCII syntax
     if fmt == "json":

@@ -116,6 +116,9 @@ class XEntry:
     needs: list[str] = field(default_factory=list)
     elements: list[Element] | None = None
     origins: list[Origin] = field(default_factory=list)
+    x_rank: int = 0  # (Hessian) the rank of x with its 1s dropped
+    hvp: bool = False  # (Hessian) the formula is H·u, the Hessian times a direction u
+    tf_shape: tuple = ()  # (Hessian) the shape tf.hessians gives
 
 
 @dataclass
@@ -173,6 +176,9 @@ class Explanation:
     collected: list[Collected] = field(default_factory=list)
     inline_note: str | None = None
     reserved: set[str] = field(default_factory=set)  # printed names: not index letters
+    order: int = 1  # 2: tf.hessians (explain --hessian)
+    y_shapes: list[tuple] | None = None
+    second_sweeps: list[tuple[str, list, Node | None, str]] | None = None  # (x, records, H·u, u)
 
 
 # ================================================================ naming
@@ -256,8 +262,10 @@ def _closure(start: list[str], deps: dict[str, list[str]], order: list[str]) -> 
 
 
 def explain(d: Derived, r: Result, only: list[str] | None = None, steps: bool = False,
-            elementwise: bool | None = None) -> Explanation:
-    """Everything ``tfgrad explain`` prints, as data (see the module doc)."""
+            elementwise: bool | None = None, extra_env: dict | None = None) -> Explanation:
+    """Everything ``tfgrad explain`` prints, as data (see the module doc).
+    ``extra_env``: values of leaves the gradients use beyond the graph's
+    (the Hessian's identity ``I``)."""
     low = d.lowered
     g = low.graph
     xs = [x.name for x in g.xs]
@@ -342,7 +350,7 @@ def explain(d: Derived, r: Result, only: list[str] | None = None, steps: bool = 
                      entries, [s.name for s in g.stop_gradients], g.unconnected_gradients, [],
                      names, sums, seed_ids)
     ex.reserved = _printed_names(ex, g, low)
-    node_values = _node_values(d, roots)
+    node_values = _node_values(d, roots, extra_env)
     for e in entries:
         if e.node is not None and e.value is not None and not np.all(np.isfinite(e.value)):
             e.origins = _origins(e.node, node_values)
@@ -351,6 +359,186 @@ def explain(d: Derived, r: Result, only: list[str] | None = None, steps: bool = 
     if steps:
         _steps(d, ex, taken, display_of)
     return ex
+
+
+def explain_hessian(d: Derived, only: list[str] | None = None, steps: bool = False) -> Explanation:
+    """``tfgrad explain --hessian``: for each x, ``tf.hessians``' Hessian of
+    L = Σ ys as a formula (``hessian_form``: ``2·Xᵀ·X`` for
+    ``reduce_sum(square(X @ w))``), in matrix notation for a vector x and in
+    index notation (``∂²L/∂W[i,j]∂W[k,l]``) above; where the rules have no
+    form, ``H·u``, the Hessian times a direction u, as the second sweep
+    builds it. The values are ``tf.hessians``' (``higher.hessian_values``).
+    Raises ``GraphError`` where TF's hessians raises (a None gradient)."""
+    from dataclasses import replace
+
+    from .engine import compute
+    from .hessian_form import HessianForm, squeeze
+    from .higher import _file_ys_xs, gradients, hessian_values
+
+    low = d.lowered
+    g = low.graph
+    names_h, values_h = hessian_values(d)  # TF's numbers (and TF's errors)
+    ys, xs, ynames, xnames = _file_ys_xs(d)
+    chosen = [i for i, x in enumerate(xnames) if only is None or x in only]
+    taken = set(g.nodes) | set(low.env)
+    literals = {}
+    for key, gname in low.leaf_of.items():
+        node = g.nodes.get(gname)
+        if node is not None and node.kind == "literal" and low.env[key].size == 1:
+            literals[key] = float(low.env[key].reshape(-1)[0])
+    forms, nodes, vals, extra, identities = [], [], [], {}, {}
+    for i, x in enumerate(xs):
+        if i not in chosen:
+            nodes.append(None)
+            vals.append(None)
+            forms.append(None)
+            continue
+        (grad,) = gradients(ys, [x])
+        hf = HessianForm(grad, x, taken, literals, identities)
+        forms.append(hf)
+        sx = squeeze(x.shape)
+        nodes.append(hf.node if hf.node is not None else hf.hvp)
+        if hf.node is not None:
+            vals.append(np.asarray(values_h[i]).reshape(sx + sx))
+            extra.update(hf.env())
+        else:
+            vals.append(None)
+    seeds_ones = [replace(s) for s in d.seeds]
+    d2 = Derived(low, seeds_ones, nodes, [], {})
+    r0 = compute(d)
+    r2 = Result(d2, vals, r0.seeds, [False] * len(vals))
+    r2._values = r0._values
+    ex = explain(d2, r2, [xnames[i] for i in chosen], False, False, extra)
+    ex.order = 2
+    ex.seeds = []
+    ex.y_shapes = [tuple(y.shape) for y in ys]
+    for e, i in zip(ex.entries, chosen):
+        hf = forms[i]
+        e.x_rank = len(squeeze(xs[i].shape))
+        e.tf_shape = tuple(xs[i].shape) * 2
+        if e.node is not None:
+            e.shape = tuple(e.node.shape)
+        e.hvp = hf.node is None
+        if e.hvp:
+            e.notation = formula_notation(e.node, ex.names)
+            e.value = None
+    _hessian_leaves(ex, forms, chosen, xnames)
+    if steps:
+        ex.second_sweeps = [(xnames[i], forms[i].records, forms[i].hvp, forms[i].u_name)
+                            for i in chosen]
+    return ex
+
+
+@dataclass
+class SweepStep:
+    """One VJP of the second sweep: ``name = node`` (a node of the first
+    gradient's expression), the cotangent ``G`` arriving (``g_name``), and
+    what flows to each operand (``(target, node)``)."""
+
+    number: int
+    name: str
+    node: Node
+    g_name: str | None
+    g_node: Node
+    contributions: list[tuple[str, Node]]
+
+
+def _second_sweep(ex: Explanation, records: list, u_name: str) -> tuple[list[SweepStep], dict]:
+    """The second sweep as steps, with the names they print: each node of
+    the first gradient the sweep visits is ``s1, s2...`` (a forward value
+    keeps its name), its arriving cotangent ``ds1, ds2...``."""
+    names = dict(ex.names)
+    taken = set(ex.reserved) | {u_name}
+    fresh_s = fresh_names("s", taken)
+    label: dict[int, str] = {}
+
+    def passes(n: Node) -> bool:
+        """A reshape to the same squeezed shape or an identity: shown as its operand."""
+        if type(n) is Ew and n.fn == "multiply" and any(
+                _fill_value_of(a) == 1 for a in n._args):
+            return True  # the ones seeding ∂L/∂x: (1·𝟙)∘A is A
+        return is_transparent(n) or (type(n) is Move and n.kind == "reshape"
+                                     and tuple(d for d in n.shape if d != 1)
+                                     == tuple(d for d in n._args[0].shape if d != 1))
+
+    def through(n: Node) -> Node:
+        if type(n) is Ew and n.fn == "multiply":
+            return next(a for a in n._args if _fill_value_of(a) != 1)
+        return n._args[0]
+
+    records = [r for r in records if not passes(r[0])]
+    for node, _, _ in records:
+        if id(node) not in label:
+            nm = names.get(id(node))
+            label[id(node)] = nm if isinstance(nm, str) else next(fresh_s)
+    for node, _, cs in records:
+        for operand, _ in cs:
+            while passes(operand) and id(operand) not in label:
+                operand = through(operand)
+            if id(operand) not in label:
+                nm = names.get(id(operand))
+                if isinstance(nm, str):
+                    label[id(operand)] = nm
+                elif type(operand) is Tensor:
+                    label[id(operand)] = operand.name
+                else:
+                    label[id(operand)] = next(fresh_s)
+    # a step's cotangent prints by its d-name in the steps after it
+    steps: list[SweepStep] = []
+    for k, (node, total, cs) in enumerate(records, 1):
+        g_name = None
+        if not (type(total) is Tensor or (type(total) is Move and total._args
+                                          and type(total._args[0]) is Tensor)):
+            g_name = "d" + label[id(node)]
+        contribs = []
+        for o, c in cs:
+            while passes(o) and id(o) not in label:
+                o = through(o)
+            contribs.append(("d" + label[id(o)], c))
+        steps.append(SweepStep(k, label[id(node)], node, g_name, total, contribs))
+    for st in steps:
+        # node definitions print their operands by label
+        for o in st.node._args:
+            base = o
+            while passes(base) and id(base) not in label:
+                base = through(base)
+            if id(base) in label and id(base) not in names:
+                names[id(base)] = label[id(base)]
+    for st in steps:
+        if st.g_name is not None:
+            names.setdefault(id(st.g_node), st.g_name)
+    return steps, names
+
+
+def _fill_value_of(n: Node) -> float | None:
+    from .display.printers import _fill_of
+
+    f = _fill_of(n)
+    return None if f is None else f.value
+
+
+def _hessian_leaves(ex: Explanation, forms: list, chosen: list[int], xnames: list[str]) -> None:
+    """The identity ``I`` (where a formula prints it: ``diag(a)·I`` prints
+    as ``diag(a)``) and the direction ``u`` in the where list."""
+    added: set[str] = set()
+    fm = _Formulas(ex, _Style("text", True, 2))
+    printed = "\n".join([fm(e.node, e.notation) for e in ex.entries if e.node is not None]
+                        + [fm(p.node, p.notation, define=True) for p in ex.pieces])
+    for i in chosen:
+        hf = forms[i]
+        shown = hf.node is not None and hf.uses_identity and re.search(
+            rf"(?<![\w]){re.escape(hf.i_name)}(?![\w])", printed) is not None
+        if shown and hf.i_name not in added:
+            added.add(hf.i_name)
+            v = hf.env()[hf.i_name]
+            ex.leaves.append(Leaf(hf.i_name, "identity", v.shape, v, True,
+                                  "the identity (I[i,j] = 1 where i = j, else 0)"))
+        if hf.node is None and hf.u_name not in added:
+            added.add(hf.u_name)
+            ex.leaves.append(Leaf(hf.u_name, "direction", hf.su, np.zeros(hf.su), True,
+                                  f"a direction of {xnames[i]}'s shape: the formula is the "
+                                  "Hessian times u"))
+    ex.reserved |= added
 
 
 def _printed_names(ex: Explanation, g: Any, low: Any) -> set[str]:
@@ -362,13 +550,16 @@ def _printed_names(ex: Explanation, g: Any, low: Any) -> set[str]:
     return out
 
 
-def _node_values(d: Derived, roots: list[Node]) -> dict[int, np.ndarray]:
+def _node_values(d: Derived, roots: list[Node], extra_env: dict | None = None) -> dict[int, np.ndarray]:
     """The engine's value of every node of the gradients (small graphs) or
     an empty mapping (large ones: only the element form and nan origins use it)."""
     nodes = walk(roots)
     if not nodes or sum(n.size for n in nodes) > 2_000_000:
         return {}
-    vals = d.lowered.evaluate(nodes)
+    env = d.lowered.env if not extra_env else {**d.lowered.env, **extra_env}
+    if any(type(n) is Tensor and n.name not in env for n in nodes):
+        return {}  # H·u: the direction u has no value
+    vals = d.lowered.evaluate(nodes, env)
     return {id(n): np.asarray(v) for n, v in zip(nodes, vals)}
 
 
@@ -756,7 +947,9 @@ def _arg_label(d: Derived, a: str, display_of: dict[str, Any]) -> str:
 
 
 LEGEND_TEXT = [
+    ("∂²L/∂", "∂²L/∂x²: the Hessian tf.hessians returns for x (∂²L/∂W[i,j]∂W[k,l]: one element)"),
     ("∂L/∂", "∂L/∂x: the gradient tf.gradients returns for x"),
+    ("diag(", "diag(a) the diagonal matrix with a on its diagonal"),
     ("·", "· product (of matrices: A·B; k·A: a number times a tensor)"),
     ("∘", "∘ elementwise product"),
     ("⊘", "⊘ elementwise division"),
@@ -771,7 +964,9 @@ LEGEND_TEXT = [
     ("½", "½ one half"),
 ]
 LEGEND_ASCII = [
+    ("d2L/d", "d2L/dx2: the Hessian tf.hessians returns for x"),
     ("dL/d", "dL/dx: the gradient tf.gradients returns for x"),
+    ("diag(", "diag(a) the diagonal matrix with a on its diagonal"),
     (" @ ", "@ matrix product"),
     (" * ", "* elementwise product (or a number times a tensor)"),
     (" / ", "/ elementwise division"),
@@ -783,6 +978,8 @@ LEGEND_ASCII = [
     ("INDEX", "X[i,j] the element of X at i, j"),
 ]
 LEGEND_LATEX = [
+    (r"\partial^{2}", r"$\partial^{2} L / \partial x^{2}$ the Hessian tf.hessians returns for $x$"),
+    (r"\operatorname{diag}", r"$\operatorname{diag}(a)$ the diagonal matrix with $a$ on its diagonal"),
     (r"\cdot", r"$\cdot$ matrix product"),
     (r"\circ", r"$\circ$ elementwise product"),
     (r"\oslash", r"$\oslash$ elementwise division"),
@@ -826,16 +1023,29 @@ def _legend(chunks: list[str], ex: Explanation, style: str) -> str:
 
 
 class _Style:
-    def __init__(self, fmt: str, unicode: bool) -> None:
+    def __init__(self, fmt: str, unicode: bool, order: int = 1) -> None:
         self.fmt = fmt
         self.unicode = unicode
         self.latex = fmt == "latex"
         self.style = "latex" if self.latex else ("text" if unicode else "ascii")
+        self.order = order
 
     def partial(self, x: str) -> str:
+        if self.order == 2:
+            return self.partial2(x, x)
         if self.latex:
             return r"\frac{\partial L}{\partial " + latex_name(x) + "}"
         return f"∂L/∂{x}" if self.unicode else f"dL/d{x}"
+
+    def partial2(self, a: str, b: str) -> str:
+        """``∂²L/∂w²`` (a == b) or ``∂²L/∂W[i,j]∂W[k,l]``."""
+        if self.latex:
+            den = (r"\partial " + latex_name(a) + "^{2}") if a == b else \
+                (r"\partial " + latex_name(a) + r" \, \partial " + latex_name(b))
+            return r"\frac{\partial^{2} L}{" + den + "}"
+        if a == b:
+            return f"∂²L/∂{a}²" if self.unicode else f"d2L/d{a}2"
+        return f"∂²L/∂{a}∂{b}" if self.unicode else f"d2L/d{a}d{b}"
 
     def name(self, n: str) -> str:
         return latex_name(n) if self.latex else n
@@ -869,18 +1079,51 @@ class _Formulas:
         the explanation prints (trial finding 11: a variable named ``k``)."""
         return index_letters(rank, self.ex.reserved)
 
-    def lhs(self, node: Node, name: str, notation: str) -> str:
-        """``∂L/∂W`` or ``∂L/∂W[i,j,k]`` (index notation)."""
+    def lhs(self, node: Node, name: str, notation: str, entry: XEntry | None = None) -> str:
+        """``∂L/∂W`` or ``∂L/∂W[i,j,k]`` (index notation); for a Hessian
+        ``∂²L/∂w²``, ``∂²L/∂W[i,j]∂W[k,l]``, or ``∂²L/∂w²·u`` (H·u)."""
+        if self.st.order == 2 and entry is not None:
+            return self.lhs2(node, name, notation, entry)
         if notation == "index" and node.rank and node.size > 1:
             at = "[" + ",".join(self.letters(node.rank)) + "]"
             return self.st.partial(name) + at if not self.st.latex else self.st.partial(name + at)
         return self.st.partial(name)
+
+    def lhs2(self, node: Node, name: str, notation: str, e: XEntry) -> str:
+        st = self.st
+        if e.hvp:
+            dot = {"text": "·", "ascii": " @ ", "latex": r" \cdot "}[st.style]
+            u = next((l.name for l in self.ex.leaves if l.kind == "direction"), "u")
+            base = st.partial2(name, name) + dot + st.name(u)
+            if notation == "index" and node.rank and node.size > 1:
+                at = "[" + ",".join(self.letters(node.rank)) + "]"
+                return (r"\left(" + base + r"\right)" if st.latex else f"({base})") + at
+            return base
+        if notation == "index" and node.rank and node.size > 1:
+            letters = self.letters(node.rank)
+            r = e.x_rank
+            a = name + "[" + ",".join(letters[:r]) + "]"
+            b = name + "[" + ",".join(letters[r:]) + "]"
+            return st.partial2(a, b)
+        return st.partial2(name, name)
 
     def piece_lhs(self, p: Piece) -> str:
         nm = self.st.name(p.name)
         if p.notation == "index" and p.node.rank and p.node.size > 1:
             return nm + "[" + ",".join(self.letters(p.node.rank)) + "]"
         return nm
+
+
+def _objective_sum(ex: Explanation, st: _Style) -> str:
+    """tf.hessians' L: the sum of every element of every y."""
+    terms = []
+    for y, shape in zip(ex.ys, ex.y_shapes or [()] * len(ex.ys)):
+        one = int(np.prod(shape)) == 1
+        if st.latex:
+            terms.append(latex_name(y) if one else r"\sum " + latex_name(y))
+        else:
+            terms.append(y if one else (f"Σ {y}" if st.unicode else f"sum({y})"))
+    return " + ".join(terms)
 
 
 def _objective(ex: Explanation, st: _Style) -> str:
@@ -945,7 +1188,7 @@ def _element_rows(ex: Explanation, e: XEntry, st: _Style, matrix_text: str) -> l
 
 
 def render_text(ex: Explanation, ascii: bool = False) -> str:
-    st = _Style("text", not ascii)
+    st = _Style("text", not ascii, ex.order)
     fm = _Formulas(ex, st)
     out: list[str] = []
     formulas: list[str] = []
@@ -954,8 +1197,13 @@ def render_text(ex: Explanation, ascii: bool = False) -> str:
     u = st.unicode
     out.append(f"ys = {_names_list(ex.ys, u)} seeded with "
                f"{_names_list([s.name for s in ex.seeds], u)}, xs = {_names_list(ex.all_xs, u)}")
-    dx = "∂L/∂x" if u else "dL/dx"
-    out.append(f"tf.gradients returns {dx} for each x, where L = {_objective(ex, st)}")
+    if ex.order == 2:
+        out[-1] = f"ys = {_names_list(ex.ys, u)}, xs = {_names_list(ex.all_xs, u)}"
+        out.append(f"tf.hessians returns {st.partial2('x', 'x')} for each x, where L = "
+                   f"{_objective_sum(ex, st)}")
+    else:
+        dx = "∂L/∂x" if u else "dL/dx"
+        out.append(f"tf.gradients returns {dx} for each x, where L = {_objective(ex, st)}")
     if ex.stop_gradients:
         out.append(f"stop_gradients = [{', '.join(ex.stop_gradients)}]: held constant "
                    "(partial derivatives: no gradient flows through them into their inputs)")
@@ -971,15 +1219,22 @@ def render_text(ex: Explanation, ascii: bool = False) -> str:
             continue
         expr = fm(e.node, e.notation)
         formulas.append(expr)
-        lhs = fm.lhs(e.node, e.name, e.notation)
+        lhs = fm.lhs(e.node, e.name, e.notation, e)
         if e.status == "zero":
             out.append(f"{lhs} = {expr}   ({e.name} is unconnected; unconnected_gradients: "
                        "zero asks for zeros)")
         else:
             out.append(f"{lhs} = {expr}")
+        if e.value is None:
+            out.append(f"{pad}   (the Hessian times a direction u, as the second sweep builds it: "
+                       f"{_no_form_text(e)}; `tfgrad hessian` prints its values)")
+            continue
         lines = value_lines(e.value, e.integral)
         out.append(f"{pad} = {lines[0]}")
         out.extend(f"{pad}   {ln}" for ln in lines[1:])
+        if ex.order == 2 and e.tf_shape != tuple(e.shape):
+            out.append(f"{pad}   (tf.hessians gives these {int(np.prod(e.shape))} numbers in "
+                       f"shape {fmt_shape(e.tf_shape)}, {e.name}.shape + {e.name}.shape)")
         for o in e.origins:
             out.append("  " + _origin_text(o, ex, fm, e))
         if e.elements is not None:
@@ -997,6 +1252,9 @@ def render_text(ex: Explanation, ascii: bool = False) -> str:
     if ex.steps is not None:
         out.append("")
         out.extend(_steps_text(ex, st, formulas))
+    for x, records, hvp, u_name in ex.second_sweeps or ():
+        out.append("")
+        out.extend(_second_sweep_text(ex, st, x, records, hvp, u_name, formulas))
     notes = _kernel_notes(fm.notes, st)
     for n in notes:
         out.append(n)
@@ -1005,6 +1263,10 @@ def render_text(ex: Explanation, ascii: bool = False) -> str:
         out.append(legend)
     text = "\n".join(out) + "\n"
     return text if u else to_ascii(text)
+
+
+def _no_form_text(e: XEntry) -> str:
+    return "the Hessian itself has no closed form from these rules"
 
 
 def _safe(s: str, st: _Style) -> str:
@@ -1084,6 +1346,35 @@ def _where_rows(ex: Explanation, st: _Style, fm: _Formulas, formulas: list[str])
     return rows
 
 
+def _second_sweep_text(ex: Explanation, st: _Style, x: str, records: list, hvp: Node | None,
+                       u_name: str, formulas: list[str]) -> list[str]:
+    steps, names = _second_sweep(ex, records, u_name)
+    fm = _Formulas(ex, _Style(st.fmt, st.unicode, 1), names)
+    d1 = "∂L/∂" if st.unicode else "dL/d"
+    out = [f"second sweep for {x} (tf.hessians differentiates {d1}{x} once more: the reverse "
+           f"sweep over its expression, seeded with a direction {u_name} of {x}'s shape; what "
+           f"reaches {x} is the Hessian times {u_name}), node by node, last first"]
+    width = len(str(len(steps)))
+    for s in steps:
+        ind = " " * (width + 4)
+        body = fm(s.node, define=True)
+        formulas.append(body)
+        out.append(f"  {str(s.number).rjust(width)}. {s.name} = {body}")
+        g = fm(s.g_node, define=s.g_name is not None)
+        formulas.append(g)
+        out.append(f"{ind}G = {s.g_name} = {g}" if s.g_name and g != s.g_name else f"{ind}G = {g}")
+        for target, c in s.contributions:
+            b = fm(c, define=names.get(id(c)) == target)
+            formulas.append(b)
+            out.append(f"{ind}{target} += {b}")
+    if hvp is not None:
+        b = fm(hvp, define=True)
+        formulas.append(b)
+        dot = "·" if st.unicode else " @ "
+        out.append(f"at {x}: {st.partial2(x, x)}{dot}{u_name} = {b}")
+    return out
+
+
 def _steps_text(ex: Explanation, st: _Style, formulas: list[str]) -> list[str]:
     assert ex.steps is not None
     fm = _Formulas(ex, st, ex.step_names)
@@ -1139,7 +1430,7 @@ def _steps_text(ex: Explanation, st: _Style, formulas: list[str]) -> list[str]:
 
 def render_latex(ex: Explanation) -> str:
     """A document fragment (needs ``\\usepackage{amsmath}``)."""
-    st = _Style("latex", True)
+    st = _Style("latex", True, ex.order)
     fm = _Formulas(ex, st)
     formulas: list[str] = []
     out = [r"% tfgrad explain; needs \usepackage{amsmath}", r"\begingroup\allowdisplaybreaks"]
@@ -1147,9 +1438,14 @@ def render_latex(ex: Explanation) -> str:
         out.append(r"\noindent\textbf{" + latex_escape(ex.title) + r"}\par")
     ys = ", ".join(latex_name(y) for y in ex.ys)
     xs = ", ".join(latex_name(x) for x in ex.all_xs)
-    out.append(r"\noindent $\mathit{ys} = [" + ys + r"]$, $\mathit{xs} = [" + xs + r"]$; "
-               r"\texttt{tf.gradients} returns $\partial L / \partial x$ for each $x$, where")
-    out.append(r"\[ L = " + _objective(ex, st) + r" \]")
+    if ex.order == 2:
+        out.append(r"\noindent $\mathit{ys} = [" + ys + r"]$, $\mathit{xs} = [" + xs + r"]$; "
+                   r"\texttt{tf.hessians} returns $\partial^{2} L / \partial x^{2}$ for each $x$, where")
+        out.append(r"\[ L = " + _objective_sum(ex, st) + r" \]")
+    else:
+        out.append(r"\noindent $\mathit{ys} = [" + ys + r"]$, $\mathit{xs} = [" + xs + r"]$; "
+                   r"\texttt{tf.gradients} returns $\partial L / \partial x$ for each $x$, where")
+        out.append(r"\[ L = " + _objective(ex, st) + r" \]")
     if ex.stop_gradients:
         names = ", ".join(latex_name(s) for s in ex.stop_gradients)
         out.append(r"\noindent \texttt{stop\_gradients} $= [" + names + r"]$ are held constant "
@@ -1165,7 +1461,11 @@ def render_latex(ex: Explanation) -> str:
             continue
         body = fm(e.node, e.notation)
         formulas.append(body)
-        rows.append(f"{fm.lhs(e.node, e.name, e.notation)} &= {body}")
+        rows.append(f"{fm.lhs(e.node, e.name, e.notation, e)} &= {body}")
+        if e.value is None:
+            rows.append(r"&\quad \text{(the Hessian times a direction $u$; \texttt{tfgrad hessian} "
+                        r"prints its values)}")
+            continue
         rows.append(f"&= {value_latex(e.value, e.integral)}")
         for o in e.origins:
             rows.append(r"&\quad \text{" + latex_escape(to_ascii(_origin_text(o, ex, _Formulas(ex, _Style('text', False)), e))) + "}")
@@ -1208,6 +1508,30 @@ def render_latex(ex: Explanation) -> str:
         out.append(r"\end{align*}")
     if ex.steps is not None:
         out.extend(_steps_latex(ex, st, formulas))
+    for x, records, hvp, u_name in ex.second_sweeps or ():
+        steps, names = _second_sweep(ex, records, u_name)
+        sf = _Formulas(ex, _Style("latex", True, 1), names)
+        out.append(r"\noindent\textbf{Second sweep for $" + latex_name(x) + r"$}: the reverse sweep "
+                   r"over $\partial L/\partial " + latex_name(x) + r"$'s expression, seeded with a "
+                   r"direction $" + latex_name(u_name) + r"$; what reaches $" + latex_name(x)
+                   + r"$ is the Hessian times $" + latex_name(u_name) + r"$.\par")
+        rows = []
+        for s in steps:
+            b = sf(s.node, define=True)
+            g = sf(s.g_node, define=s.g_name is not None)
+            formulas.extend([b, g])
+            rows.append(rf"&\text{{{s.number}. }} {latex_name(s.name)} = {b}")
+            gl = (latex_name(s.g_name) + " = ") if s.g_name else ""
+            rows.append(rf"&\quad G = {gl}{g}")
+            for target, c in s.contributions:
+                cb = sf(c, define=names.get(id(c)) == target)
+                formulas.append(cb)
+                rows.append(rf"&\quad {latex_name(target)} \mathrel{{+}}= {cb}")
+        if hvp is not None:
+            rows.append(rf"&{st.partial2(x, x)} \cdot {latex_name(u_name)} = {sf(hvp, define=True)}")
+        out.append(r"\begin{align*}")
+        out.append(" \\\\\n".join(rows))
+        out.append(r"\end{align*}")
     for fn, doc in fm.notes.items():
         head = (r"\texttt{" + latex_escape(fn) + "} is printed as its formula; ") if fn in FUNCS else ""
         out.append(r"\noindent Note: " + head + latex_escape(to_ascii(doc)) + r".\par")
@@ -1290,7 +1614,7 @@ def _nested(a: Any, integral: bool) -> Any:
 
 
 def render_json(ex: Explanation, ascii: bool = False) -> str:
-    st = _Style("text", not ascii)
+    st = _Style("text", not ascii, ex.order)
     fm = _Formulas(ex, st)
     conv = (lambda s: s) if not ascii else to_ascii
     pieces = {p.name: p for p in ex.pieces}
@@ -1302,7 +1626,7 @@ def render_json(ex: Explanation, ascii: bool = False) -> str:
             "status": e.status,
             "notation": e.notation if e.node is not None else None,
             "matrix": None if e.node is None else conv(fm(e.node, e.notation)),
-            "lhs": None if e.node is None else conv(fm.lhs(e.node, e.name, e.notation)),
+            "lhs": None if e.node is None else conv(fm.lhs(e.node, e.name, e.notation, e)),
             "value": _nested(e.value, e.integral),
             "definitions": {n: conv(fm(pieces[n].node, pieces[n].notation, define=True))
                             for n in e.needs},
@@ -1331,7 +1655,8 @@ def render_json(ex: Explanation, ascii: bool = False) -> str:
         xs.append(item)
     doc: dict[str, Any] = {
         "name": ex.title,
-        "objective": "L = " + _objective(ex, st),
+        "objective": "L = " + (_objective_sum(ex, st) if ex.order == 2 else _objective(ex, st)),
+        "order": ex.order,
         "ys": ex.ys,
         "seeds": [{"name": s.name, "y": y, "shape": list(s.shape), "note": s.note,
                    "value": _nested(s.value, s.integral)} for s, y in zip(ex.seeds, ex.ys)],
@@ -1369,6 +1694,21 @@ def render_json(ex: Explanation, ascii: bool = False) -> str:
              "expr": None if c.node is None else conv(sf(c.node, define=c.g_name is not None))}
             for c in ex.collected
         ]
+    if ex.second_sweeps is not None:
+        doc["second_sweeps"] = []
+        for x, records, hvp, u_name in ex.second_sweeps:
+            steps, names = _second_sweep(ex, records, u_name)
+            sf = _Formulas(ex, _Style("text", not ascii, 1), names)
+            doc["second_sweeps"].append({
+                "x": x, "direction": u_name,
+                "steps": [{"step": s.number, "name": s.name, "node": conv(sf(s.node, define=True)),
+                           "cotangent_name": s.g_name,
+                           "cotangent": conv(sf(s.g_node, define=s.g_name is not None)),
+                           "contributions": [{"to": t, "expr": conv(sf(c, define=names.get(id(c)) == t))}
+                                             for t, c in s.contributions]}
+                          for s in steps],
+                "hessian_times_direction": None if hvp is None else conv(sf(hvp, define=True)),
+            })
     kernel = {fn: conv(doc_) for fn, doc_ in fm.notes.items()}
     doc["kernel_notes"] = kernel
     all_text = json.dumps(doc, ensure_ascii=False)

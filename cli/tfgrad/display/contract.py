@@ -10,7 +10,9 @@ tensors of rank <= 2 in matrix notation, or None when it has no such form
 - ``("had", [(k, transposed), ...])``: an elementwise product (``A∘Bᵀ``);
 - ``("sum", k, left, right)``: one operand summed with ones: ``𝟙ᵀ·X`` (left),
   ``X·𝟙`` (right), both, or a transpose (``("T", k)``) or itself (``("id", k)``);
-- ``("trace", k)``, ``("diag", k)``.
+- ``("trace", k)``, ``("diag", k)``;
+- ``("diagmul", kv, km, left, [s, ...])``: ``diag(v)·M`` (left) or ``M·diag(v)``,
+  times the rank-0 operands ``s``.
 
 A rank-1 operand is a column vector; the result's orientation is free (a
 vector is printed without a transpose whichever way the product reads).
@@ -49,6 +51,13 @@ def matrix_form(spec: str, ranks: tuple[int, ...]) -> Recipe | None:
     # an elementwise product: every operand has exactly the output's letters
     if len(out) >= 1 and all(sorted(s) == sorted(out) for s in ins):
         return ("had", [(k, s != out) for k, s in enumerate(ins)])
+    # diag(a)·B, B·diag(a): a vector scaling a matrix's rows or columns
+    nonscalar = [k for k, s in enumerate(ins) if s]
+    if len(nonscalar) == 2 and len(out) == 2 and sorted(len(ins[k]) for k in nonscalar) == [1, 2]:
+        kv, km = nonscalar if len(ins[nonscalar[0]]) == 1 else nonscalar[::-1]
+        if ins[km] == out and ins[kv] in out and out[0] != out[1]:
+            return ("diagmul", kv, km, ins[kv] == out[0],
+                    [k for k, s in enumerate(ins) if not s])
     for ch, c in count.items():
         if c > 2 or (c == 2 and ch in out) or (c == 1 and ch not in out):
             return None

@@ -331,7 +331,7 @@ class _TensorMixin:
             return self._done(self.sym("scale").join(self.child(a, PROD, "scale", k == 0)
                                                      for k, a in enumerate(args)), PROD, "scale")
         if fn == "multiply" and self.notation == "matrix":
-            fills = [k for k, a in enumerate(args) if type(see_through(a)) is Fill]
+            fills = [k for k, a in enumerate(args) if _fill_of(a) is not None]
             scal = [k for k, a in enumerate(args) if _scalar_broadcast(a, self.names)]
             if len(scal) == 1 and not fills and args[1 - scal[0]].rank:
                 # a number times a tensor (det's gradient: det(A)·A⁻ᵀ), not s·𝟙∘B
@@ -341,7 +341,7 @@ class _TensorMixin:
                                   PROD, "scale")
             if len(fills) == 1:
                 other = args[1 - fills[0]]
-                v = see_through(args[fills[0]]).value
+                v = _fill_of(args[fills[0]]).value
                 if v == 1:
                     s = self._print(other)
                     return s
@@ -387,12 +387,14 @@ class _TensorMixin:
     # a TF kernel printed as its formula, from its SymPy scalar form
     def _kernel(self, n: Ew) -> str:
         f = FUNCS[n.fn]
-        syms = [Symbol(f"_op{k}") for k in range(len(n._args))]
+        # an operand of ones (a kernel's factor, G = 1) is the number 1 in the formula
+        syms = [Integer(1) if _fill_of(a) is not None and _fill_of(a).value == 1 and id(a) not in self.names
+                else Symbol(f"_op{k}") for k, a in enumerate(n._args)]
         expr = f.scalar(*syms, *n.attrs)
         expr, dropped = _main_branch(expr)
         if dropped:
             self.notes[n.fn] = f.doc
-        ops = {s.name: a for s, a in zip(syms, n._args)}
+        ops = {s.name: a for s, a in zip(syms, n._args) if isinstance(s, Symbol)}
         return _ScalarAsTensor(self, ops, n.shape).show(expr)
 
     def _print_Contract(self, n: Contract, **kw) -> str:
@@ -441,6 +443,21 @@ class _TensorMixin:
             return self._print(args[0])
         if kind == "T":
             return self.transposed(args[0])
+        if kind == "diagmul":
+            _, kv, km, left, scalars = recipe
+            nums = [self.child(args[k], PROD, "scale") for k in scalars]
+            v = self.child(args[kv], ATOM, enclosed=True)
+            d = (rf"\operatorname{{diag}}\left({v}\right)" if self.style == "latex" else f"diag({v})")
+            m = args[km]
+            if type(m) is Tensor and m.kind == "identity":
+                body = d  # diag(a)·I
+            else:
+                mm = self.sym("mm")
+                ms = self.child(m, PROD, "mm", not left)
+                body = d + mm + ms if left else ms + mm + d
+            if nums:
+                return self._done(self.sym("scale").join(nums) + self.sym("scale") + body, PROD, "mm")
+            return self._done(body, ATOM if body == d else PROD, "call" if body == d else "mm")
         if kind in ("trace", "diag"):
             s = self.child(args[0], ATOM, enclosed=True)
             op = r"\operatorname{tr}" if kind == "trace" and self.style == "latex" else (
@@ -788,8 +805,8 @@ class _TensorMixin:
         if len(sx) == 2 and sx[0] == 1:  # (1, n) -> (m, n): 𝟙·x
             return self._done(self.sym("ones", (m, 1)) + mm + self.child(x, PROD, "mm", False),
                               PROD, "mm")
-        if len(sx) == 2 and sx[1] == 1:  # (m, 1) -> (m, n): x·𝟙ᵀ
-            return self._done(self.child(x, PROD, "mm") + mm + self.sym("ones", (1, shape[1])) + T,
+        if len(sx) == 2 and sx[1] == 1:  # (m, 1) -> (m, n): x·𝟙ᵀ (𝟙 a column of n)
+            return self._done(self.child(x, PROD, "mm") + mm + self.sym("ones", (shape[1], 1)) + T,
                               PROD, "mm")
         return self._print(x)
 
@@ -822,6 +839,15 @@ _WINDOWED = {
 
 def _compound(index: str) -> bool:
     return any(ch in index for ch in "+-−·*/ ")
+
+
+def _fill_of(a: Node) -> Fill | None:
+    """The fill ``a`` is, seen through identities, reshapes and broadcasts
+    (the ones seeding a gradient: ``(1·𝟙)∘X`` prints as ``X``)."""
+    a = see_through(a)
+    while type(a) is Move and a.kind in ("broadcast", "reshape"):
+        a = a._args[0]
+    return a if type(a) is Fill else None
 
 
 def _scalar_broadcast(a: Node, names: dict) -> bool:
