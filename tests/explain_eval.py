@@ -34,7 +34,10 @@ def matrix_eval(expr: str, env: dict) -> np.ndarray:
           "eye": lambda n: np.eye(n), "np": np, "sqrt": np.sqrt, "tanh": np.tanh, "exp": np.exp,
           "log": np.log, "abs": np.abs, "diag": lambda v: np.diagflat(v),
           "relu": lambda v: np.maximum(v, 0), "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
-          "IV": lambda c: np.asarray(c, dtype=float)}
+          "IV": lambda c: np.asarray(c, dtype=float), "where": np.where, "sign": np.sign,
+          "square": np.square, "maximum": np.maximum, "minimum": np.minimum, "sin": np.sin,
+          "cos": np.cos, "log1p": np.log1p, "expm1": np.expm1, "atan": np.arctan,
+          "softplus": lambda v: np.log1p(np.exp(v))}
     for k, v in env.items():
         a = np.asarray(v, dtype=float)
         ns[k] = a.reshape(_col(a.shape)) if a.ndim == 1 else a

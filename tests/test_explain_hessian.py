@@ -8,6 +8,7 @@ compared with ``tfgrad hessian``'s numbers, which are TF's (test_higher_tfref).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -237,3 +238,60 @@ def test_steps_walk_the_second_sweep(tmp_path):
     np.testing.assert_allclose(hu.reshape(2), _hessians(path)["w"].reshape(2, 2) @ [0.5, -2.0])
     latex = _run(["explain", path, "--hessian", "--steps", "--format", "latex"])
     assert r"\textbf{Second sweep for $w$}" in latex and r"\mathit{ds2} \mathrel{+}= X \cdot u" in latex
+
+
+def test_zero_hessian_of_a_piecewise_linear_graph(tmp_path):
+    path = _write(tmp_path, """\
+variables:
+  w: [0.5, -1.0]
+constants:
+  A: [[1.0, 2.0], [3.0, -4.0]]
+ops:
+  loss: reduce_sum(relu(matmul(A, expand_dims(w, 1))))
+ys: loss
+xs: [w]
+""")
+    out = _run(["explain", path, "--hessian"])
+    assert "∂²L/∂w² = 𝟎\n" in out
+    _check(path)
+
+
+def _numbers(v) -> np.ndarray:
+    def num(e):
+        return [num(a) for a in e] if isinstance(e, list) else float(e)
+    return np.array(num(v), dtype=float)
+
+
+GALLERY = sorted(p for p in (Path(__file__).parent.parent / "graphs").rglob("*.yaml")
+                 if "invalid" not in p.parts)
+
+
+@pytest.mark.parametrize("path", GALLERY, ids=[p.name for p in GALLERY])
+def test_gallery_explains_its_hessian_or_says_why_not(path):
+    """Every gallery graph: explain --hessian never fails where tfgrad hessian
+    works, and its values are hessian's (formulas evaluated for small ones)."""
+    res = CliRunner().invoke(cli, ["hessian", str(path), "--format", "json"])
+    if res.exit_code != 0:
+        out = _run(["explain", "--hessian", str(path)], code=res.exit_code)
+        assert "error" in out
+        return
+    want = json.loads(res.output)
+    doc = json.loads(_run(["explain", "--hessian", str(path), "--format", "json", "--ascii"]))
+    f32 = "float32" in path.read_text()
+    for x, h in zip(doc["xs"], want["hessians"]):
+        if x["value"] is not None:
+            # JSON writes non-finite numbers as strings; explain's float32 values in float64 digits
+            got, ref = _numbers(x["value"]).reshape(np.shape(h)), _numbers(h)
+            np.testing.assert_allclose(got, ref, rtol=1e-6 if f32 else 0, atol=0)
+    finite = all(np.all(np.isfinite(_numbers(h))) for h in want["hessians"])
+    if not finite:
+        assert "can put nan in other places than TF's sweeps do" in \
+            _run(["explain", "--hessian", str(path)])
+    if sum(np.size(h) for h in want["hessians"]) <= 64 and not f32 and finite and \
+            all(x["notation"] == "matrix" and x["value"] is not None for x in doc["xs"]) and \
+            all(d["notation"] == "matrix" for d in doc["definitions"]):
+        got = _evaluated(doc)
+        for x, h in zip(doc["xs"], want["hessians"]):
+            if x["value"] is not None:
+                np.testing.assert_allclose(got[x["name"]].reshape(np.shape(h)), _numbers(h),
+                                           rtol=1e-9, atol=1e-12)

@@ -1235,6 +1235,8 @@ def render_text(ex: Explanation, ascii: bool = False) -> str:
         if ex.order == 2 and e.tf_shape != tuple(e.shape):
             out.append(f"{pad}   (tf.hessians gives these {int(np.prod(e.shape))} numbers in "
                        f"shape {fmt_shape(e.tf_shape)}, {e.name}.shape + {e.name}.shape)")
+        if ex.order == 2 and not np.all(np.isfinite(np.asarray(e.value, dtype=float))):
+            out.append(f"{pad}   ({HESSIAN_NONFINITE})")
         for o in e.origins:
             out.append("  " + _origin_text(o, ex, fm, e))
         if e.elements is not None:
@@ -1263,6 +1265,11 @@ def render_text(ex: Explanation, ascii: bool = False) -> str:
         out.append(legend)
     text = "\n".join(out) + "\n"
     return text if u else to_ascii(text)
+
+
+HESSIAN_NONFINITE = (
+    "these are TF's numbers, from one sweep per entry: where a derivative is not finite, 0·inf "
+    "is nan, and the formula evaluated as written can put nan in other places than TF's sweeps do")
 
 
 def _no_form_text(e: XEntry) -> str:

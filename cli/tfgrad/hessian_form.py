@@ -125,6 +125,8 @@ class HessianForm:
         for n in order:
             if n is self.direction or any(id(a) in dep for a in n._args):
                 dep.add(id(n))
+        if id(root) not in dep:  # H·u free of u: the Hessian is zero (a piecewise-linear graph)
+            return fill(0, squeeze(root.shape) + self.su, root.dtype)
         memo: dict[int, Node] = {}
         for n in order:
             if id(n) in dep:
@@ -355,6 +357,11 @@ def _simplify_node(n: Node, args: tuple, identity: Node) -> Node:
             return fill(int(v) if v.is_integer() else v, n.shape, n.dtype)
     if t is Ew and n.fn == "pow" and _fill_value(args[1]) == 1:
         return args[0]
+    if t is Ew and n.fn == "divide" and n.rank == 2:
+        d = _diag_of(args[1], n.shape[0])
+        if d is not None:  # J⊘(a·𝟙ᵀ) = diag(𝟙⊘a)·J
+            c = contract("a,ab->ab", ew("divide", fill(1, d.shape, d.dtype), d), args[0])
+            return _contract_simplified(c, c._args, identity)
     if t is Ew and n.fn == "negative":
         (a,) = args
         v = _fill_value(a)
@@ -399,6 +406,13 @@ def _contract_rules(n: Contract, args: tuple, identity: Node) -> Node:
                         del args[k]
                         changed = True
                         break
+            # a negated operand: -1 joins the product
+            if type(a) is Ew and a.fn == "negative" and s and len(ins) > 1:
+                args[k] = a._args[0]
+                ins.append("")
+                args.append(fill(-1, (), a.dtype))
+                changed = True
+                break
             # a number times a tensor as an operand: the number joins the product
             if type(a) is Ew and a.fn == "multiply" and s and len(ins) > 1:
                 fa = [_fill_value(b) for b in a._args]
