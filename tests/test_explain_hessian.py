@@ -295,3 +295,10 @@ def test_gallery_explains_its_hessian_or_says_why_not(path):
             if x["value"] is not None:
                 np.testing.assert_allclose(got[x["name"]].reshape(np.shape(h)), _numbers(h),
                                            rtol=1e-9, atol=1e-12)
+
+
+def test_hessian_explain_is_explain_hessian(tmp_path):
+    path = _write(tmp_path, MLP)
+    assert _run(["hessian", path, "--explain"]) == _run(["explain", path, "--hessian"])
+    assert json.loads(_run(["hessian", path, "--explain", "--format", "json"])) == \
+        json.loads(_run(["explain", path, "--hessian", "--format", "json"]))

@@ -366,9 +366,11 @@ def _nested(v, low, precision: int | None):
 
 
 @cli.command("hessian")
+@click.option("--explain", "explain_", is_flag=True,
+              help="Explain it instead: each Hessian as a formula (as `tfgrad explain --hessian`).")
 @_higher_options
-def hessian_command(file: str, fmt: str, precision: int | None, full: bool, set_, ys, xs, stop,
-                    unconnected) -> None:
+def hessian_command(file: str, explain_: bool, fmt: str, precision: int | None, full: bool, set_,
+                    ys, xs, stop, unconnected) -> None:
     """Print tf.hessians(ys, xs): the Hessian of sum(ys) for each x, of shape
     x.shape + x.shape (FILE may be -)."""
     import json
@@ -377,6 +379,19 @@ def hessian_command(file: str, fmt: str, precision: int | None, full: bool, set_
     from .higher import hessian_values
 
     d, name = load_derived(file, make_overrides(set_, ys, xs, stop, unconnected))
+    if explain_:
+        from .explain import explain_hessian, render_json, render_text
+
+        try:
+            ex = explain_hessian(d)
+        except GraphError as e:
+            fail(e, name)
+        if fmt == "json":
+            emit(render_json(ex), json=True)
+        else:  # the terminal's encoding lacks the symbols: the file's own ASCII syntax
+            emit(render_text(ex, not encodable("∂ᵀ·∘⊘𝟙", getattr(sys.stdout, "encoding", None))),
+                 nl=False)
+        return
     try:
         names, values = hessian_values(d)
     except GraphError as e:
