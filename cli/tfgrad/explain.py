@@ -526,13 +526,12 @@ def _hessian_leaves(ex: Explanation, forms: list, chosen: list[int], xnames: lis
                         + [fm(p.node, p.notation, define=True) for p in ex.pieces])
     for i in chosen:
         hf = forms[i]
-        shown = hf.node is not None and hf.uses_identity and re.search(
-            rf"(?<![\w]){re.escape(hf.i_name)}(?![\w])", printed) is not None
-        if shown and hf.i_name not in added:
-            added.add(hf.i_name)
-            v = hf.env()[hf.i_name]
-            ex.leaves.append(Leaf(hf.i_name, "identity", v.shape, v, True,
-                                  "the identity (I[i,j] = 1 where i = j, else 0)"))
+        for name, v in hf.env().items():
+            shown = re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", printed) is not None
+            if shown and name not in added:
+                added.add(name)
+                ex.leaves.append(Leaf(name, "identity", v.shape, v, True,
+                                      "the identity (1 where the two halves of its index agree)"))
         if hf.node is None and hf.u_name not in added:
             added.add(hf.u_name)
             ex.leaves.append(Leaf(hf.u_name, "direction", hf.su, np.zeros(hf.su), True,

@@ -104,19 +104,27 @@ class HessianForm:
             raw = self._jac(hvp)
             _LITERALS.clear()
             _LITERALS.update(literals or {})
+            _IDENTITIES.clear()
+            _IDENTITIES.update(identities)
+            _TAKEN.clear()
+            _TAKEN.update(taken)
             try:
                 self.node = simplify(raw, self.identity)
             finally:
                 _LITERALS.clear()
+                identities.update(_IDENTITIES)  # new smaller ones, for the next x too
+                taken.update(_TAKEN)
+                _IDENTITIES.clear()
+                _TAKEN.clear()
         except NoForm as e:
             self.why = str(e)
-        if self.node is not None:
-            self.uses_identity = any(n is self.identity for n in walk([self.node]))
+        self.identities = [] if self.node is None else [
+            n for n in walk([self.node]) if type(n) is Tensor and n.kind == "identity"]
+        self.uses_identity = bool(self.identities)
 
     def env(self) -> dict[str, np.ndarray]:
-        """Values of the leaves this form adds (u is never evaluated)."""
-        eye = np.eye(self.n).reshape(self.su + self.su) if self.su else np.ones(())
-        return {self.i_name: eye.astype(self.x.dtype if self.x.dtype.startswith("float") else "float64")}
+        """Values of the identity leaves the form uses (u is never evaluated)."""
+        return {t.name: identity_value(t) for t in self.identities}
 
     # -- J(E) = ∂E/∂u: shape squeeze(E.shape) + squeeze(u) ------------------------------
     def _jac(self, root: Node) -> Node:
@@ -248,6 +256,25 @@ def _sum(j: Node, axes: tuple[int, ...]) -> Node:
 
 
 # ================================================================ simplification
+
+
+# identities by the shape of one half (shared by the xs of one explanation),
+# and the names taken, while simplifying: a partly used identity leaves a smaller one
+_IDENTITIES: dict[tuple, Tensor] = {}
+_TAKEN: set[str] = set()
+
+
+def _identity(half: tuple, dtype: str) -> Tensor:
+    if half not in _IDENTITIES:
+        _IDENTITIES[half] = tensor(_fresh(IDENTITY, _TAKEN), half + half, dtype, "identity")
+    return _IDENTITIES[half]
+
+
+def identity_value(t: Tensor) -> np.ndarray:
+    """The value of an identity leaf: 1 where the two halves' indices agree."""
+    half = t.shape[: t.rank // 2]
+    n = int(np.prod(half)) if half else 1
+    return np.eye(n, dtype=t.dtype if t.dtype.startswith("float") else "float64").reshape(t.shape)
 
 
 # one-element literals by name (``pow(x, 3.0)``'s 3), while simplifying: they
@@ -392,18 +419,26 @@ def _contract_rules(n: Contract, args: tuple, identity: Node) -> Node:
         for k, (s, a) in enumerate(zip(ins, args)):
             v = _fill_value(a)
             # the identity I[a..,b..] = Π δ(aᵢ,bᵢ): rename one letter of each pair
-            if a is identity and len(ins) > 1:
+            # not in the output; the pairs left are a smaller identity
+            if type(a) is Tensor and a.kind == "identity" and len(ins) > 1:
                 r = len(s) // 2
                 pairs = list(zip(s[:r], s[r:]))
-                if all(p not in out or q not in out for p, q in pairs):
+                free = [(p, q) for p, q in pairs if p not in out or q not in out]
+                left = [(p, q) for p, q in pairs if p in out and q in out]
+                if free:
                     rest = ins[:k] + ins[k + 1:]
-                    for p, q in pairs:
+                    for p, q in free:
                         keep, gone = (p, q) if q not in out else (q, p)
                         rest = [x.replace(gone, keep) for x in rest]
-                    if all(len(set(x)) == len(x) for x in rest) and \
-                            set(out) <= set("".join(rest)):
-                        ins = rest
-                        del args[k]
+                    sub = "".join(p for p, _ in left) + "".join(q for _, q in left)
+                    dims = tuple(a.shape[s.index(p)] for p, _ in left)
+                    ok = all(len(set(x)) == len(x) for x in rest) and \
+                        set(out) <= set("".join(rest) + sub)
+                    if ok:
+                        ins, args = rest, args[:k] + args[k + 1:]
+                        if left:
+                            ins.append(sub)
+                            args.append(_identity(dims, a.dtype))
                         changed = True
                         break
             # a negated operand: -1 joins the product
