@@ -931,6 +931,17 @@ class _ScalarAsTensor:
         self.ops = ops
         self.shape = shape
 
+    def _had(self) -> str:
+        """∘ between tensors; · between the numbers of index notation."""
+        if self.p.notation == "index":
+            return {"text": "·", "ascii": " * ", "latex": r" \cdot "}[self.p.style]
+        return {"text": "∘", "ascii": " * ", "latex": r" \circ "}[self.p.style]
+
+    def _div(self) -> str:
+        if self.p.notation == "index":
+            return {"text": "/", "ascii": " / ", "latex": " / "}[self.p.style]
+        return {"text": "⊘", "ascii": " / ", "latex": r" \oslash "}[self.p.style]
+
     def show(self, e: Any) -> str:
         p = self.p
         if isinstance(e, tuple) and e[0] == "mask":
@@ -938,7 +949,7 @@ class _ScalarAsTensor:
             bp, bk = p._prec, p._kind
             if bp < PROD:
                 body = p.paren(body)
-            had = {"text": "∘", "ascii": " * ", "latex": r" \circ "}[p.style]
+            had = self._had()
             return p._done(body + had + self._cond(e[2]), PROD, "had")
         if isinstance(e, Symbol):
             node = self.ops[e.name]
@@ -973,8 +984,8 @@ class _ScalarAsTensor:
                     den.append(f.base ** (-f.exp))
                 else:
                     num.append(f)
-            had = {"text": "∘", "ascii": " * ", "latex": r" \circ "}[p.style]
-            div = {"text": "⊘", "ascii": " / ", "latex": r" \oslash "}[p.style]
+            had = self._had()
+            div = self._div()
             parts = []
             for f in num:
                 s = self.show(f)
@@ -998,7 +1009,7 @@ class _ScalarAsTensor:
             b = self.show(e.base)
             if p._prec < ATOM:
                 b = p.paren(b)
-            had = {"text": "∘", "ascii": " * ", "latex": r" \circ "}[p.style]
+            had = self._had()
             return p._done(b + had + b, PROD, "had")
         if isinstance(e, Pow):
             b = self.show(e.base)
