@@ -210,3 +210,126 @@ def test_in_range_indices_both_signs_are_tfs(tmp_path, index, grad):
     text = SPLIT.format(ops=f"  y: reduce_sum(split(x, 3, axis=1)[{index}])\n")
     code, out = run("run", write(tmp_path, text), "--format", "json")
     assert code == 0 and json.loads(out)["gradients"] == [grad]
+
+
+# --- 15 and 20: hessian, jacobian and jvp take what their TF calls take -------------
+
+STOPPED = """\
+variables:
+  x: [1.0, 2.0]
+ops:
+  h: x * x
+  y: h * x
+ys: y
+xs: [x]
+stop_gradients: [h]
+"""
+
+TWO_YS = """\
+variables:
+  x: [1.0, 2.0]
+ops:
+  y: reduce_sum(x * x * x)
+  v: x * x
+ys: [y, v]
+xs: [x]
+grad_ys: [2.0, [1.0, 10.0]]
+"""
+
+
+def run3(*args: str):
+    """(exit code, stdout, stderr) kept apart."""
+    r = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return r.exit_code, r.stdout, r.stderr
+
+
+@pytest.mark.parametrize("command, flags, out", [
+    # TF 2.21: tape.jacobian(y, x), tf.hessians(y, x), ForwardAccumulator(x, ones).jvp(y):
+    # the file's stop_gradients [h] is no argument of theirs
+    ("jacobian", (), [[[3.0, 0.0], [0.0, 12.0]]]),
+    ("hessian", (), [[[6.0, 0.0], [0.0, 12.0]]]),
+    ("jvp", ("--tangent", "x=1"), [[3.0, 12.0]]),
+])
+def test_the_files_stop_gradients_is_not_used_and_a_note_says_so(tmp_path, command, flags, out):
+    code, stdout, stderr = run3(command, write(tmp_path, STOPPED), *flags, "--format", "json")
+    assert code == 0, stderr
+    doc = json.loads(stdout)
+    assert doc[{"jacobian": "jacobians", "hessian": "hessians", "jvp": "jvp"}[command]] == (
+        [out] if command == "jacobian" else out)
+    assert stderr.startswith(f"tfgrad: note: {command} computes ") and "does not use the file's stop_gradients" in stderr
+
+
+@pytest.mark.parametrize("command, flag, reason", [
+    ("hessian", ("--stop", "h"), "tf.hessians takes no stop_gradients"),
+    ("hessian", ("--unconnected", "zero"), "tf.hessians takes no unconnected_gradients"),
+    ("jacobian", ("--stop", "h"), "tape.jacobian takes no stop_gradients"),
+    ("jvp", ("--stop", "h"), "ForwardAccumulator takes no stop_gradients"),
+    ("jvp", ("--xs", "x"), "its directions are the --tangent values"),
+])
+def test_flags_without_meaning_are_refused_and_not_offered(tmp_path, command, flag, reason):
+    extra = ("--tangent", "x=1") if command == "jvp" else ()
+    code, stdout, stderr = run3(command, write(tmp_path, STOPPED), *extra, *flag)
+    assert code == 2 and stdout == ""
+    assert f"Error: {flag[0]} has no meaning for {command}: {reason}" in stderr
+    code, help_text, _ = run3(command, "--help")
+    assert code == 0 and f"  {flag[0]} " not in help_text
+    assert "--set" in help_text and "--ys" in help_text
+
+
+def test_jacobian_keeps_unconnected_and_run_keeps_every_flag(tmp_path):
+    # tape.jacobian(target, sources, unconnected_gradients=...) has it
+    _, help_text, _ = run3("jacobian", "--help")
+    assert "--unconnected" in help_text and "--xs" in help_text
+    _, help_text, _ = run3("run", "--help")
+    assert all(f in help_text for f in ("--stop", "--unconnected", "--xs", "--ys"))
+    # run still honours --stop: tf.gradients(y, x, stop_gradients=[h]) = 1 * x**2 -> [1, 4]
+    code, out = run("run", write(tmp_path, STOPPED.replace("stop_gradients: [h]\n", "")), "--stop", "h",
+                    "--format", "json")
+    assert code == 0 and json.loads(out)["gradients"] == [[1.0, 4.0]]
+
+
+@pytest.mark.parametrize("command, flags, key, want", [
+    # TF 2.21: tape.jacobian(v, x) = diag(2x); ForwardAccumulator(x, ones).jvp(v) = 2x;
+    # tf.hessians(y, x) = diag(6x); none of them takes grad_ys
+    ("jacobian", ("--ys", "v"), "jacobians", [[[[2.0, 0.0], [0.0, 4.0]]]]),
+    ("jvp", ("--ys", "v", "--tangent", "x=1"), "jvp", [[2.0, 4.0]]),
+    ("hessian", ("--ys", "y"), "hessians", [[[6.0, 0.0], [0.0, 12.0]]]),
+    # tf.hessians([y, v], x), the file's own ys; grad_ys [2.0, [1.0, 10.0]] plays no part
+    ("hessian", (), "hessians", [[[8.0, 0.0], [0.0, 14.0]]]),
+])
+def test_ys_overrides_without_tripping_over_an_unused_grad_ys(tmp_path, command, flags, key, want):
+    code, stdout, stderr = run3(command, write(tmp_path, TWO_YS), *flags, "--format", "json")
+    assert code == 0, stderr
+    assert json.loads(stdout)[key] == want
+    assert "does not use the file's grad_ys" in stderr
+
+
+def test_run_still_checks_grad_ys_against_ys(tmp_path):
+    code, out = run("run", write(tmp_path, TWO_YS), "--ys", "v")
+    assert code == 2 and "grad_ys has 2 entries but ys has 1" in out
+
+
+def test_no_note_without_unused_keys_or_for_empty_ones(tmp_path):
+    text = STOPPED.replace("stop_gradients: [h]", "stop_gradients: []\ngrad_ys: null\nunconnected_gradients: none")
+    for command, extra in (("hessian", ()), ("jacobian", ()), ("jvp", ("--tangent", "x=1"))):
+        code, _, stderr = run3(command, write(tmp_path, text), *extra)
+        assert code == 0 and stderr == ""
+
+
+def test_hessian_notes_an_unused_unconnected_gradients(tmp_path):
+    text = STOPPED.replace("stop_gradients: [h]", "unconnected_gradients: zero")
+    code, _, stderr = run3("hessian", write(tmp_path, text))
+    assert code == 0 and "does not use the file's unconnected_gradients" in stderr
+    code, _, stderr = run3("jacobian", write(tmp_path, text))
+    assert code == 0 and stderr == ""
+
+
+def test_jvp_takes_unconnected_gradients_as_forward_accumulator_does(tmp_path):
+    # TF 2.21: with ForwardAccumulator(x, ones): acc.jvp(b * b) is None;
+    # acc.jvp(b * b, unconnected_gradients='zero') is [0.0, 0.0]
+    text = "variables:\n  x: [1.0, 2.0]\n  b: [3.0, 4.0]\nops:\n  y: b * b\nys: y\nxs: [x]\n"
+    code, stdout, _ = run3("jvp", write(tmp_path, text), "--tangent", "x=1", "--format", "json")
+    assert code == 0 and json.loads(stdout)["jvp"] == [None]
+    code, stdout, _ = run3("jvp", write(tmp_path, text), "--tangent", "x=1", "--unconnected", "zero",
+                           "--format", "json")
+    assert code == 0 and json.loads(stdout)["jvp"] == [[0.0, 0.0]]

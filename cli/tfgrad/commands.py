@@ -165,18 +165,21 @@ def data_overrides() -> dict:
     return out
 
 
-def override_options(f: Callable) -> Callable:
+def override_options(f: Callable, hidden: tuple[str, ...] = ()) -> Callable:
     """The quick-experiment flags shared by ``run`` and ``explain`` (and the
-    data flags of ``data_options``)."""
+    data flags of ``data_options``). ``hidden``: flags (``stop``,
+    ``unconnected``, ``xs``) that a command accepts only to refuse them with
+    a reason (``refuse_unused``), left out of its --help."""
     options = [
         click.option("--set", "set_", multiple=True, metavar="NAME=VALUE",
                      help="Replace a variable's or constant's value (VALUE is YAML, e.g. '[[1, 2]]')."),
         click.option("--ys", multiple=True, metavar="NAMES", help="Replace ys (comma-separated names)."),
-        click.option("--xs", multiple=True, metavar="NAMES", help="Replace xs (comma-separated names)."),
+        click.option("--xs", multiple=True, metavar="NAMES", help="Replace xs (comma-separated names).",
+                     hidden="xs" in hidden),
         click.option("--stop", multiple=True, metavar="NAMES",
-                     help="Replace stop_gradients (comma-separated names)."),
+                     help="Replace stop_gradients (comma-separated names).", hidden="stop" in hidden),
         click.option("--unconnected", type=click.Choice(["none", "zero"]), default=None,
-                     help="Replace unconnected_gradients."),
+                     help="Replace unconnected_gradients.", hidden="unconnected" in hidden),
     ]
     f = data_options(f)
     for option in reversed(options):
@@ -184,7 +187,8 @@ def override_options(f: Callable) -> Callable:
     return f
 
 
-def make_overrides(set_: tuple[str, ...], ys, xs, stop, unconnected) -> "Overrides":
+def make_overrides(set_: tuple[str, ...], ys, xs, stop, unconnected,
+                   unused: tuple[str, ...] = ()) -> "Overrides":
     from .parse import Overrides
 
     pairs = []
@@ -194,7 +198,7 @@ def make_overrides(set_: tuple[str, ...], ys, xs, stop, unconnected) -> "Overrid
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
         pairs.append((name.strip(), value))
     return Overrides(set=tuple(pairs), ys=_names(ys), xs=_names(xs), stop=_names(stop),
-                     unconnected=unconnected, **data_overrides())
+                     unconnected=unconnected, **data_overrides(), **({"unused": unused} if unused else {}))
 
 
 def load_derived(path: str, overrides: "Overrides | None") -> tuple["Derived", str]:
@@ -340,8 +344,45 @@ def run(file: str, fmt: str, precision: int | None, full: bool, save_npz: str | 
         emit(text)
 
 
+# What hessian, jacobian and jvp compute takes fewer arguments than
+# tf.gradients: (the TF call, the file's keys it does not use, the flags
+# that would replace them, and why each flag has no meaning there).
+# tape.jacobian and ForwardAccumulator.jvp take unconnected_gradients;
+# tf.hessians does not; none takes grad_ys or stop_gradients.
+_HIGHER = {
+    "hessian": ("tf.hessians(ys, xs)", ("grad_ys", "stop_gradients", "unconnected_gradients"), {
+        "stop": "tf.hessians takes no stop_gradients (tfgrad run --stop gives partial derivatives)",
+        "unconnected": "tf.hessians takes no unconnected_gradients (a None second derivative is an error)",
+    }),
+    "jacobian": ("tape.jacobian(y, x)", ("grad_ys", "stop_gradients"), {
+        "stop": "tape.jacobian takes no stop_gradients (tfgrad run --stop gives partial derivatives)",
+    }),
+    "jvp": ("ForwardAccumulator(primals, tangents).jvp(y)", ("grad_ys", "stop_gradients"), {
+        "stop": "ForwardAccumulator takes no stop_gradients",
+        "xs": "its directions are the --tangent values (ForwardAccumulator takes primals and "
+              "tangents, not xs)",
+    }),
+}
+
+
+def refuse_unused(command: str, **given) -> None:
+    """A usage error (exit 2) for a flag ``command`` has no use for."""
+    for flag, reason in _HIGHER[command][2].items():
+        if given.get(flag):
+            raise click.UsageError(f"--{flag} has no meaning for {command}: {reason}")
+
+
+def note_unused(command: str, d: "Derived") -> None:
+    """Say on stderr which of the file's keys ``command`` did not use."""
+    keys = getattr(d.graph, "unused", ())
+    if keys:
+        call, _, _ = _HIGHER[command]
+        shown = f"{', '.join(keys[:-1])} and {keys[-1]}" if len(keys) > 1 else keys[0]
+        emit(f"tfgrad: note: {command} computes {call}, which does not use the file's {shown}", err=True)
+
+
 def _higher_options(f: Callable) -> Callable:
-    f = override_options(f)
+    f = override_options(f, tuple(_HIGHER[f.__name__.removesuffix("_command")][2]))
     f = click.option("--full", is_flag=True, help="Print every value of large tensors.")(f)
     f = click.option("--precision", type=click.IntRange(1, 17), default=None,
                      help="Significant digits of non-integer numbers (default: shortest exact).")(f)
@@ -372,13 +413,19 @@ def _nested(v, low, precision: int | None):
 def hessian_command(file: str, explain_: bool, fmt: str, precision: int | None, full: bool, set_,
                     ys, xs, stop, unconnected) -> None:
     """Print tf.hessians(ys, xs): the Hessian of sum(ys) for each x, of shape
-    x.shape + x.shape (FILE may be -)."""
+    x.shape + x.shape (FILE may be -).
+
+    tf.hessians takes no grad_ys, stop_gradients or unconnected_gradients:
+    the file's are not used (a note says so), and --stop and --unconnected
+    are refused."""
     import json
 
     from .graph import GraphError
     from .higher import hessian_values
 
-    d, name = load_derived(file, make_overrides(set_, ys, xs, stop, unconnected))
+    refuse_unused("hessian", stop=stop, unconnected=unconnected)
+    d, name = load_derived(file, make_overrides(set_, ys, xs, stop, unconnected, _HIGHER["hessian"][1]))
+    note_unused("hessian", d)
     if explain_:
         from .explain import explain_hessian, render_json, render_text
 
@@ -410,13 +457,19 @@ def hessian_command(file: str, explain_: bool, fmt: str, precision: int | None, 
 @_higher_options
 def jacobian_command(file: str, batch: bool, fmt: str, precision: int | None, full: bool, set_,
                      ys, xs, stop, unconnected) -> None:
-    """Print tape.jacobian(y, x) (or batch_jacobian) for each y and x (FILE may be -)."""
+    """Print tape.jacobian(y, x) (or batch_jacobian) for each y and x (FILE may be -).
+
+    The file's unconnected_gradients (or --unconnected) is tape.jacobian's;
+    it takes no grad_ys or stop_gradients: the file's are not used (a note
+    says so), and --stop is refused."""
     import json
 
     from .graph import GraphError
     from .higher import jacobian_values
 
-    d, name = load_derived(file, make_overrides(set_, ys, xs, stop, unconnected))
+    refuse_unused("jacobian", stop=stop)
+    d, name = load_derived(file, make_overrides(set_, ys, xs, stop, unconnected, _HIGHER["jacobian"][1]))
+    note_unused("jacobian", d)
     try:
         ynames, xnames, table = jacobian_values(d, batch)
     except GraphError as e:
@@ -483,12 +536,19 @@ def _tangents(d, items: tuple[str, ...]) -> dict:
 def jvp_command(file: str, tangent: tuple[str, ...], fmt: str, precision: int | None, full: bool,
                 set_, ys, xs, stop, unconnected) -> None:
     """Print the forward-mode directional derivative of each y
-    (tf.autodiff.ForwardAccumulator's jvp) along the given tangents (FILE may be -)."""
+    (tf.autodiff.ForwardAccumulator's jvp) along the given tangents (FILE may be -).
+
+    The file's unconnected_gradients (or --unconnected) is jvp's (zero: a y
+    no tangent reaches gets zeros, not None). The directions are the
+    tangents, so the file's xs are not used and --xs is refused; nor are its
+    grad_ys or stop_gradients (a note says so; --stop is refused)."""
     import json
 
     from .higher import jvp_values
 
-    d, _ = load_derived(file, make_overrides(set_, ys, xs, stop, unconnected))
+    refuse_unused("jvp", stop=stop, xs=xs)
+    d, _ = load_derived(file, make_overrides(set_, ys, xs, stop, unconnected, _HIGHER["jvp"][1]))
+    note_unused("jvp", d)
     names, values = jvp_values(d, _tangents(d, tangent))
     low = d.lowered
     if fmt == "json":

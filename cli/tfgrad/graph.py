@@ -186,6 +186,9 @@ class Graph:
     description: str | None = None
     dtype: str = "float64"  # the top-level dtype: float32 or float64
     outputs: tuple[Ref, ...] = ()  # nodes whose values run prints after the gradients
+    # top-level keys the file gave that the command does not use and the
+    # parser left unread (Overrides.unused), for the command to say so
+    unused: tuple[str, ...] = ()
 
     def user_names(self) -> list[str]:
         return [n for n, node in self.nodes.items() if node.user]

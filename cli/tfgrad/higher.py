@@ -355,8 +355,13 @@ def jacobian_values(d, batch: bool = False) -> tuple[list[str], list[str], list[
 
 
 def jvp_values(d, tangents: dict) -> tuple[list[str], list]:
-    """ForwardAccumulator's ``jvp(y)`` for each y, given ``{leaf name:
-    array}``: (ys' names, an array or None per y)."""
+    """ForwardAccumulator's ``jvp(y, unconnected_gradients)`` for each y,
+    given ``{leaf name: array}``: (ys' names, an array or None per y). A y
+    that no tangent reaches gets None, or zeros of its shape and dtype with
+    the file's ``unconnected_gradients: zero`` (TF's ``jvp`` takes the same
+    argument)."""
+    import numpy as np
+
     from .tensor import tensor as leaf
 
     low = d.lowered
@@ -367,7 +372,10 @@ def jvp_values(d, tangents: dict) -> tuple[list[str], list]:
         key = f"\0tangent:{name}"
         low.env[key] = value.astype(node.dtype)
         pairs.append((node, leaf(key, node.shape, node.dtype, "constant")))
-    return ynames, _evaluate(low, jvps(ys, pairs))
+    values = _evaluate(low, jvps(ys, pairs))
+    if d.graph.unconnected_gradients == "zero":
+        values = [np.zeros(y.shape, y.dtype) if v is None else v for y, v in zip(ys, values)]
+    return ynames, values
 
 
 def _whole(low, a) -> bool:

@@ -176,6 +176,11 @@ class Overrides:
     stop: tuple[str, ...] | None = None  # replace stop_gradients
     unconnected: str | None = None  # 'none' | 'zero'
     allow_outside: tuple[str, ...] = ()  # paths outside the graph file's directory that {file: ...} may read
+    # top-level keys the command does not use (hessian: grad_ys,
+    # stop_gradients, unconnected_gradients; tf.hessians takes none of them):
+    # left unread, so that --ys is not checked against a grad_ys nobody uses;
+    # the ones the file gave are listed in Graph.unused
+    unused: tuple[str, ...] = ()
 
 
 def parse_graph(text: str, filename: str = "<stdin>", overrides: Overrides | None = None) -> Graph:
@@ -1846,6 +1851,7 @@ class _Builder:
     def __init__(self, filename: str, overrides: Overrides) -> None:
         self.filename = filename
         self.ov = overrides
+        self.unused: list[str] = []  # the keys of Overrides.unused the file gave (Graph.unused)
         # {file: PATH} is relative to the graph file's directory (the working
         # directory for standard input)
         real = not (filename.startswith("<") or filename == "-")
@@ -2163,6 +2169,7 @@ class _Builder:
             order=order,
             ys=ys,
             xs=xs,
+            unused=tuple(self.unused),
             **graph_fields,
         )
 
@@ -2590,6 +2597,13 @@ class _Builder:
 
     # overrides -------------------------------------------------------------
     def apply_list_overrides(self, top: dict[str, tuple[_YScalar | None, _YNode]]) -> None:
+        for key in self.ov.unused:
+            if key in top:
+                v = top.pop(key)[1]
+                empty = (_is_null(v) or (isinstance(v, _YSeq) and v.bulk is None and not v.items)
+                         or (key == "unconnected_gradients" and isinstance(v, _YScalar) and v.value == "none"))
+                if not empty:
+                    self.unused.append(key)
         for key, names, flag in (
             ("ys", self.ov.ys, "--ys"),
             ("xs", self.ov.xs, "--xs"),
