@@ -333,3 +333,33 @@ def test_jvp_takes_unconnected_gradients_as_forward_accumulator_does(tmp_path):
     code, stdout, _ = run3("jvp", write(tmp_path, text), "--tangent", "x=1", "--unconnected", "zero",
                            "--format", "json")
     assert code == 0 and json.loads(stdout)["jvp"] == [[0.0, 0.0]]
+
+
+# --- 17: the docs say what the tool does ----------------------------------------------
+
+
+def test_graph_format_doc_describes_format_2_as_read_today():
+    doc = (ROOT / "docs" / "graph-format.md").read_text()
+    assert doc.splitlines()[0] == "# Graph files"
+    assert "describes format 1, which is what tfgrad reads today" not in doc
+    assert "being built" not in doc
+    expressions = doc.split("### Expressions")[1].split("### Mappings")[0]
+    nothing_else = expressions.split("Nothing else is accepted")[1].split(")")[0]
+    refused = [w.strip(" (`.") for w in nothing_else.replace("\n", " ").split(",")]
+    for works in ("subscripts", "comparisons", "strings"):
+        assert works not in refused, works  # format 2 has them
+    assert "quoted string" in expressions and "subscripts" in expressions and "comparisons" in expressions
+    assert "seed` is required" in doc and "uint8" in doc
+
+
+def test_readme_json_of_hessian_and_jvp_has_every_key_they_print(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### `tfgrad hessian FILE`")[1].split("```console")[0]
+    code, out, _ = run3("jvp", str(ROOT / "graphs" / "higher" / "01-hessian.yaml"), "--tangent", "w=[[1], [0]]",
+                        "--format", "json")
+    assert code == 0 and list(json.loads(out)) == ["ys", "jvp", "tangents"]
+    assert '`{"ys": [...], "jvp": [...], "tangents": [names]}`' in section
+    code, out, _ = run3("hessian", str(ROOT / "graphs" / "higher" / "01-hessian.yaml"), "--format", "json")
+    assert code == 0 and list(json.loads(out)) == ["xs", "hessians", "shapes"]
+    assert '`{"xs": [...], "hessians": [...], "shapes": [...]}`' in section
+    assert "--stop`, `--unconnected`. JSON" not in section
