@@ -154,24 +154,44 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
     sweep runs, in order (explain's ``--steps``).
     Raises ``AssertionError`` when a VJP returns a cotangent of the wrong
     shape (a rule bug, never a user error)."""
-    order = walk([s for s, _ in seeds])
+    # tensor.walk's post-order over the ys, fused with the reach pass: a
+    # node is finished after its operands, so whether it depends on a wrt
+    # node is known then (one pass instead of two over deep graphs)
     wrt_ids = {id(w) for w in wrt}
     stop_ids = {id(s) for s in stop}
     reach: set[int] = set()
     reach_add = reach.add
-    for n in order:
-        if n.dtype not in FLOAT_DTYPES:
+    order: list[Node] = []
+    append = order.append
+    seen: set[int] = set()
+    seen_add = seen.add
+    floats = FLOAT_DTYPES
+    for root, _ in seeds:
+        if id(root) in seen:
             continue
-        i = id(n)
-        if i in wrt_ids:
-            reach_add(i)
-            continue
-        if i in stop_ids:
-            continue
-        for a in n._args:
-            if id(a) in reach:
-                reach_add(i)
-                break
+        seen_add(id(root))
+        stack = [(root, iter(root._args))]
+        push, pop = stack.append, stack.pop
+        while stack:
+            node, it = stack[-1]
+            for child in it:
+                if id(child) not in seen:
+                    seen_add(id(child))
+                    push((child, iter(child._args)))
+                    break
+            else:
+                pop()
+                append(node)
+                if node.dtype not in floats:
+                    continue
+                i = id(node)
+                if i in wrt_ids:
+                    reach_add(i)
+                elif i not in stop_ids:
+                    for a in node._args:
+                        if id(a) in reach:
+                            reach_add(i)
+                            break
     pending: dict[int, list[Node]] = {}
     for node, g in seeds:
         if id(node) in reach:

@@ -118,9 +118,12 @@ def _np_add(*xs: np.ndarray) -> np.ndarray:
 
 
 def _np_sigmoid(x: np.ndarray) -> np.ndarray:
-    # exp(-|x|) never overflows; both branches are the same function.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    # Eigen's scalar_logistic_op, 1 / (1 + exp(-x)): three NumPy calls (a
+    # branch on the sign costs six more, each as dear as the exp on the small
+    # tensors of deep graphs). exp(-x) overflows to inf for x < -709 (float64)
+    # or -88 (float32), giving 1 / inf = 0, the limit; the overflow warning is
+    # silenced by the plan's errstate.
+    return 1 / (1 + np.exp(-x))
 
 
 def _np_sqrt_grad(y: np.ndarray, dy: np.ndarray) -> np.ndarray:
@@ -280,20 +283,25 @@ register(Func(
     "TF's ReciprocalGrad kernel: 0 where dy == 0, else -y² dy",
     "cwise_ops_gradients.h scalar_inverse_gradient_op; math_grad.py _ReciprocalGradGrad",
 ))
+_TANH_CLAMP = {np.dtype(np.float32): 7.90531110763549805, np.dtype(np.float64): 17.6610191624600077}
+
+
 def _np_tanh(x: np.ndarray) -> np.ndarray:
     # TF's Tanh kernel is Eigen's rational approximation (ptanh_double /
     # ptanh_float, a few ulps), exactly ±1 beyond the clamp where it reaches 1;
     # NumPy's tanh is not yet 1 there (float32 tanh(8) is 0.99999976), which
     # shows through 1 - y² in the gradient. The clamp is matched, not the ulps.
-    # (np.where only where the clamp applies: 3 NumPy calls fewer per tanh on
-    # the deep thin graphs, where each costs as much as the tanh)
+    # One NumPy call decides whether the clamp can apply: Σx² < c² means every
+    # |x| < c (a nan, an inf or an overflow of the sum takes the slow path,
+    # which is exact). On the deep thin graphs each call costs as much as the
+    # tanh itself, and abs + compare + any were three.
     x = np.asarray(x)
-    c = 7.90531110763549805 if x.dtype == np.float32 else 17.6610191624600077
     y = np.tanh(x)
+    c = _TANH_CLAMP.get(x.dtype)
+    if c is None or np.vdot(x, x) < c * c:
+        return y if type(y) is np.ndarray else np.asarray(y)
     big = np.abs(x) >= c
-    if big.any():
-        return np.where(big, np.sign(x), y)
-    return y if type(y) is np.ndarray else np.asarray(y)
+    return np.where(big, np.sign(x), y)
 
 
 register(Func(

@@ -204,22 +204,29 @@ def compile_node(n: Node) -> Callable[..., np.ndarray]:
 class Plan:
     """A flat evaluation plan for ``roots`` (see the module doc).
 
-    ``steps`` are ``(fn, input slots, output slot, slots to release)`` in
+    ``steps`` are ``[fn, input slots, output slot, slots to release]`` in
     the order of ``tensor.walk(roots)`` (operands first); ``leaves`` are
     ``(slot, name, dtype, shape)`` of the named leaves."""
 
     def __init__(self, roots: Sequence[Node]) -> None:
-        # tensor.walk's depth-first post-order, fused with the slot numbering:
-        # a node's operands have their slots when it is finished, so its input
-        # slots and its operands' last uses are recorded then (one dict lookup
-        # per edge; this constructor's per-node cost is most of evaluate on
-        # deep graphs). ``slot`` holds -1 while a node is on the stack.
+        # tensor.walk's depth-first post-order, fused with the slot numbering
+        # and the compilation of each node: a node's operands have their slots
+        # when it is finished, so its step is made then, and its operands'
+        # last uses are recorded (one dict lookup per edge). Releases are
+        # filled in by one pass over the last uses afterwards. This
+        # constructor's per-node cost is most of evaluate on deep graphs, so
+        # the common case (an elementwise node without attributes) is compiled
+        # inline. ``slot`` holds -1 while a node is on the stack.
         slot: dict[int, int] = {}
         order: list[Node] = []
-        ins_of: list[tuple[int, ...]] = []
         last_use: list[int] = []
-        order_append, ins_append, last_append = order.append, ins_of.append, last_use.append
+        step_of: list[list | None] = []  # slot -> its step (None for a leaf)
+        leaves: list[tuple[int, str, str, tuple]] = []
+        steps: list[list] = []
+        order_append, last_append, step_of_append = order.append, last_use.append, step_of.append
+        steps_append = steps.append
         empty: tuple[int, ...] = ()
+        ew_np = _ew_kernels()
         for root in roots:
             if id(root) in slot:
                 continue
@@ -236,6 +243,14 @@ class Plan:
                 else:
                     pop()
                     pos = len(order)
+                    slot[id(node)] = pos
+                    order_append(node)
+                    last_append(-1)
+                    t = type(node)
+                    if t is Tensor:
+                        leaves.append((pos, node.name, node.dtype, node.shape))
+                        step_of_append(None)
+                        continue
                     args = node._args
                     if args:
                         ins = tuple([slot[id(a)] for a in args])
@@ -243,37 +258,29 @@ class Plan:
                             last_use[j] = pos
                     else:
                         ins = empty
-                    slot[id(node)] = pos
-                    order_append(node)
-                    ins_append(ins)
-                    last_append(-1)
-        n_nodes = len(order)
+                    if t is Ew and not node.attrs:
+                        fn = ew_np[node.fn]
+                    else:
+                        fn = compile_node(node)
+                    if node.dtype == "float32" and t is not Move and t is not Fill:
+                        fn = _flushing(fn)
+                    st = [fn, ins, pos, empty]
+                    steps_append(st)
+                    step_of_append(st)
         self.order = order  # slot -> node: names the node of a kernel's run-time error
-        keep = {slot[id(r)] for r in roots}
-        is_leaf = [type(n) is Tensor for n in order]
-        # slot -> released after the step at its last use (not roots, not leaves)
-        release_at: dict[int, list[int]] = {}
-        for j, p in enumerate(last_use):
-            if p >= 0 and not is_leaf[j] and j not in keep:
-                r = release_at.get(p)
-                if r is None:
-                    release_at[p] = [j]
-                else:
-                    r.append(j)
-        self.leaves: list[tuple[int, str, str, tuple]] = []
-        self.steps: list[Step] = []
-        steps_append = self.steps.append
-        for pos, n in enumerate(order):
-            if is_leaf[pos]:
-                self.leaves.append((pos, n.name, n.dtype, n.shape))
-                continue
-            r = release_at.get(pos)
-            fn = compile_node(n)
-            if n.dtype == "float32" and type(n) is not Move and type(n) is not Fill:
-                fn = _flushing(fn)
-            steps_append((fn, ins_of[pos], pos, tuple(r) if r else empty))
-        self.size = n_nodes
         self.roots = [slot[id(r)] for r in roots]
+        for r in self.roots:  # the roots are the result: never released
+            last_use[r] = -1
+        # each value is dropped after the step of its last use (a leaf too:
+        # its array stays in the caller's environment)
+        for j, p in enumerate(last_use):
+            if p >= 0:
+                st = step_of[p]
+                rel = st[3]
+                st[3] = (j,) if rel is empty else rel + (j,)
+        self.leaves = leaves
+        self.steps = steps
+        self.size = len(order)
 
     def run(self, env: dict[str, np.ndarray]) -> list[np.ndarray]:
         """The roots' values (arrays of each root's shape and dtype)."""
@@ -304,6 +311,18 @@ class Plan:
                 e.node = self.order[out]
             raise
         return [vals[r] for r in self.roots]
+
+
+_EW_KERNELS: dict[str, Callable[..., np.ndarray]] = {}
+
+
+def _ew_kernels() -> dict[str, Callable[..., np.ndarray]]:
+    """``FUNCS``' NumPy kernels by name (rebuilt when a function was
+    registered since: op families register theirs on import)."""
+    if len(_EW_KERNELS) != len(FUNCS):
+        _EW_KERNELS.clear()
+        _EW_KERNELS.update({name: f.np for name, f in FUNCS.items()})
+    return _EW_KERNELS
 
 
 def evaluate(roots: Sequence[Node], env: dict[str, np.ndarray]) -> list[np.ndarray]:
