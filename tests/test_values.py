@@ -243,3 +243,117 @@ def test_value_forms_in_grad_ys_expect_and_mapping_args(data):
     assert g.expect[0].value.array.tolist() == [1, 2]
     lit = [n for n in g.nodes.values() if n.kind == "literal"][0]
     assert lit.value.array.tolist() == [2, 3]
+
+
+# --- .npy files read without numpy.load (tfgrad.npyread) -------------------------
+# The fast reader takes numpy.lib.format's own header, reads the data into
+# memory shared by one graph's files, and leaves every other file to
+# numpy.load; the arrays must be numpy.load's, whichever path read them.
+
+
+@pytest.mark.parametrize("a", [
+    np.arange(24.0).reshape(2, 3, 4),
+    np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+    np.arange(6, dtype=">f8").reshape(2, 3),
+    np.array(4.5),
+    np.arange(5, dtype=np.int32),
+    np.arange(5, dtype=np.int64) - 2,
+    np.array([[True, False, True]]),
+    np.linspace(-1, 1, 7, dtype=np.float32),
+    np.arange(300 * 300, dtype=np.float64).reshape(300, 300) / 7,
+], ids=["f8-rank3", "fortran", "big-endian", "rank0", "i4", "i8", "bool", "f4", "large"])
+def test_npy_files_read_as_numpy_load_reads_them(tmp_path, a):
+    np.save(tmp_path / "a.npy", a)
+    v = graph("{file: a.npy}", tmp_path)
+    want = np.load(tmp_path / "a.npy")
+    assert v.array.shape == want.shape
+    np.testing.assert_array_equal(v.array, want.astype(np.float64) if want.dtype.kind == "f" else want)
+    assert v.array.dtype == (np.float64 if a.dtype.kind == "f" else a.dtype.newbyteorder("="))
+    assert v.array.dtype.isnative
+
+
+def test_npy_headers_numpy_load_reads_but_tfgrad_does_not_write(tmp_path):
+    # version 2.0, a header with its keys out of numpy's order and extra
+    # spaces, trailing bytes after the data: numpy.load reads all three
+    a = np.arange(6.0).reshape(2, 3)
+    with open(tmp_path / "v2.npy", "wb") as f:
+        np.lib.format.write_array(f, a, version=(2, 0))
+    assert graph("{file: v2.npy}", tmp_path).array.tolist() == a.tolist()
+    header = b"{'shape': (2, 3),  'fortran_order': False, 'descr': '<f8'}"
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    (tmp_path / "odd.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+                                       + a.astype("<f8").tobytes())
+    assert graph("{file: odd.npy}", tmp_path).array.tolist() == a.tolist()
+    (tmp_path / "tail.npy").write_bytes((tmp_path / "v2.npy").read_bytes() + b"extra")
+    assert graph("{file: tail.npy}", tmp_path).array.tolist() == a.tolist()
+
+
+def test_truncated_npy_files_are_errors(tmp_path):
+    np.save(tmp_path / "t.npy", np.arange(100.0))
+    data = (tmp_path / "t.npy").read_bytes()
+    (tmp_path / "t.npy").write_bytes(data[:-8])
+    fails("{file: t.npy}", tmp_path, "file 't.npy' cannot be read as an array")
+    (tmp_path / "h.npy").write_bytes(data[:40])  # the header cut short
+    fails("{file: h.npy}", tmp_path, "file 'h.npy' cannot be read as an array")
+    (tmp_path / "e.npy").write_bytes(b"")
+    fails("{file: e.npy}", tmp_path, "file 'e.npy' cannot be read as an array")
+
+
+def test_many_npy_files_in_one_graph_keep_their_own_values(tmp_path):
+    # the fast reader puts small arrays side by side in shared memory: each
+    # must hold its own file's numbers, and the values must stay intact
+    rng = np.random.default_rng(0)
+    arrays = {f"w{k}": rng.standard_normal((k % 5 + 1, 37)) for k in range(40)}
+    arrays.update({f"n{k}": rng.integers(-9, 9, (k + 1,)).astype(np.int32) for k in range(5)})
+    arrays["big"] = rng.standard_normal((700, 800))  # larger than a shared block's share
+    for name, a in arrays.items():
+        np.save(tmp_path / f"{name}.npy", a)
+    text = "constants:\n" + "".join(f"  {n}: {{file: {n}.npy}}\n" for n in arrays)
+    text += "variables:\n  v: 1.0\nys: v\nxs: v\n"
+    g = parse_graph(text, str(tmp_path / "g.yaml"))
+    for name, a in arrays.items():
+        got = g.nodes[name].value.array
+        assert got.dtype == (np.float64 if a.dtype.kind == "f" else a.dtype)
+        np.testing.assert_array_equal(got, a)
+
+
+def test_npy_path_checks_with_symlinked_directories(tmp_path_factory):
+    base = tmp_path_factory.mktemp("base")
+    outside = tmp_path_factory.mktemp("outer")
+    np.save(outside / "o.npy", np.array([7.0]))
+    (base / "in").mkdir()
+    np.save(base / "in" / "v.npy", np.array([1.0, 2.0]))
+    os.symlink(outside, base / "escape")  # a directory symlink leading out
+    os.symlink(base / "in", base / "alias")  # one that stays inside
+    os.symlink(base / "in" / "v.npy", base / "in" / "link.npy")
+    fails("{file: escape/o.npy}", base, "is outside the graph file's directory")
+    fails("{file: escape/missing.npy}", base, "is outside the graph file's directory")
+    assert graph("{file: alias/v.npy}", base).array.tolist() == [1, 2]
+    assert graph("{file: alias/link.npy}", base).array.tolist() == [1, 2]
+    assert graph("{file: in/../in/v.npy}", base).array.tolist() == [1, 2]
+    e = fails("{file: alias/none.npy}", base, "file 'alias/none.npy' does not exist")
+    assert str(base / "in" / "none.npy") in e.message  # the real path it looked for
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_is_refused_without_opening_it(tmp_path):
+    os.mkfifo(tmp_path / "f.npy")  # opening it for reading would wait for a writer
+    fails("{file: f.npy}", tmp_path, "is not a regular file")
+
+
+def test_numpys_own_npy_files_are_read_without_numpy_load(tmp_path, monkeypatch):
+    # the files numpy.save writes take the fast path (npyread.read), which
+    # reads the header without ast.literal_eval and the data in one read
+    for name, a in {"w": np.arange(6.0).reshape(2, 3), "f": np.asfortranarray(np.ones((2, 3))),
+                    "s": np.array(2.0), "i": np.arange(3, dtype=np.int32)}.items():
+        np.save(tmp_path / f"{name}.npy", a)
+
+    def refuse(*a, **k):
+        raise AssertionError("numpy.load called")
+
+    monkeypatch.setattr(np, "load", refuse)
+    monkeypatch.setattr(np.lib.format, "read_array_header_1_0", refuse)
+    assert graph("{file: w.npy}", tmp_path).array.tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert graph("{file: f.npy}", tmp_path).array.tolist() == [[1, 1, 1], [1, 1, 1]]
+    assert graph("{file: s.npy}", tmp_path).array.shape == ()
+    assert graph("{file: i.npy}", tmp_path).array.tolist() == [0, 1, 2]

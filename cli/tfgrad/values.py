@@ -160,69 +160,147 @@ def generate(kind: str, fields: dict[str, Any]) -> tuple[np.ndarray, bool]:
 def resolve_path(path: Any, base_dir: str, allow_outside: Sequence[str]) -> str:
     """The real path of ``path`` (relative to ``base_dir``), which must be a
     regular file inside ``base_dir``'s tree or inside an allowed path."""
-    if not isinstance(path, str) or not path:
-        raise ValueProblem(f"file must be a path (text); found {_show(path)}", "file")
-    if "\0" in path:
-        raise ValueProblem("file path contains a NUL character", "file")
-    full = os.path.join(base_dir, os.path.expanduser(path)) if not os.path.isabs(path) else path
-    real = os.path.realpath(full)
-    roots = [os.path.realpath(base_dir)] + [os.path.realpath(p) for p in allow_outside]
-    if not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots):
-        raise ValueProblem(
-            f"file '{path}' is outside the graph file's directory ({roots[0]}); tfgrad reads files "
-            "only from there unless the command line allows it (--allow-outside PATH)", "file")
-    try:
-        st = os.stat(real)
-    except FileNotFoundError:
-        raise ValueProblem(f"file '{path}' does not exist (looked for {real})", "file") from None
-    except OSError as e:
-        raise ValueProblem(f"file '{path}' cannot be read: {e.strerror or e}", "file") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise ValueProblem(f"file '{path}' is not a regular file", "file")
-    if st.st_size > MAX_FILE_BYTES:
-        raise ValueProblem(f"file '{path}' has {st.st_size:,} bytes; value files are limited to "
-                           f"{MAX_FILE_BYTES:,}", "file")
-    return real
+    return Files(base_dir, allow_outside).resolve(path)[0]
 
 
 def load_file(path: Any, key: Any, base_dir: str, allow_outside: Sequence[str]) -> np.ndarray:
     """The array in a ``.npy`` file, an ``.npz`` member or a ``.csv``/``.txt``
-    table, never unpickling anything."""
-    import zipfile  # here, not at the top: a graph without files never loads it
+    table, never unpickling anything (one file; ``Files.load`` reads many)."""
+    return Files(base_dir, allow_outside).load(path, key)
 
-    real = resolve_path(path, base_dir, allow_outside)
-    low = real.lower()
-    shown = path
-    if key is not None and not low.endswith(".npz"):
-        raise ValueProblem(f"key selects a member of an .npz file; '{shown}' is not one", "key")
-    try:
-        if low.endswith(".npy"):
-            with open(real, "rb") as f:
-                shape, dtype = _header(f)
-                _check_header(shape, dtype, shown)
-                f.seek(0)
-                return np.load(f, allow_pickle=False)
-        if low.endswith(".npz"):
-            return _load_npz(real, key, shown)
-        if low.endswith(TEXT_SUFFIXES):
-            a = np.loadtxt(real, delimiter="," if low.endswith(".csv") else None, dtype=np.float64,
-                           ndmin=1, comments="#")
-            if a.ndim > 2:
-                raise ValueProblem(f"text table '{shown}' is not rank 1 or 2")
-            if a.size == 0:
-                raise ValueProblem(f"text table '{shown}' holds no numbers")
-            return a
-    except ValueProblem:
-        raise
-    except ValueError as e:
-        msg = str(e)
-        if "pickle" in msg.lower() or "object arrays" in msg.lower():
-            raise ValueProblem(f"file '{shown}' holds pickled Python objects; tfgrad never unpickles "
-                               "(allow_pickle=False): save plain numeric arrays") from None
-        raise ValueProblem(f"file '{shown}' cannot be read as an array: {_clip(msg)}") from None
-    except (OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as e:
-        raise ValueProblem(f"file '{shown}' cannot be read as an array: {_clip(str(e))}") from None
-    raise ValueProblem(f"file '{shown}': tfgrad reads .npy, .npz, .csv and .txt files", "file")
+
+class Files:
+    """Reads the value files of one graph file: paths relative to
+    ``base_dir``, which (with symlinks followed) must lie in ``base_dir``'s
+    tree or in one of ``allow_outside``. What does not change from file to
+    file is worked out once: the real paths of the allowed roots and of each
+    directory files are named in (a file's real path is its directory's
+    real path and its name, unless the name is itself a symlink). Small
+    ``.npy`` arrays share memory blocks (``npyread.Blocks``)."""
+
+    def __init__(self, base_dir: str, allow_outside: Sequence[str] = ()) -> None:
+        self.base_dir = base_dir
+        self.allow_outside = tuple(allow_outside)
+        self._roots: list[str] | None = None
+        self._dirs: dict[str, str] = {}
+        self._blocks: Any = None
+
+    def roots(self) -> list[str]:
+        """The real paths files may lie under, the graph file's directory first."""
+        if self._roots is None:
+            self._roots = [os.path.realpath(self.base_dir)] + [os.path.realpath(p) for p in self.allow_outside]
+        return self._roots
+
+    def resolve(self, path: Any) -> tuple[str, os.stat_result]:
+        """The real path of ``path`` and its ``stat``: a regular file, inside
+        the allowed roots, of at most ``MAX_FILE_BYTES``; else
+        ``ValueProblem`` (field ``file``)."""
+        if not isinstance(path, str) or not path:
+            raise ValueProblem(f"file must be a path (text); found {_show(path)}", "file")
+        if "\0" in path:
+            raise ValueProblem("file path contains a NUL character", "file")
+        full = os.path.join(self.base_dir, os.path.expanduser(path)) if not os.path.isabs(path) else path
+        head, name = os.path.split(full)
+        st: os.stat_result | OSError | None = None
+        if name in ("", ".", ".."):
+            real = os.path.realpath(full)
+        else:
+            real_dir = self._dirs.get(head)
+            if real_dir is None:
+                real_dir = self._dirs[head] = os.path.realpath(head)
+            real = os.path.join(real_dir, name)
+            try:
+                st = os.lstat(real)
+            except FileNotFoundError:
+                st = None  # the real path of a missing name is its directory's and the name
+            except OSError as e:
+                st = e
+            else:
+                if stat.S_ISLNK(st.st_mode):
+                    real, st = os.path.realpath(full), None
+        roots = self.roots()
+        if not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots):
+            raise ValueProblem(
+                f"file '{path}' is outside the graph file's directory ({roots[0]}); tfgrad reads files "
+                "only from there unless the command line allows it (--allow-outside PATH)", "file")
+        if st is None:
+            try:
+                st = os.stat(real)
+            except OSError as e:
+                st = e
+        if isinstance(st, FileNotFoundError):
+            raise ValueProblem(f"file '{path}' does not exist (looked for {real})", "file")
+        if isinstance(st, OSError):
+            raise ValueProblem(f"file '{path}' cannot be read: {st.strerror or st}", "file")
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueProblem(f"file '{path}' is not a regular file", "file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise ValueProblem(f"file '{path}' has {st.st_size:,} bytes; value files are limited to "
+                               f"{MAX_FILE_BYTES:,}", "file")
+        return real, st
+
+    def load(self, path: Any, key: Any = None, declared: str | None = None) -> np.ndarray:
+        """The array in a ``.npy`` file, an ``.npz`` member or a
+        ``.csv``/``.txt`` table, never unpickling anything. ``declared``:
+        the mapping's ``dtype:`` (an array to be converted is not placed in
+        a shared block). Raises ``ValueProblem``."""
+        import zipfile  # here, not at the top: a graph without files never loads it
+
+        real, st = self.resolve(path)
+        low = real.lower()
+        shown = path
+        if key is not None and not low.endswith(".npz"):
+            raise ValueProblem(f"key selects a member of an .npz file; '{shown}' is not one", "key")
+        try:
+            if low.endswith(".npy"):
+                a = self._npy(real, shown, declared)
+                if a is not None:
+                    return a
+                with open(real, "rb") as f:
+                    shape, dtype = _header(f)
+                    _check_header(shape, dtype, shown)
+                    f.seek(0)
+                    return np.load(f, allow_pickle=False)
+            if low.endswith(".npz"):
+                return _load_npz(real, key, shown)
+            if low.endswith(TEXT_SUFFIXES):
+                a = np.loadtxt(real, delimiter="," if low.endswith(".csv") else None, dtype=np.float64,
+                               ndmin=1, comments="#")
+                if a.ndim > 2:
+                    raise ValueProblem(f"text table '{shown}' is not rank 1 or 2")
+                if a.size == 0:
+                    raise ValueProblem(f"text table '{shown}' holds no numbers")
+                return a
+        except ValueProblem:
+            raise
+        except ValueError as e:
+            msg = str(e)
+            if "pickle" in msg.lower() or "object arrays" in msg.lower():
+                raise ValueProblem(f"file '{shown}' holds pickled Python objects; tfgrad never unpickles "
+                                   "(allow_pickle=False): save plain numeric arrays") from None
+            raise ValueProblem(f"file '{shown}' cannot be read as an array: {_clip(msg)}") from None
+        except (OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as e:
+            raise ValueProblem(f"file '{shown}' cannot be read as an array: {_clip(str(e))}") from None
+        raise ValueProblem(f"file '{shown}': tfgrad reads .npy, .npz, .csv and .txt files", "file")
+
+    def _npy(self, real: str, shown: str, declared: str | None) -> np.ndarray | None:
+        """``npyread.read`` of ``real``: None when numpy.load is to read it.
+        Opened without following a symlink (``resolve`` checked the name is
+        none) and without waiting on a FIFO swapped in since (non-blocking;
+        it is then refused as not a regular file)."""
+        from . import npyread
+
+        if self._blocks is None:
+            self._blocks = npyread.Blocks()
+        flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(real, flags)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise ValueProblem(f"file '{shown}' is not a regular file", "file")
+            return npyread.read(fd, st.st_size, MAX_ELEMENTS, self._blocks if declared is None else None)
+        finally:
+            os.close(fd)
 
 
 def _clip(s: str, n: int = 120) -> str:
