@@ -156,27 +156,29 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
     shape (a rule bug, never a user error)."""
     # tensor.walk's post-order over the ys, fused with the reach pass: a
     # node is finished after its operands, so whether it depends on a wrt
-    # node is known then (one pass instead of two over deep graphs)
+    # node is known then (one pass instead of two over deep graphs). Nodes
+    # are marked (Node._walk = this sweep's token) instead of kept in sets;
+    # ``_mark`` is None for a node no wrt node reaches, else True, or the
+    # list of cotangents it has received.
+    gen = object()
     wrt_ids = {id(w) for w in wrt}
     stop_ids = {id(s) for s in stop}
-    reach: set[int] = set()
-    reach_add = reach.add
     order: list[Node] = []
     append = order.append
-    seen: set[int] = set()
-    seen_add = seen.add
     floats = FLOAT_DTYPES
     for root, _ in seeds:
-        if id(root) in seen:
+        if root._walk is gen:
             continue
-        seen_add(id(root))
+        root._walk = gen
+        root._mark = None
         stack = [(root, iter(root._args))]
         push, pop = stack.append, stack.pop
         while stack:
             node, it = stack[-1]
             for child in it:
-                if id(child) not in seen:
-                    seen_add(id(child))
+                if child._walk is not gen:
+                    child._walk = gen
+                    child._mark = None
                     push((child, iter(child._args)))
                     break
             else:
@@ -186,25 +188,29 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
                     continue
                 i = id(node)
                 if i in wrt_ids:
-                    reach_add(i)
+                    node._mark = True
                 elif i not in stop_ids:
                     for a in node._args:
-                        if id(a) in reach:
-                            reach_add(i)
+                        if a._mark is not None:
+                            node._mark = True
                             break
-    pending: dict[int, list[Node]] = {}
     for node, g in seeds:
-        if id(node) in reach:
-            pending.setdefault(id(node), []).append(g)
+        m = node._mark
+        if m is True:
+            node._mark = [g]
+        elif m is not None:
+            m.append(g)
     result: dict[int, Node] = {}
-    pending_pop, pending_get = pending.pop, pending.get
     funcs = FUNCS
     for n in reversed(order):
-        i = id(n)
-        parts = pending_pop(i, None)
-        if parts is None:
+        parts = n._mark
+        if parts is None or parts is True:
             continue
+        if n._walk is not gen:
+            raise AssertionError("a walk over these nodes ran inside the sweep and cleared its marks")
+        n._mark = True  # reached, its cotangents consumed
         total = parts[0] if len(parts) == 1 else add(*parts)
+        i = id(n)
         if i in wrt_ids:
             result[i] = total
         args = n._args
@@ -224,18 +230,19 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
         for a, c in zip(args, cots):
             if c is None:
                 continue
-            ia = id(a)
-            if ia not in reach:
+            m = a._mark
+            if m is None:  # no wrt node below a
                 continue
+            if a._walk is not gen:
+                raise AssertionError("a walk over these nodes ran inside the sweep and cleared its marks")
             if c.shape != a.shape:
                 raise AssertionError(
                     f"VJP of {type(n).__name__} {n.params()} gave a cotangent of shape {c.shape} "
                     f"for an operand of shape {a.shape}")
-            lst = pending_get(ia)
-            if lst is None:
-                pending[ia] = [c]
+            if m is True:
+                a._mark = [c]
             else:
-                lst.append(c)
+                m.append(c)
             if contributions is not None:
                 contributions.append((a, c))
         if record is not None:

@@ -47,15 +47,13 @@ class Lowered:
 
     ``nodes`` maps every graph name to its node (a list for ops with several
     outputs); ``env`` maps leaf names to arrays; ``leaf_of`` maps a leaf's
-    env name to the graph name it came from; ``owner`` maps ``id(node)`` to
-    the graph name of the op that built it; ``labels`` maps a graph name to
-    how messages name it."""
+    env name to the graph name it came from; each node's ``_owner`` is the
+    graph name of the op (or leaf) that built it (``owner_of``)."""
 
     graph: Graph
     nodes: dict[str, Any]
     env: dict[str, np.ndarray]
     leaf_of: dict[str, str]
-    owner: dict[int, str]
     integral: bool
     dtype: str
     _bindings: dict[str, tuple[Any, dict[str, Any]]] | None = None
@@ -77,7 +75,7 @@ class Lowered:
         node = getattr(e, "node", None)
         if e.pos is not None or node is None:
             return e
-        name = self.owner.get(id(node))  # the op whose lowering built the node
+        name = node._owner  # the op whose lowering built the node
         if name is not None:
             node = self.graph.nodes[name]
             e.pos = node.pos
@@ -219,15 +217,21 @@ def _bind(graph: Graph, gnode: GNode, nodes: dict[str, Any], dtype: str,
                int_literals=int_literals)
 
 
-def _claim(owner: dict[int, str], out: Node, name: str) -> None:
+def owner_of(node: Node) -> str | None:
+    """The graph name of the op (or leaf) whose lowering built ``node``;
+    None for a node a sweep built."""
+    return node._owner
+
+
+def _claim(out: Node, name: str) -> None:
     """Mark the nodes an op's lowering created as that op's (stops at nodes
     that already belong to an earlier op or leaf)."""
     stack = [out]
     while stack:
         n = stack.pop()
-        if id(n) in owner:
+        if n._owner is not None:
             continue
-        owner[id(n)] = name
+        n._owner = name
         stack.extend(n._args)
 
 
@@ -241,20 +245,24 @@ def lower(graph: Graph) -> Lowered:
     nodes: dict[str, Any] = {}
     env: dict[str, np.ndarray] = {}
     leaf_of: dict[str, str] = {}
-    owner: dict[int, str] = {}
     # literals written as integers: they take an integer operand's dtype
     # (TF converts the Python int 1 in n + 1 to n's int32)
     int_literals: set[str] = set()
     integral = True
+    fast_of: dict[str, Any] = {}  # op name -> its shortcut (``_fast_entry``), per graph
+    gnodes = graph.nodes
     for name in graph.order:
-        g = graph.nodes[name]
+        g = gnodes[name]
         if g.kind == "op" and not g.attrs:
-            out = _lower_fast(g, nodes)
-            if out is not None and id(out) not in owner:
-                owner[id(out)] = name
+            entry = fast_of.get(g.op, fast_of)
+            if entry is fast_of:
+                entry = fast_of[g.op] = _fast_entry(g.op)
+            out = _lower_fast(entry, g, nodes) if entry is not None else None
+            if out is not None and out._owner is None:
+                out._owner = name
                 for a in out._args:  # broadcasts the shortcut built (graph nodes are claimed)
-                    if id(a) not in owner:
-                        _claim(owner, a, name)
+                    if a._owner is None:
+                        _claim(a, name)
                 nodes[name] = out
                 continue
         if g.kind != "op":
@@ -269,7 +277,7 @@ def lower(graph: Graph) -> Lowered:
             leaf_of[key] = name
             t = tensor(key, arr.shape, vd, g.kind)
             nodes[name] = t
-            owner[id(t)] = name
+            t._owner = name
             integral = integral and bool(value.integral)
             if g.kind == "literal" and value.integral and value.dtype is None:
                 int_literals.add(key)
@@ -288,9 +296,9 @@ def lower(graph: Graph) -> Lowered:
                     f"index {index} is out of "
                     f"range ({-len(src)} to {len(src) - 1})", g.attr_pos.get("index", g.pos), "TG202")
             o = src[index]
-            if type(o) is not Absent and id(o) in owner and owner[id(o)] != name:  # None stays None
+            if type(o) is not Absent and o._owner is not None and o._owner != name:  # None stays None
                 o = ew("identity", o)
-            owner[id(o)] = name
+            o._owner = name
             nodes[name] = o
             continue
         ctx = _bind(graph, g, nodes, dtype, env, int_literals)
@@ -310,46 +318,59 @@ def lower(graph: Graph) -> Lowered:
                     f"{ctx.op.name}: lowering built shape {o.shape}, shape rule says {tuple(s)}")
         fixed = []
         for o in outs:
-            if id(o) in owner and owner[id(o)] != name:
+            if o._owner is not None and o._owner != name:
                 o = ew("identity", o)  # every graph node is a node of its own
-            _claim(owner, o, name)
+            _claim(o, name)
             fixed.append(o)
         nodes[name] = fixed if isinstance(out, list) else fixed[0]
-    return Lowered(graph, nodes, env, leaf_of, owner, integral, dtype)
+    return Lowered(graph, nodes, env, leaf_of, integral, dtype)
 
 
-def _lower_fast(g: GNode, nodes: dict[str, Any]) -> Node | None:
-    """``g``'s node by its op's ``OpDef.fast`` shortcut, or None when the op
-    has none, the call is not a plain one (a missing or extra input, a bare
-    tensor for a list, an input that is absent or has several outputs) or
-    the shortcut declines; the full path then binds, checks and reports."""
-    op = lookup(g.op)
-    if op is None:
+def _fast_entry(op_name: str) -> tuple | None:
+    """``(OpDef.fast, tensor parameter names, whether the one parameter is a
+    list)`` of the op, or None when it has no shortcut."""
+    op = lookup(op_name)
+    if op is None or op.fast_inputs is None:
         return None
-    sig = op.fast_inputs
-    if sig is None:
-        return None
-    names, is_list = sig
+    names, is_list = op.fast_inputs
+    return op.fast, names, is_list
+
+
+def _lower_fast(entry: tuple, g: GNode, nodes: dict[str, Any]) -> Node | None:
+    """``g``'s node by its op's ``OpDef.fast`` shortcut (``entry``, from
+    ``_fast_entry``), or None when the call is not a plain one (a missing or
+    extra input, a bare tensor for a list, an input that is absent or has
+    several outputs) or the shortcut declines; the full path then binds,
+    checks and reports."""
+    fast, names, is_list = entry
     given = g.inputs
+    xs = []
+    if given is not None and not is_list:  # the expression parser's case: one loop
+        if len(given) != len(names):
+            return None
+        for n in names:
+            r = given.get(n)
+            v = nodes.get(r) if type(r) is str else None
+            if v is None or type(v) is list or type(v) is Absent:
+                return None
+            xs.append(v)
+        return fast(xs)
     if given is None:
         refs: Any = g.args
         if not is_list and len(refs) != len(names):
             return None
     elif len(given) != len(names):
         return None
-    elif is_list:
+    else:
         refs = given.get(names[0])
         if type(refs) is not tuple:
             return None
-    else:
-        refs = [given.get(n) for n in names]
-    xs = []
     for r in refs:
         v = nodes.get(r) if type(r) is str else None
         if v is None or type(v) is list or type(v) is Absent:
             return None
         xs.append(v)
-    return op.fast(xs)
+    return fast(xs)
 
 
 def _input_names(op: Any, g: GNode) -> dict[str, Any]:

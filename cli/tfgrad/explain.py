@@ -34,7 +34,7 @@ from .display.elements import ElementBuilder, ScalarLatex, ScalarText, TooBig, i
 from .display.printers import (
     ATOM, formula_notation, index_letters, is_transparent, printer, see_through,
 )
-from .engine import Derived, Result
+from .engine import Derived, Result, owner_of
 from .funcs import FUNCS
 from .moves import MOVES
 from .opdefs import lookup
@@ -840,13 +840,12 @@ def _steps(d: Derived, ex: Explanation, taken_in: set[str], display_of: dict[str
     low = d.lowered
     g = low.graph
     taken = set(taken_in) | {str(v) for v in display_of.values()}
-    owner = low.owner
     out_node = {name: low.nodes[name] for name in g.order
                 if g.nodes[name].kind == "op" and isinstance(low.nodes.get(name), Node)}
     out_of = {id(v): k for k, v in out_node.items()}
     groups: dict[str, list] = {}
     for rec in d.steps:
-        name = owner.get(id(rec[0]))
+        name = owner_of(rec[0])
         if name is None:
             continue
         groups.setdefault(name, []).append(rec)
@@ -886,7 +885,7 @@ def _steps(d: Derived, ex: Explanation, taken_in: set[str], display_of: dict[str
         got: set[str] = set()
         for node, tot, cs in recs:
             for operand, c in cs:
-                o = owner.get(id(operand))
+                o = owner_of(operand)
                 if o == name and operand is not out_node.get(name):
                     continue
                 arg = o if o is not None else "?"

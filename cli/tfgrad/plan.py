@@ -35,9 +35,6 @@ from .graph import GraphError
 from .moves import MOVES
 from .tensor import Contract, Ew, Fill, Kernel, Move, Node, Reduce, Tensor, walk
 
-Step = tuple[Callable[..., np.ndarray], tuple[int, ...], int, tuple[int, ...]]
-
-
 def _matmul3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for (nb, m, k) and (nb, k, n) arrays, keeping broadcast
     operands cheap: a cotangent that a sum broadcast (zero strides, as
@@ -204,7 +201,7 @@ def compile_node(n: Node) -> Callable[..., np.ndarray]:
 class Plan:
     """A flat evaluation plan for ``roots`` (see the module doc).
 
-    ``steps`` are ``[fn, input slots, output slot, slots to release]`` in
+    ``steps`` are ``(fn, input slots, output slot, slots to release)`` in
     the order of ``tensor.walk(roots)`` (operands first); ``leaves`` are
     ``(slot, name, dtype, shape)`` of the named leaves."""
 
@@ -212,75 +209,96 @@ class Plan:
         # tensor.walk's depth-first post-order, fused with the slot numbering
         # and the compilation of each node: a node's operands have their slots
         # when it is finished, so its step is made then, and its operands'
-        # last uses are recorded (one dict lookup per edge). Releases are
-        # filled in by one pass over the last uses afterwards. This
-        # constructor's per-node cost is most of evaluate on deep graphs, so
-        # the common case (an elementwise node without attributes) is compiled
-        # inline. ``slot`` holds -1 while a node is on the stack.
-        slot: dict[int, int] = {}
+        # last uses are recorded. Each node met is marked with this plan's
+        # token (``_walk``) and, once finished, its slot (``_mark``): no dict
+        # keyed by id(). The steps are parallel lists, not a record each (the
+        # first two input slots as ints, the inputs of a step with more or
+        # none in ``nary``), and the releases are filled in by one pass over
+        # the last uses: on deep graphs this constructor's per-node cost and
+        # memory are most of evaluate's, so the common case (an elementwise
+        # node without attributes) is compiled inline.
+        gen = object()
         order: list[Node] = []
         last_use: list[int] = []
-        step_of: list[list | None] = []  # slot -> its step (None for a leaf)
         leaves: list[tuple[int, str, str, tuple]] = []
-        steps: list[list] = []
-        order_append, last_append, step_of_append = order.append, last_use.append, step_of.append
-        steps_append = steps.append
+        fns: list[Callable[..., np.ndarray]] = []
+        in_a: list[int] = []  # first input slot (-1: see nary)
+        in_b: list[int] = []  # second input slot (-1: one input)
+        nary: dict[int, tuple[int, ...]] = {}  # output slot -> inputs, for 0 or 3+ inputs
+        outs: list[int] = []
+        order_append, last_append = order.append, last_use.append
+        fns_append, a_append, b_append, outs_append = fns.append, in_a.append, in_b.append, outs.append
         empty: tuple[int, ...] = ()
         ew_np = _ew_kernels()
         for root in roots:
-            if id(root) in slot:
+            if root._walk is gen:
                 continue
-            slot[id(root)] = -1
+            root._walk = gen
             stack = [(root, iter(root._args))]
             push, pop = stack.append, stack.pop
             while stack:
                 node, it = stack[-1]
                 for child in it:
-                    if id(child) not in slot:
-                        slot[id(child)] = -1
+                    if child._walk is not gen:
+                        child._walk = gen
                         push((child, iter(child._args)))
                         break
                 else:
                     pop()
                     pos = len(order)
-                    slot[id(node)] = pos
+                    node._mark = pos
                     order_append(node)
                     last_append(-1)
                     t = type(node)
                     if t is Tensor:
                         leaves.append((pos, node.name, node.dtype, node.shape))
-                        step_of_append(None)
                         continue
                     args = node._args
-                    if args:
-                        ins = tuple([slot[id(a)] for a in args])
+                    n_args = len(args)
+                    if n_args == 1:
+                        j = args[0]._mark
+                        last_use[j] = pos
+                        a_append(j)
+                        b_append(-1)
+                    elif n_args == 2:
+                        j, k = args[0]._mark, args[1]._mark
+                        last_use[j] = last_use[k] = pos
+                        a_append(j)
+                        b_append(k)
+                    else:
+                        ins = tuple([a._mark for a in args])
                         for j in ins:
                             last_use[j] = pos
-                    else:
-                        ins = empty
+                        nary[pos] = ins
+                        a_append(-1)
+                        b_append(-1)
                     if t is Ew and not node.attrs:
                         fn = ew_np[node.fn]
                     else:
                         fn = compile_node(node)
                     if node.dtype == "float32" and t is not Move and t is not Fill:
                         fn = _flushing(fn)
-                    st = [fn, ins, pos, empty]
-                    steps_append(st)
-                    step_of_append(st)
+                    fns_append(fn)
+                    outs_append(pos)
         self.order = order  # slot -> node: names the node of a kernel's run-time error
-        self.roots = [slot[id(r)] for r in roots]
+        self.roots = [r._mark for r in roots]
         for r in self.roots:  # the roots are the result: never released
             last_use[r] = -1
-        # each value is dropped after the step of its last use (a leaf too:
-        # its array stays in the caller's environment)
-        for j, p in enumerate(last_use):
+        # slot -> the slots dropped after its step: each value after the step
+        # of its last use (a leaf too: its array stays in the caller's env)
+        rels: list[tuple[int, ...]] = [empty] * len(order)
+        for node, p in zip(order, last_use):
             if p >= 0:
-                st = step_of[p]
-                rel = st[3]
-                st[3] = (j,) if rel is empty else rel + (j,)
+                rels[p] = rels[p] + (node._mark,)
         self.leaves = leaves
-        self.steps = steps
+        self._fns, self._a, self._b, self._nary, self._outs, self._rels = fns, in_a, in_b, nary, outs, rels
         self.size = len(order)
+
+    @property
+    def steps(self) -> list[tuple[Callable[..., np.ndarray], tuple[int, ...], int, tuple[int, ...]]]:
+        """``(fn, input slots, output slot, slots released after it)`` per step."""
+        return [(f, self._nary[o] if a < 0 else (a,) if b < 0 else (a, b), o, self._rels[o])
+                for f, a, b, o in zip(self._fns, self._a, self._b, self._outs)]
 
     def run(self, env: dict[str, np.ndarray]) -> list[np.ndarray]:
         """The roots' values (arrays of each root's shape and dtype)."""
@@ -290,18 +308,18 @@ class Plan:
             if v.dtype != dtype:
                 v = v.astype(dtype)
             vals[s] = flush32(v) if dtype == "float32" else v
+        rels, nary = self._rels, self._nary
         out = -1
         try:
             with np.errstate(all="ignore"):
-                for fn, ins, out, release in self.steps:
-                    n = len(ins)  # the common arities without building a list
-                    if n == 1:
-                        vals[out] = fn(vals[ins[0]])
-                    elif n == 2:
-                        vals[out] = fn(vals[ins[0]], vals[ins[1]])
+                for fn, a, b, out in zip(self._fns, self._a, self._b, self._outs):
+                    if b >= 0:
+                        vals[out] = fn(vals[a], vals[b])
+                    elif a >= 0:
+                        vals[out] = fn(vals[a])
                     else:
-                        vals[out] = fn(*[vals[i] for i in ins])
-                    for r in release:
+                        vals[out] = fn(*[vals[i] for i in nary[out]])
+                    for r in rels[out]:
                         vals[r] = None
         except GraphError as e:
             # a kernel's run-time error (TF's InvalidArgumentError: a singular

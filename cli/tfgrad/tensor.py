@@ -53,7 +53,15 @@ class Node(Basic):
     """Base of every expression node: ``shape`` and ``dtype`` on top of
     SymPy's ``args`` (the operand nodes)."""
 
-    __slots__ = ("shape", "dtype")
+    # _walk/_mark: scratch for one walk over the DAG at a time (plan.Plan,
+    # autodiff.backprop): the walk's token once the node is met, and what the
+    # walk keeps for it (its slot; its pending cotangents). Marking nodes
+    # instead of keeping dicts keyed by id() halves a deep graph's plan
+    # memory and is faster.
+    # _owner: the graph name of the op whose lowering built the node (None
+    # for nodes a sweep built); engine.lower sets it, errors and explain read
+    # it (a dict keyed by id() was a third of a deep graph's lowering memory).
+    __slots__ = ("shape", "dtype", "_walk", "_mark", "_owner")
 
     shape: Shape
     dtype: str
@@ -105,6 +113,7 @@ def _new(cls: type, operands: tuple, shape: Shape, dtype: str) -> Any:
     obj._args = operands
     obj.shape = shape
     obj.dtype = dtype
+    obj._walk = obj._owner = None
     return obj
 
 
@@ -199,6 +208,24 @@ def ew(fn: str, *operands: Node, attrs: tuple = (), dtype: str | None = None) ->
     e.dtype = dtype
     e.fn = fn
     e.attrs = attrs if type(attrs) is tuple else tuple(attrs)
+    e._walk = e._owner = None
+    return e
+
+
+def ew_same(fn: str, operands: tuple) -> Ew:
+    """``ew(fn, *operands)`` without attributes, for operands the caller has
+    just checked have one shape (the lowering shortcuts: this skips the
+    check and the argument packing, a third of a thin op's lowering)."""
+    f = _FUNCS[fn]
+    e = _object_new(Ew)
+    e._assumptions = _EW_ASSUMPTIONS
+    e._mhash = None
+    e._args = operands
+    e.shape = operands[0].shape
+    e.dtype = f.out_dtype or operands[f.dtype_from].dtype
+    e.fn = fn
+    e.attrs = ()
+    e._walk = e._owner = None
     return e
 
 
@@ -323,6 +350,7 @@ def with_args(n: Node, args: tuple) -> Node:
     m._assumptions = n._assumptions
     m.shape = n.shape
     m.dtype = n.dtype
+    m._walk = m._owner = None
     for cls in type(n).__mro__:
         if cls is Node:
             break

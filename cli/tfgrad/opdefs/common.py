@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..tensor import FLOAT_DTYPES, INT_DTYPES, Node, broadcast_to, ew, is_float, reshape, tensor
+from ..tensor import FLOAT_DTYPES, INT_DTYPES, Node, broadcast_to, ew, ew_same, is_float, reshape, tensor
 from .spec import TENSOR, Ctx, OpDef, Param, fmt_shape, register
 
 
@@ -243,13 +243,13 @@ def _fast_unary(fn: str, ints: str = "keep", bools: bool = False):
     if ints != "keep":
         def fast_float(xs: list[Node]) -> Node | None:
             x = xs[0]
-            return ew(fn, x) if x.dtype in FLOAT_DTYPES else None
+            return ew_same(fn, (x,)) if x.dtype in FLOAT_DTYPES else None
         return fast_float
 
     def fast(xs: list[Node]) -> Node | None:
         if not bools and xs[0].dtype == "bool":
             return None
-        return ew(fn, xs[0])
+        return ew_same(fn, (xs[0],))
 
     return fast
 
@@ -275,7 +275,7 @@ def _fast_broadcast(fn: str, ints: str = "keep"):
             if x.shape != shape:
                 same = False
         if same:
-            return ew(fn, *xs)
+            return ew_same(fn, tuple(xs))
         out: tuple[int, ...] | None = shape
         for x in xs:
             out = _broadcast_pair(out, x.shape)
