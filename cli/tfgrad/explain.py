@@ -32,7 +32,7 @@ from .display.common import (
 )
 from .display.elements import ElementBuilder, ScalarLatex, ScalarText, TooBig, ieee, tree_size
 from .display.printers import (
-    ATOM, formula_notation, index_letters, is_transparent, printer, see_through,
+    ATOM, _fill_of, formula_notation, index_letters, is_transparent, printer, see_through,
 )
 from .engine import Derived, Result, owner_of
 from .funcs import FUNCS
@@ -189,15 +189,38 @@ def _name_pieces(roots: list[Node], presets: dict[int, str], fresh: Iterator[str
     """Name forward values (``presets``), shared and deep nodes reachable
     from ``roots``; fills ``names`` and returns the pieces in dependency order."""
     order = walk(roots)
+    # a forward value prints its definition through a wrapper (an identity,
+    # the ones seeding a gradient op): the node it shows stays its own, and
+    # copies of that node elsewhere print by the forward value's name
+    shown = {id(_shown_as(n)): nm for n in order if id(n) in presets
+             for nm in (presets[id(n)],) if _shown_as(n) is not n}
+    same, plain = _same_expressions(order, {**presets, **shown}, names)
+    alias: dict[Any, str] = {}
+    for n in order:
+        k = id(n)
+        if k in presets and k in plain:
+            alias.setdefault(plain[k], presets[k])
+        if k in shown and k in plain:
+            alias.setdefault(plain[k], shown[k])
     count: dict[int, int] = {}
     for n in order:
+        if same[id(n)] != id(n):
+            continue  # a copy's operands are its first's: counted once
         for a in n._args:
-            count[id(a)] = count.get(id(a), 0) + 1
+            count[same[id(a)]] = count.get(same[id(a)], 0) + 1
     depth: dict[int, int] = {}
     ops: dict[int, int] = {}
     pieces: list[Piece] = []
     for n in order:
         k = id(n)
+        first = same[k]
+        if first != k:
+            # the same expression of the same nodes as an earlier node:
+            # printed as that one is (its name, when it has one)
+            depth[k], ops[k] = depth[first], ops[first]
+            if first in names and k not in names:
+                names[k] = names[first]
+            continue
         if not n._args or type(n) is Fill:
             depth[k], ops[k] = 0, 0
             if k in presets and k not in names:
@@ -210,10 +233,15 @@ def _name_pieces(roots: list[Node], presets: dict[int, str], fresh: Iterator[str
         depth[k], ops[k] = d, min(o, 10**6)
         if k in names:
             continue
+        if k not in presets and k not in shown and plain.get(k) in alias:
+            names[k] = alias[plain[k]]  # the same expression as a forward value
+            depth[k], ops[k] = 0, 0
+            continue
         if k in presets:
             names[k] = presets[k]
             pieces.append(Piece(presets[k], "forward", n))
-        elif share and count.get(k, 0) > 1 and o >= SHARE_MIN_OPS and not is_transparent(n):
+        elif share and count.get(k, 0) > 1 and o >= SHARE_MIN_OPS and not is_transparent(n) \
+                and not _spread_leaf(n):  # (g1·𝟙)·𝟙ᵀ reads better inline
             names[k] = next(fresh)
             pieces.append(Piece(names[k], "shared", n, count[k]))
         elif d > DEPTH_LIMIT and not is_transparent(n):
@@ -222,6 +250,73 @@ def _name_pieces(roots: list[Node], presets: dict[int, str], fresh: Iterator[str
         if k in names:
             depth[k], ops[k] = 0, 0
     return pieces
+
+
+def _params_key(v: Any) -> Any:
+    """A node parameter as a dictionary key that tells 1 from 1.0 and 0.0
+    from -0.0 (they print differently); TypeError for an unhashable one."""
+    if type(v) is tuple:
+        return tuple(_params_key(x) for x in v)
+    if type(v) is float:
+        return ("float", repr(v))
+    hash(v)
+    return (type(v).__name__, v)
+
+
+def _same_expressions(order: list[Node], presets: dict[int, str],
+                      names: dict[int, Any]) -> tuple[dict[int, int], dict[int, Any]]:
+    """id(node) -> id of the first node of ``order`` (operands first) that
+    is the same expression: same node type, parameters, shape and dtype over
+    operands that are the same expressions. The sweep builds a piece anew
+    for each use (three ``where(x > 0, ...)`` give three ``x > 0`` nodes);
+    explain names it once. Forward values (``presets``) stay apart: each
+    prints by its own graph name. A leaf is what it prints as (``names``:
+    each inline ``0`` of the graph is its own literal node, all printing
+    ``0``). A node with an unhashable parameter is its own."""
+    first: dict[Any, int] = {}
+    same: dict[int, int] = {}
+    plain: dict[int, Any] = {}
+    for n in order:
+        k = id(n)
+        inner = _shown_as(n, once=True)
+        if inner is not n and k not in presets and inner.shape == n.shape \
+                and inner.dtype == n.dtype:
+            same[k] = same[id(inner)]  # printed as its operand: (1·𝟙)∘X is X
+            if id(inner) in plain:
+                plain[k] = plain[id(inner)]
+            continue
+        try:
+            params = n.params() if type(n) is not Tensor or k not in names else (names[k],)
+            key = (type(n), n.shape, n.dtype, _params_key(params),
+                   tuple([same[id(a)] for a in n._args]))
+            same[k] = first.setdefault((key, presets.get(k)), k)
+            plain[k] = key
+        except TypeError:
+            same[k] = k
+    return same, plain
+
+
+def _spread_leaf(n: Node) -> bool:
+    """``n`` is a leaf or a fill, broadcast or reshaped (``(g1·𝟙)·𝟙ᵀ``)."""
+    n = see_through(n)
+    while type(n) is Move and n.kind in ("broadcast", "reshape"):
+        n = n._args[0]
+    return type(n) in (Tensor, Fill)
+
+
+def _shown_as(n: Node, once: bool = False) -> Node:
+    """The node a definition of ``n`` prints: through identities and the
+    ones seeding a gradient (``(1·𝟙)∘X`` prints as ``X``); ``once``: one
+    step of that."""
+    while True:
+        m = see_through(n) if not once else n._args[0] if is_transparent(n) else n
+        if m is n and type(n) is Ew and n.fn == "multiply" and len(n._args) == 2:
+            ones = [a for a in n._args if (f := _fill_of(a)) is not None and f.value == 1]
+            if len(ones) == 1:
+                m = n._args[1] if ones[0] is n._args[0] else n._args[0]
+        if once or m is n:
+            return m
+        n = m
 
 
 def _referenced(root: Node, names: dict[int, Any]) -> list[str]:

@@ -35,7 +35,7 @@ from sympy.printing.str import StrPrinter
 
 from ..funcs import FUNCS
 from ..moves import MOVES
-from ..tensor import Contract, Ew, Fill, Kernel, Move, Node, Reduce, Tensor
+from ..tensor import Contract, Ew, Fill, Kernel, Move, Node, Reduce, Tensor, fill
 from .common import latex_escape, latex_name, number_latex, number_text, to_ascii
 from .contract import matrix_form
 
@@ -360,6 +360,12 @@ class _TensorMixin:
                 return self._done("-" + s, NEG, "neg")
         if kernel_form(fn):
             return self._kernel(n)
+        if fn in _COMPARISONS and self.notation == "matrix":
+            # a tensor compared with a number: x > 0, not x > 0·𝟙 (the other
+            # operand gives the shape; both numbers keep the broadcast)
+            bare = [_bare_scalar(a, self.names) for a in args]
+            if sum(b is not None for b in bare) == 1:
+                args = tuple(a if b is None else b for a, b in zip(args, bare))
         return self._fill_template(self.template(f), args, f.prec, fn, n.attrs)
 
     def _fill_template(self, template: str, args: tuple, prec: int, kind: str,
@@ -855,6 +861,22 @@ def _scalar_broadcast(a: Node, names: dict) -> bool:
     a = see_through(a)
     return (type(a) is Move and a.kind == "broadcast" and id(a) not in names
             and _size(a._args[0].shape) == 1 and type(see_through(a._args[0])) is not Fill)
+
+
+_COMPARISONS = frozenset(("greater", "greater_equal", "less", "less_equal", "equal", "not_equal"))
+
+
+def _bare_scalar(a: Node, names: dict) -> Node | None:
+    """The one-element node an unnamed broadcast or fill ``a`` repeats (a
+    fill as a rank-0 fill of its value), else None."""
+    b = see_through(a)
+    if id(a) in names or id(b) in names:
+        return None
+    if type(b) is Fill:
+        return b if b.rank == 0 else fill(b.value, (), b.dtype)
+    if type(b) is Move and b.kind == "broadcast" and _size(b._args[0].shape) == 1:
+        return b._args[0]
+    return None
 
 
 def _call_like(template: str) -> bool:
