@@ -25,6 +25,26 @@ def _col(shape: tuple) -> tuple:
     return (shape[0], 1) if len(shape) == 1 else shape
 
 
+def _scan(fn, identity: float):
+    """TF's cumsum/cumprod(x, axis=0, exclusive=False, reverse=False)."""
+    def scan(x, axis=0, exclusive=False, reverse=False):
+        x = np.asarray(x, dtype=float)
+        if reverse:
+            x = np.flip(x, axis)
+        r = fn(x, axis=axis)
+        if exclusive:
+            head = np.full_like(np.take(r, [0], axis=axis), identity)
+            r = np.concatenate([head, np.take(r, np.arange(r.shape[axis] - 1), axis=axis)], axis=axis)
+        return np.flip(r, axis) if reverse else r
+    return scan
+
+
+def _div_no_nan(a, b):
+    """TF's div_no_nan: 0 where the divisor is 0."""
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
+
+
 def matrix_eval(expr: str, env: dict) -> np.ndarray:
     """Matrix notation: a vector is a column (explain's convention), so every
     rank-1 value and ``ones(n)`` is an (n, 1) array here; ``[c]`` is 1 where
@@ -37,7 +57,8 @@ def matrix_eval(expr: str, env: dict) -> np.ndarray:
           "IV": lambda c: np.asarray(c, dtype=float), "where": np.where, "sign": np.sign,
           "square": np.square, "maximum": np.maximum, "minimum": np.minimum, "sin": np.sin,
           "cos": np.cos, "log1p": np.log1p, "expm1": np.expm1, "atan": np.arctan,
-          "softplus": lambda v: np.log1p(np.exp(v))}
+          "softplus": lambda v: np.log1p(np.exp(v)), "cumsum": _scan(np.cumsum, 0.0),
+          "cumprod": _scan(np.cumprod, 1.0), "div_no_nan": _div_no_nan}
     for k, v in env.items():
         a = np.asarray(v, dtype=float)
         ns[k] = a.reshape(_col(a.shape)) if a.ndim == 1 else a

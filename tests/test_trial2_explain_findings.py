@@ -132,3 +132,109 @@ xs: [x, w]
     for x, want in zip(doc["xs"], grads):
         np.testing.assert_allclose(matrix_eval(x["matrix"], env).reshape(np.shape(want)), want,
                                    rtol=1e-12)
+
+
+# --- 18: attributes print as TF's arguments ----------------------------------
+
+CUMPROD = """\
+variables:
+  x: [1.0, 0.0, 2.0]
+ops:
+  a: cumprod(x)
+  y: reduce_sum(a)
+ys: y
+xs: [x]
+"""
+
+SCANS = """\
+variables:
+  x: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+ops:
+  a: cumsum(x, axis=1, exclusive=true)
+  b: cumprod(x, axis=1, reverse=true)
+  y: reduce_sum(a * b)
+ys: y
+xs: [x]
+"""
+
+
+def _evaluated(path: str) -> list[np.ndarray]:
+    doc = json.loads(run("explain", path, "--format", "json", "--ascii", "--no-elementwise"))
+    env = {s["name"]: np.array(s["value"], dtype=float) for s in doc["symbols"] + doc["seeds"]}
+    for p in doc["definitions"]:
+        env[p["name"]] = matrix_eval(p["expr"], env)
+    return [matrix_eval(x["matrix"], env) for x in doc["xs"]]
+
+
+def test_cumprods_gradient_reads_as_tfs_call_in_every_format(tmp_path):
+    # TF 2.21's _CumprodGrad: div_no_nan(cumsum(cumprod(x) * G, reverse=True), x)
+    path = write(tmp_path, CUMPROD)
+    out = run("explain", path)
+    assert "∂L/∂x = div_no_nan(cumsum(g1·a, reverse=True), x)" in out
+    assert "  a = cumprod(x) " in out and "exclusive" not in out and "axis" not in out
+    ascii_ = run("explain", path, "--ascii")
+    assert "dL/dx = div_no_nan(cumsum(g1 * a, reverse=True), x)" in ascii_
+    latex = run("explain", path, "--format", "latex")
+    assert (r"\operatorname{div\_no\_nan}(\operatorname{cumsum}(g_{1} \, a, "
+            r"\text{reverse}=\text{True}), x)") in latex
+    doc = json.loads(run("explain", path, "--format", "json"))
+    assert doc["xs"][0]["matrix"] == "div_no_nan(cumsum(g1·a, reverse=True), x)"
+    # TF 2.21: x = tf.constant([1., 0., 2.], tf.float64); under GradientTape
+    # y = tf.reduce_sum(tf.math.cumprod(x)); tape.gradient(y, x) -> [1.0, 0.0, 0.0]
+    (got,) = _evaluated(path)
+    np.testing.assert_allclose(got.reshape(-1), [1.0, 0.0, 0.0], rtol=1e-12)
+
+
+def test_scan_attributes_other_than_tfs_defaults_are_printed_in_every_format(tmp_path):
+    path = write(tmp_path, SCANS)
+    out = run("explain", path, "--no-elementwise", "--steps")
+    assert "cumsum(g1·b, axis=1, exclusive=True, reverse=True)" in out
+    assert "cumsum(b∘(g1·a), axis=1)" in out
+    assert "  a = cumsum(x, axis=1, exclusive=True) " in out
+    assert "  b = cumprod(x, axis=1, reverse=True) " in out
+    assert "b = cumprod(x, axis=1, reverse=True)\n" in out  # the step's call, as TF writes it
+    latex = run("explain", path, "--format", "latex", "--no-elementwise")
+    assert (r"\operatorname{cumsum}(x, \text{axis}=1, \text{exclusive}=\text{True})") in latex
+    assert (r"\operatorname{cumprod}(x, \text{axis}=1, \text{reverse}=\text{True})") in latex
+    # TF 2.21, float64 under GradientTape: a = tf.math.cumsum(x, axis=1,
+    # exclusive=True), b = tf.math.cumprod(x, axis=1, reverse=True),
+    # tape.gradient(tf.reduce_sum(a * b), x) -> [[9, 6, 5], [36, 30, 29]]
+    (got,) = _evaluated(path)
+    np.testing.assert_allclose(got, [[9.0, 6.0, 5.0], [36.0, 30.0, 29.0]], rtol=1e-12)
+
+
+ATTRS = """\
+variables:
+  x: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+constants:
+  idx: {value: [2, 0], dtype: int32}
+ops:
+  m: argmax(x, axis=1)
+  oh: one_hot(m, 3, on_value=2.0)
+  r: reverse(x, [1])
+  p: pad(x, [[1, 0], [0, 2]])
+  q: pad(x, [[1, 0], [0, 2]], mode='REFLECT')
+  gth: gather(x, idx, axis=1)
+  d: diag_part(x)
+  y: reduce_sum(oh * x) + reduce_sum(r * p[0:2, 0:3]) + reduce_sum(q) + reduce_sum(gth) + reduce_sum(d)
+ys: y
+xs: [x]
+"""
+
+
+def test_every_kernel_with_attributes_prints_them_as_tfs_arguments(tmp_path):
+    path = write(tmp_path, ATTRS)
+    out = run("explain", path, "--no-elementwise")
+    for text in ("m = argmax(x, axis=1) ", "oh = one_hot(m, 3, on_value=2.0) ",
+                 "r = reverse(x, axis=(1,)) ", "p = pad(x, ((1, 0), (0, 2))) ",
+                 "mirror_pad_grad(g1·𝟙, ((1, 0), (0, 2)), mode='REFLECT')",
+                 "scatter_add(g1·𝟙, idx, axis=1)", "matrix_diag(g1·𝟙, num_rows=2, num_cols=3)",
+                 "unslice(g1·r, [0:2, 0:3], shape=(3, 5))"):
+        assert text in out, (text, out)
+    assert " = " not in out.split("\n")[3].split("=", 1)[1]  # no 'axis, exclusive = ...'
+    latex = run("explain", path, "--format", "latex", "--no-elementwise")
+    for text in (r"\operatorname{argmax}(x, \text{axis}=1)", r"\text{mode}=\text{'REFLECT'}",
+                 r"\operatorname{scatter}(g_{1} \, \mathbf{1}, \mathit{idx}, \text{axis}=1)",
+                 r"\operatorname{rev}(x, \text{axis}=(1,))", r"\text{on\_value}=2.0",
+                 r"p[0:2, 0:3]"):
+        assert text in latex, (text, latex)

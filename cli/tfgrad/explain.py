@@ -926,7 +926,8 @@ def _call_text(d: Derived, node_name: str, display_of: dict[str, Any]) -> str:
         p = op.param(k) if op is not None else None
         if p is not None and not p.required and v == p.default:
             continue
-        txt = "true" if v is True else "false" if v is False else "null" if v is None else str(v)
+        # as TF's Python call and explain's formulas write it (reverse=True)
+        txt = "True" if v is True else "False" if v is False else "None" if v is None else str(v)
         args.append(f"{k}={txt}")
     return f"{node.op}({', '.join(args)})"
 

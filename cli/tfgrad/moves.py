@@ -28,8 +28,11 @@ class Prim:
     ``shape(operands, attrs)`` returns ``(shape, dtype)``; ``np(*arrays,
     *attrs)`` evaluates; ``vjp(node, g)`` returns one cotangent per operand;
     ``text``/``latex`` are ``str.format`` templates over ``{0}``... (operand
-    texts) and ``{attrs}`` (the attributes as written); ``tf`` is the TF
-    source of the gradient."""
+    texts), ``{args}`` (all of them), ``{attrs}`` (the attributes as
+    written) and ``{kwargs}`` (``keywords(attrs)``: the attributes as TF's
+    arguments, each after ``, ``: ``cumsum({0}{kwargs})`` prints
+    ``cumsum(x, axis=1, reverse=True)``); ``tf`` is the TF source of the
+    gradient."""
 
     name: str
     shape: Callable[[tuple, tuple], tuple[Shape, str]]
@@ -47,6 +50,38 @@ class Prim:
     # TG402 note, not a failure
     inexact: tuple[int, ...] = ()
     inexact_note: str = ""
+    # attrs -> [(TF's keyword, or None for a positional argument, value)]
+    # for ``{kwargs}``; attributes at TF's default and internal ones (a
+    # gradient kernel's output shape) are left out
+    keywords: Callable[[tuple], list] | None = None
+
+
+def _equal(a: object, b: object) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+REQUIRED = object()  # keyword_args: an attribute printed whatever its value
+
+
+def keyword_args(*spec: tuple[str, object] | None) -> Callable[[tuple], list]:
+    """``Prim.keywords`` from one entry per attribute: ``(keyword,
+    default)`` (keyword ``""``: positional; default ``REQUIRED``: always
+    printed, else printed only when different) or ``None`` (not printed)."""
+    def keywords(attrs: tuple) -> list:
+        out = []
+        for sp, v in zip(spec, attrs):
+            if sp is None:
+                continue
+            name, default = sp
+            if default is not REQUIRED and isinstance(v, bool) == isinstance(default, bool) \
+                    and _equal(v, default):
+                continue
+            out.append((name or None, v))
+        return out
+    return keywords
 
 
 # the dict tensor.prim reads (one object: prim then needs no import per call)
@@ -71,7 +106,7 @@ register(Prim(
     lambda ops, a: (a[0], _same_dtype(ops)),
     lambda x, shape: np.reshape(x, shape),
     lambda n, g: [reshape(g, n.args[0].shape)],
-    "reshape({0}, {attrs})", r"\operatorname{{reshape}}({0})",
+    "reshape({0}, {attrs})", r"\operatorname{{reshape}}({0}, {attrs})",
     "the same elements in a new shape (row-major)", "array_grad.py _ReshapeGrad: reshape(G, shape(x))",
 ))
 

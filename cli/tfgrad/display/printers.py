@@ -28,6 +28,8 @@ from __future__ import annotations
 import string
 from typing import Any
 
+import numpy as np
+
 from sympy import Add, Integer, Mul, Number, Piecewise, Pow, Rational, Symbol
 from sympy.core.relational import Relational
 from sympy.printing.latex import LatexPrinter
@@ -369,7 +371,7 @@ class _TensorMixin:
         return self._fill_template(self.template(f), args, f.prec, fn, n.attrs)
 
     def _fill_template(self, template: str, args: tuple, prec: int, kind: str,
-                       attrs: tuple = (), attr_text: str = "") -> str:
+                       attrs: tuple = (), attr_text: str = "", kw_text: str = "") -> str:
         fields = _fields(template)
         out = []
         for k, (lit, field) in enumerate(fields):
@@ -382,8 +384,13 @@ class _TensorMixin:
             if field == "attrs":
                 out.append(attr_text)
                 continue
+            if field == "kwargs":
+                out.append(kw_text)
+                continue
             i = int(field)
             after = fields[k + 1][0] if k + 1 < len(fields) else ""
+            if not after and k + 1 < len(fields) and fields[k + 1][1] == "kwargs":
+                after = ","  # {0}{kwargs}: the keywords start with ", " (or the call ends)
             enclosed = lit.rstrip().endswith(_ENCLOSE_BEFORE) and after.lstrip().startswith(_ENCLOSE_AFTER)
             out.append(self.child(args[i], prec, kind, i == 0, enclosed))
         whole = "".join(out)
@@ -593,12 +600,30 @@ class _TensorMixin:
         if index:
             self.notation = "matrix"  # operands of a kernel are whole tensors
         try:
-            s = self._fill_template(t, n._args, ATOM, n.kind, n.attrs, attrs)
+            s = self._fill_template(t, n._args, ATOM, n.kind, n.attrs, attrs,
+                                    self._keywords(p, n.attrs))
         finally:
             self.notation, self.idx = saved_notation, saved_idx
         if index and n.size > 1:
             s = (self.paren(s) if not _call_like(t) else s) + "[" + ",".join(self.idx) + "]"
         return self._done(s, ATOM, "call")
+
+    def _keywords(self, p: Any, attrs: tuple) -> str:
+        """``, axis=1, reverse=True``: the attributes as TF's arguments
+        (``Prim.keywords``), in LaTeX ``, \\text{axis}=1, ...``."""
+        if p.keywords is None:
+            return ""
+        out = []
+        for k, v in p.keywords(attrs):
+            vt = _kw_value(v)
+            if self.style == "latex":
+                vt = latex_escape(vt)
+                if isinstance(v, (bool, np.bool_, str)):
+                    vt = rf"\text{{{vt}}}"
+                out.append(vt if k is None else rf"\text{{{latex_escape(k)}}}={vt}")
+            else:
+                out.append(vt if k is None else f"{k}={vt}")
+        return "".join(", " + s for s in out)
 
     # -- convolution and pooling in index notation (issue 12) -------------------------
     # Each kernel prints as the sum it computes, TF's geometry substituted:
@@ -906,6 +931,17 @@ def _attr_text(a: Any) -> str:
     if isinstance(a, float) and a.is_integer():
         return str(a)
     return str(a)
+
+
+def _kw_value(v: Any) -> str:
+    """An attribute as a Python/TF argument: True, 'REFLECT', (1, 1)."""
+    if isinstance(v, (bool, np.bool_)):
+        return "True" if v else "False"
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, tuple):
+        return "(" + ", ".join(_kw_value(x) for x in v) + (",)" if len(v) == 1 else ")")
+    return _attr_text(v)
 
 
 def _broadcast_idx(src: tuple, dst: tuple, idx: tuple) -> tuple:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..moves import Prim, register as register_prim
+from ..moves import REQUIRED, Prim, keyword_args, register as register_prim
 from ..tensor import Node, fill, prim, reshape
 from .common import same_dtype, weak_literals
 from .spec import TENSOR, Ctx, OpDef, Param, fmt_shape, register
@@ -144,31 +144,40 @@ def _conv_shape(ops: tuple, a: tuple) -> tuple:
     return (x.shape[0], oh, ow, w.shape[3]), x.dtype
 
 
-_CONV_TEXT = "{attrs}: strides, dilations, ((top, bottom), (left, right)) padding"
+_CONV_TEXT = "attrs: strides, dilations, ((top, bottom), (left, right)) padding"
+# TF's conv2d(input, filters, strides, padding, dilations=1), the padding
+# explicit ((top, bottom), (left, right)); a backprop's first attribute is
+# the shape of its result (not printed)
+_CONV_KEYWORDS = keyword_args(("strides", (1, 1)), ("dilations", (1, 1)), ("padding", REQUIRED))
+_BACKPROP_KEYWORDS = keyword_args(None, ("strides", (1, 1)), ("dilations", (1, 1)),
+                                  ("padding", REQUIRED))
+_POOL_KEYWORDS = keyword_args(("ksize", REQUIRED), ("strides", REQUIRED), ("padding", REQUIRED))
 register_prim(Prim(
     "conv2d", _conv_shape, _np_conv2d, _conv_vjp,
-    "conv2d({0}, {1}, {attrs})", r"{0} \star {1}",
+    "conv2d({0}, {1}{kwargs})", r"\operatorname{{conv2d}}({0}, {1}{kwargs})",
     "Y[n,i,j,k] = Σ_{p,q,c} X[n, i·s+p·d−pad, j·s+q·d−pad, c]·W[p,q,c,k] (zero outside X); "
     + _CONV_TEXT,
-    "nn_grad.py _Conv2DGrad", kernel=True,
+    "nn_grad.py _Conv2DGrad", kernel=True, keywords=_CONV_KEYWORDS,
 ))
 register_prim(Prim(
     "conv2d_backprop_input",
     lambda ops, a: (a[0], ops[1].dtype),
     _np_backprop_input, _backprop_input_vjp,
-    "conv2d_backprop_input({0}, {1}, {attrs})", r"{1} \star^{{\top}} {0}",
+    "conv2d_backprop_input({0}, {1}{kwargs})",
+    r"\operatorname{{conv2d\_backprop\_input}}({0}, {1}{kwargs})",
     "dX[n,h,w,c] = Σ G[n,i,j,k]·W[p,q,c,k] over h = i·s+p·d−pad, w = j·s+q·d−pad "
     "(operands W, G; attrs: input shape, strides, dilations, padding)",
-    "nn_grad.py _Conv2DBackpropInputGrad", kernel=True,
+    "nn_grad.py _Conv2DBackpropInputGrad", kernel=True, keywords=_BACKPROP_KEYWORDS,
 ))
 register_prim(Prim(
     "conv2d_backprop_filter",
     lambda ops, a: (a[0], ops[0].dtype),
     _np_backprop_filter, _backprop_filter_vjp,
-    "conv2d_backprop_filter({0}, {1}, {attrs})", r"{0} \star_{{W}} {1}",
+    "conv2d_backprop_filter({0}, {1}{kwargs})",
+    r"\operatorname{{conv2d\_backprop\_filter}}({0}, {1}{kwargs})",
     "dW[p,q,c,k] = Σ_{n,i,j} X[n, i·s+p·d−pad, j·s+q·d−pad, c]·G[n,i,j,k] "
     "(operands X, G; attrs: filter shape, strides, dilations, padding)",
-    "nn_grad.py _Conv2DBackpropFilterGrad", kernel=True,
+    "nn_grad.py _Conv2DBackpropFilterGrad", kernel=True, keywords=_BACKPROP_KEYWORDS,
 ))
 
 
@@ -256,9 +265,9 @@ register_prim(Prim(
                     + (ops[0].shape[3],), ops[0].dtype),
     _np_max_pool,
     lambda n, g: [prim("max_pool_grad", n.args[0], n, g, attrs=n.attrs)],
-    "max_pool({0}, {attrs})", r"\operatorname{{maxpool}}({0})",
+    "max_pool({0}{kwargs})", r"\operatorname{{max\_pool}}({0}{kwargs})",
     "Y[n,i,j,c] = max over the window of X (inside X); attrs: ksize, strides, padding",
-    "nn_grad.py _MaxPoolGrad: MaxPoolGrad(x, y, G)", kernel=True,
+    "nn_grad.py _MaxPoolGrad: MaxPoolGrad(x, y, G)", kernel=True, keywords=_POOL_KEYWORDS,
 ))
 register_prim(Prim(
     "max_pool_grad",
@@ -266,10 +275,12 @@ register_prim(Prim(
     _np_max_pool_grad,
     lambda n, g: [_zeros_like(n.args[0]), _zeros_like(n.args[1]),
                   prim("max_pool_grad_grad", n.args[0], n.args[1], g, attrs=n.attrs)],
-    "max_pool_grad({0}, {1}, {2}, {attrs})", r"\operatorname{{maxpool}}^{{\top}}({2})",
+    "max_pool_grad({0}, {1}, {2}{kwargs})",
+    r"\operatorname{{max\_pool\_grad}}({0}, {1}, {2}{kwargs})",
     "each window's cotangent added at its maximum (the first in TF's row-major scan); "
     "operands X, Y, G",
     "nn_grad.py _MaxPoolGradGrad: zeros, zeros, MaxPoolGradGrad(x, y, G)", kernel=True,
+    keywords=_POOL_KEYWORDS,
 ))
 register_prim(Prim(
     "max_pool_grad_grad",
@@ -277,9 +288,11 @@ register_prim(Prim(
     _np_max_pool_grad_grad,
     lambda n, g: [_zeros_like(n.args[0]), _zeros_like(n.args[1]),
                   prim("max_pool_grad", n.args[0], n.args[1], g, attrs=n.attrs)],
-    "max_pool_grad_grad({0}, {1}, {2}, {attrs})", r"\operatorname{{maxpool}}_{{{0}}}({2})",
+    "max_pool_grad_grad({0}, {1}, {2}{kwargs})",
+    r"\operatorname{{max\_pool\_grad\_grad}}({0}, {1}, {2}{kwargs})",
     "each window reads its operand at the window's maximum of X; operands X, Y, G",
     "nn_grad.py _MaxPoolGradGradGrad: zeros, zeros, MaxPoolGrad(x, y, G)", kernel=True,
+    keywords=_POOL_KEYWORDS,
 ))
 
 
@@ -321,18 +334,19 @@ register_prim(Prim(
                     + (ops[0].shape[3],), ops[0].dtype),
     _np_avg_pool,
     lambda n, g: [prim("avg_pool_grad", g, attrs=(n.args[0].shape,) + n.attrs)],
-    "avg_pool({0}, {attrs})", r"\operatorname{{avgpool}}({0})",
+    "avg_pool({0}{kwargs})", r"\operatorname{{avg\_pool}}({0}{kwargs})",
     "Y[n,i,j,c] = mean of X over the window's elements inside X; attrs: ksize, strides, padding",
-    "nn_grad.py _AvgPoolGrad: AvgPoolGrad(shape(x), G)", kernel=True,
+    "nn_grad.py _AvgPoolGrad: AvgPoolGrad(shape(x), G)", kernel=True, keywords=_POOL_KEYWORDS,
 ))
 register_prim(Prim(
     "avg_pool_grad",
     lambda ops, a: (a[0], ops[0].dtype),
     _np_avg_pool_grad,
     lambda n, g: [prim("avg_pool", g, attrs=n.attrs[1:])],
-    "avg_pool_grad({0}, {attrs})", r"\operatorname{{avgpool}}^{{\top}}({0})",
+    "avg_pool_grad({0}{kwargs})", r"\operatorname{{avg\_pool\_grad}}({0}{kwargs})",
     "each window's cotangent divided by its count, added to the window's elements",
     "nn_grad.py _AvgPoolGradGrad: AvgPool(G)", kernel=True,
+    keywords=keyword_args(None, ("ksize", REQUIRED), ("strides", REQUIRED), ("padding", REQUIRED)),
 ))
 
 

@@ -32,7 +32,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..graph import GraphError
-from ..moves import Prim, register as register_move
+from ..moves import REQUIRED, Prim, keyword_args, register as register_move
 from ..tensor import DTYPES, INT_DTYPES, Node, ew, is_float, prim, reshape, tensor
 from .common import norm_axes
 from .spec import TENSOR, Ctx, OpDef, Param, fmt_shape, register
@@ -148,7 +148,7 @@ register_move(Prim(
     lambda ops, a: (tuple(s for _, s, _ in a[0]), ops[0].dtype),
     _slice_np,
     lambda n, g: [prim("unslice", g, attrs=(n.attrs[0], n.args[0].shape))],
-    "{0}{attrs}", r"{0}_{{[\ldots]}}",
+    "{0}{attrs}", "{0}{attrs}",
     "a strided box of x: per axis (start, size, step)",
     "array_grad.py _SliceGrad (pad) / _StridedSliceGrad (StridedSliceGrad)",
 ))
@@ -157,9 +157,10 @@ register_move(Prim(
     lambda ops, a: (tuple(a[1]), ops[0].dtype),
     _unslice_np,
     lambda n, g: [slice_node(g, n.attrs[0])],
-    "unslice({0}, {attrs})", r"\operatorname{{unslice}}({0})",
+    "unslice({0}{kwargs})", r"\operatorname{{unslice}}({0}{kwargs})",
     "zeros of the sliced tensor's shape with g written into the box: the VJP of a slice",
     "array_grad.py _StridedSliceGradGrad: strided_slice(G) (and _PadGrad: slice)",
+    keywords=keyword_args(("", REQUIRED), ("shape", REQUIRED)),
 ))
 
 
@@ -172,9 +173,11 @@ register_move(Prim(
     lambda ops, a: (tuple(d + lo + hi for d, (lo, hi) in zip(ops[0].shape, a[0])), ops[0].dtype),
     _pad_np,
     lambda n, g: [slice_node(g, tuple((lo, d, 1) for d, (lo, _) in zip(n.args[0].shape, n.attrs[0])))],
-    "pad({0}, {attrs})", r"\operatorname{{pad}}({0})",
+    "pad({0}{kwargs})", r"\operatorname{{pad}}({0}{kwargs})",
     "x surrounded by a constant (CONSTANT mode)",
     "array_grad.py _PadGrad: slice(G, paddings[:, 0], shape(x))",
+    # TF's pad(tensor, paddings, mode='CONSTANT', constant_values=0)
+    keywords=keyword_args(("", REQUIRED), ("constant_values", 0)),
 ))
 
 
@@ -201,27 +204,30 @@ register_move(Prim(
     lambda ops, a: (tuple(d + lo + hi for d, (lo, hi) in zip(ops[0].shape, a[0])), ops[0].dtype),
     _mirror_np,
     lambda n, g: [prim("mirror_pad_grad", g, attrs=(n.attrs[0], n.attrs[1], n.args[0].shape))],
-    "pad({0}, {attrs})", r"\operatorname{{pad}}({0})",
+    "pad({0}{kwargs})", r"\operatorname{{pad}}({0}{kwargs})",
     "x padded with its own reflection (REFLECT: edge not repeated; SYMMETRIC: repeated)",
     "array_grad.py _MirrorPadGrad: MirrorPadGrad(G, paddings, mode)",
+    keywords=keyword_args(("", REQUIRED), ("mode", REQUIRED)),
 ))
 register_move(Prim(
     "mirror_pad_grad",
     lambda ops, a: (tuple(a[2]), ops[0].dtype),
     _mirror_grad_np,
     lambda n, g: [prim("mirror_pad", g, attrs=(n.attrs[0], n.attrs[1]))],
-    "mirror_pad_grad({0}, {attrs})", r"\operatorname{{pad}}^{{\top}}({0})",
+    "mirror_pad_grad({0}{kwargs})", r"\operatorname{{pad}}^{{\top}}({0}{kwargs})",
     "the padded cotangent folded back onto the input: each reflected entry adds to its source",
     "array_grad.py _MirrorPadGradGrad: MirrorPad(G, paddings, mode)",
+    keywords=keyword_args(("", REQUIRED), ("mode", REQUIRED), None),  # the shape is the result's
 ))
 register_move(Prim(
     "reverse",
     lambda ops, a: (ops[0].shape, ops[0].dtype),
     lambda x, axes: np.flip(x, axes),
     lambda n, g: [prim("reverse", g, attrs=n.attrs)],
-    "reverse({0}, {attrs})", r"\operatorname{{rev}}({0})",
+    "reverse({0}{kwargs})", r"\operatorname{{rev}}({0}{kwargs})",
     "x with the order of the listed axes reversed",
     "array_grad.py _ReverseV2Grad: reverse(G, axis)",
+    keywords=keyword_args(("axis", REQUIRED)),
 ))
 
 
@@ -296,19 +302,21 @@ register_move(Prim(
     _gather_shape,
     _gather_np,
     lambda n, g: [prim("scatter_add", g, n.args[1], attrs=(n.attrs[0], n.args[0].shape)), None],
-    "gather({0}, {1}, {attrs})", r"{0}_{{[{1}]}}",
+    "gather({0}, {1}{kwargs})", r"\operatorname{{gather}}({0}, {1}{kwargs})",
     "entries of params along axis picked by indices (batch_dims leading axes shared)",
     "array_ops.py/array_grad.py _GatherV2Grad: IndexedSlices(G, indices) summed by UnsortedSegmentSum",
+    keywords=lambda a: _along_keywords(a[0]),
 ))
 register_move(Prim(
     "scatter_add",
     lambda ops, a: (tuple(a[1]), ops[0].dtype),
     _scatter_add_np,
     lambda n, g: [prim("gather", g, n.args[1], attrs=(n.attrs[0],)), None],
-    "scatter_add({0}, {1}, {attrs})", r"\operatorname{{scatter}}({0}, {1})",
+    "scatter_add({0}, {1}{kwargs})", r"\operatorname{{scatter}}({0}, {1}{kwargs})",
     "zeros of params' shape with each slice of g added at its index (repeated indices accumulate): "
     "the VJP of gather",
     "math_grad.py _UnsortedSegmentSumGrad: gather(G, segment_ids)",
+    keywords=lambda a: _along_keywords(a[0]),  # the shape is the result's
 ))
 
 
@@ -358,18 +366,20 @@ register_move(Prim(
     lambda ops, a: (ops[1].shape[:-1] + ops[0].shape[a[0].batch_dims + ops[1].shape[-1]:], ops[0].dtype),
     _gather_nd_np,
     lambda n, g: [prim("scatter_nd", g, n.args[1], attrs=(n.attrs[0], n.args[0].shape)), None],
-    "gather_nd({0}, {1}, {attrs})", r"{0}_{{[{1}]}}",
+    "gather_nd({0}, {1}{kwargs})", r"\operatorname{{gather\_nd}}({0}, {1}{kwargs})",
     "slices of params addressed by the last axis of indices (multi-indices)",
     "array_grad.py _GatherNdGrad: scatter_nd(indices, G, shape(params))",
+    keywords=lambda a: [("batch_dims", a[0].batch_dims)] if a[0].batch_dims else [],
 ))
 register_move(Prim(
     "scatter_nd",
     lambda ops, a: (tuple(a[1]), ops[0].dtype),
     _scatter_nd_np,
     lambda n, g: [prim("gather_nd", g, n.args[1], attrs=(n.attrs[0],)), None],
-    "scatter_nd({0}, {1}, {attrs})", r"\operatorname{{scatter}}({0}, {1})",
+    "scatter_nd({0}, {1}{kwargs})", r"\operatorname{{scatter}}({0}, {1}{kwargs})",
     "zeros of params' shape with g added at each multi-index (repeats accumulate): the VJP of gather_nd",
     "array_grad.py _ScatterNdGrad: gather_nd(G, indices)",
+    keywords=lambda a: [("batch_dims", a[0].batch_dims)] if a[0].batch_dims else [],
 ))
 
 
@@ -381,6 +391,11 @@ def _one_hot_np(idx: np.ndarray, depth: int, on: Any, off: Any, axis: int, dtype
     return np.where(eq, np.asarray(on, dtype=dtype), np.asarray(off, dtype=dtype)).astype(dtype)
 
 
+def _along_keywords(spec: Along) -> list:
+    """gather's axis and batch_dims as TF's arguments (0 is TF's default)."""
+    return [(k, v) for k, v in (("axis", spec.axis), ("batch_dims", spec.batch_dims)) if v]
+
+
 def _one_hot_shape(ops, a):
     s = list(ops[0].shape)
     axis = a[3] if a[3] >= 0 else len(s)
@@ -390,10 +405,14 @@ def _one_hot_shape(ops, a):
 
 register_move(Prim(
     "one_hot", _one_hot_shape, _one_hot_np, None,
-    "one_hot({0}, {attrs})", r"\operatorname{{onehot}}({0})",
+    "one_hot({0}{kwargs})", r"\operatorname{{onehot}}({0}{kwargs})",
     "on_value where the index equals the position along axis, off_value elsewhere "
     "(indices outside [0, depth) give a row of off_value)",
     "array_ops.py: OneHot is not differentiable (its indices are integers)", no_grad=True,
+    # TF's one_hot(indices, depth, on_value=1, off_value=0, axis=-1, dtype): the
+    # dtype shows where it is not a float (a float one_hot is the graph's dtype)
+    keywords=lambda a: keyword_args(("", REQUIRED), ("on_value", 1), ("off_value", 0), ("axis", -1))(a)
+    + ([("dtype", a[4])] if a[4] not in ("float32", "float64") else []),
 ))
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import GraphError
-from ..moves import Prim, register as register_prim
+from ..moves import REQUIRED, Prim, keyword_args, register as register_prim
 from ..tensor import Node, broadcast_to, contract, ew, prim, reduce, reshape, transpose
 from .common import same_dtype, weak_literals
 from .spec import TENSOR, TENSORS, Ctx, OpDef, Param, fmt_shape, register
@@ -401,20 +401,21 @@ register_prim(Prim(
                     ops[0].dtype),
     _np_diag_part,
     lambda n, g: [prim("matrix_diag", g, attrs=(n.attrs[0],) + tuple(n.args[0].shape[-2:]))],
-    "diag_part({0}, k={attrs})", r"\operatorname{{diag}}({0})",
+    "diag_part({0}{kwargs})", r"\operatorname{{diag}}({0}{kwargs})",
     "the k-th diagonal of each matrix (the last two axes)",
     "array_grad.py _MatrixDiagPartV3Grad: matrix_diag(G, k) (square) / matrix_set_diag(0, G, k)",
-    kernel=True,
+    kernel=True, keywords=keyword_args(("k", 0)),
 ))
 register_prim(Prim(
     "matrix_diag",
     lambda ops, a: (ops[0].shape[:-1] + (a[1], a[2]), ops[0].dtype),
     _np_matrix_diag,
     lambda n, g: [prim("matrix_diag_part", g, attrs=(n.attrs[0],))],
-    "matrix_diag({0}, k={attrs})", r"\operatorname{{Diag}}({0})",
+    "matrix_diag({0}{kwargs})", r"\operatorname{{Diag}}({0}{kwargs})",
     "matrices of zeros with x on the k-th diagonal (the VJP of diag_part)",
     "array_grad.py _MatrixDiagV3Grad: matrix_diag_part(G, k)",
-    kernel=True,
+    # TF's matrix_diag(diagonal, k=0, num_rows, num_cols): the result's shape
+    kernel=True, keywords=keyword_args(("k", 0), ("num_rows", REQUIRED), ("num_cols", REQUIRED)),
 ))
 
 

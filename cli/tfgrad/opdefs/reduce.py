@@ -30,7 +30,7 @@ import sympy as sp
 
 from ..autodiff import REDUCTIONS
 from ..funcs import FUNCS, Func, register as register_func
-from ..moves import Prim, keepdims_shape, register as register_prim
+from ..moves import Prim, keepdims_shape, keyword_args, register as register_prim
 from ..tensor import (
     Node, Reduce, _new, broadcast_to, ew, fill, is_float, prim, reduce, reshape, transpose,
 )
@@ -209,7 +209,11 @@ def _np_scan(ufunc: np.ufunc, identity: float):
 
 
 def _scan_text(name: str) -> str:
-    return name + "({0}, axis, exclusive, reverse = {attrs})"
+    return name + "({0}{kwargs})"
+
+
+# TF's cumsum(x, axis=0, exclusive=False, reverse=False)
+_SCAN_KEYWORDS = keyword_args(("axis", 0), ("exclusive", False), ("reverse", False))
 
 
 def _cumsum_vjp(n: Node, g: Node) -> list:
@@ -229,16 +233,17 @@ def _cumprod_vjp(n: Node, g: Node) -> list:
 
 register_prim(Prim(
     "cumsum", lambda ops, a: (ops[0].shape, ops[0].dtype), _np_scan(np.add, 0), _cumsum_vjp,
-    _scan_text("cumsum"), r"\operatorname{{cumsum}}({0})",
+    _scan_text("cumsum"), r"\operatorname{{cumsum}}({0}{kwargs})",
     "running sum along an axis (exclusive: shifted by one; reverse: from the end)",
     "math_grad.py _CumsumGrad: cumsum(G, axis, exclusive, reverse=not reverse)", kernel=True,
+    keywords=_SCAN_KEYWORDS,
 ))
 register_prim(Prim(
     "cumprod", lambda ops, a: (ops[0].shape, ops[0].dtype), _np_scan(np.multiply, 1), _cumprod_vjp,
-    _scan_text("cumprod"), r"\operatorname{{cumprod}}({0})",
+    _scan_text("cumprod"), r"\operatorname{{cumprod}}({0}{kwargs})",
     "running product along an axis (exclusive: shifted by one; reverse: from the end)",
     "math_grad.py _CumprodGrad: div_no_nan(cumsum(cumprod(x) * G, axis, exclusive, "
-    "not reverse), x): a zero input gets gradient 0", kernel=True,
+    "not reverse), x): a zero input gets gradient 0", kernel=True, keywords=_SCAN_KEYWORDS,
 ))
 
 
@@ -254,6 +259,10 @@ def _np_arg(fn, fill_nan: float):
     return run
 
 
+# TF's argmax(input, axis=None (0), output_type=tf.int64)
+_ARG_KEYWORDS = keyword_args(("axis", 0), ("output_type", "int64"))
+
+
 def _arg_shape(ops: tuple, a: tuple) -> tuple:
     axis, dtype = a
     return tuple(d for i, d in enumerate(ops[0].shape) if i != axis), dtype
@@ -261,15 +270,17 @@ def _arg_shape(ops: tuple, a: tuple) -> tuple:
 
 register_prim(Prim(
     "argmax", _arg_shape, _np_arg(np.argmax, -np.inf), None,
-    "argmax({0}, axis = {attrs})", r"\operatorname{{argmax}}({0})",
+    "argmax({0}{kwargs})", r"\operatorname{{argmax}}({0}{kwargs})",
     "index of the largest entry along an axis (the first of ties; nan skipped)",
     "math_grad.py: ArgMax is not differentiable (None)", kernel=True, no_grad=True,
+    keywords=_ARG_KEYWORDS,
 ))
 register_prim(Prim(
     "argmin", _arg_shape, _np_arg(np.argmin, np.inf), None,
-    "argmin({0}, axis = {attrs})", r"\operatorname{{argmin}}({0})",
+    "argmin({0}{kwargs})", r"\operatorname{{argmin}}({0}{kwargs})",
     "index of the smallest entry along an axis (the first of ties; nan skipped)",
     "math_grad.py: ArgMin is not differentiable (None)", kernel=True, no_grad=True,
+    keywords=_ARG_KEYWORDS,
 ))
 
 

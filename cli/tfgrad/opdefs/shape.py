@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..moves import Prim, register as register_move
+from ..moves import REQUIRED, Prim, keyword_args, register as register_move
 from ..tensor import DTYPES, Node, broadcast_to, ew, fill, prim, reshape, transpose
 from .common import norm_axes
 from .spec import TENSOR, TENSORS, Ctx, OpDef, Param, fmt_shape, register
@@ -292,9 +292,10 @@ def _concat_shape(ops: tuple, a: tuple) -> tuple:
 
 register_move(Prim(
     "concat", _concat_shape, lambda *xs: np.concatenate(xs[:-1], axis=xs[-1]), _concat_vjp,
-    "concat({0}, ..., {attrs})", r"\operatorname{{concat}}({0}, \ldots)",
+    "concat([{args}]{kwargs})", r"\operatorname{{concat}}([{args}]{kwargs})",
     "the operands joined along an axis",
     "array_grad.py _ConcatGradV2: slice(G, offset_i, shape(x_i)) for each input",
+    keywords=keyword_args(("axis", REQUIRED)),
 ))
 
 register(OpDef(
