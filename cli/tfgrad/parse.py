@@ -1022,6 +1022,12 @@ _COMPARE_AST = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "==": as
 
 # Python operators of expression strings -> ops (TF's names: Tensor.__add__
 # is add, __lt__ is less, __and__ is logical_and on booleans...).
+# build_simple's forms: a call of one or two names, two names and an operator
+_SIMPLE_NAME = r"([A-Za-z_][A-Za-z0-9_]*)"
+_SIMPLE_CALL_RE = re.compile(rf"{_SIMPLE_NAME}\([ \t]*{_SIMPLE_NAME}[ \t]*(?:,[ \t]*{_SIMPLE_NAME}[ \t]*)?\)[ \t]*")
+_SIMPLE_BINOP_RE = re.compile(rf"{_SIMPLE_NAME}[ \t]*([-+*/@])[ \t]*{_SIMPLE_NAME}[ \t]*")
+_SIMPLE_OPERATORS = {"+": "Add", "-": "Sub", "*": "Mult", "/": "Div", "@": "MatMult"}
+
 BINARY_OPERATORS = {
     "Add": "add",
     "Sub": "subtract",
@@ -1158,7 +1164,6 @@ class _Expression:
         self.src = s.lstrip()
         # YAML 1.2 reads 010 as ten, Python refuses it: parse it as ' 10'
         # (same length, so positions stay those of the source).
-        self.code = _NUMBER_TOKEN_RE.sub(_blank_leading_zeros, self.src)
         self.b2c: list[int] | None = None
         self.c2b: list[int] | None = None
 
@@ -1194,7 +1199,9 @@ class _Expression:
 
     # parsing ---------------------------------------------------------------
     def parse(self) -> ast.AST:
-        s = self.code
+        # YAML 1.2 reads 010 as ten, Python refuses it: parse it as ' 10'
+        # (same length, so positions stay those of the source).
+        s = _NUMBER_TOKEN_RE.sub(_blank_leading_zeros, self.src)
         if not s.strip():
             _fail(f"op '{self.owner}' is an empty expression", self.node.pos, "TG104")
         try:
@@ -1424,7 +1431,48 @@ class _Expression:
         _fail(f"an integer in op '{self.owner}' is too large to be exact in float64 (beyond 2**53); "
               "write it as a float", self.at_char(0), "TG102")
 
+    def build_simple(self) -> bool:
+        """The most common expressions, ``f(a)``, ``f(a, b)`` and ``a OP b``
+        over declared names (a deep chain's every line), without Python's
+        parser: the op node the full path builds (the same binding,
+        positions and name resolution; a test compares the two on every
+        op). False when the expression is anything else or binding fails
+        (the full path then reports the error)."""
+        s = self.src
+        m = _SIMPLE_CALL_RE.fullmatch(s)
+        if m is not None:
+            fname = m.group(1)
+            if keyword.iskeyword(fname):
+                return False
+            opdef = lookup(fname)
+            spans = [(m.group(k), m.start(k)) for k in (2, 3) if m.group(k) is not None]
+            pos = self.at_char(0)
+        else:
+            m = _SIMPLE_BINOP_RE.fullmatch(s)
+            if m is None:
+                return False
+            opdef = lookup(BINARY_OPERATORS[_SIMPLE_OPERATORS[m.group(2)]])
+            spans = [(m.group(1), m.start(1)), (m.group(3), m.start(3))]
+            pos = self.at_char(m.start(2))
+        declared = self.b.declared
+        if opdef is None or any(n not in declared or keyword.iskeyword(n) for n, _ in spans):
+            return False
+        operands = [(n, self.at_char(c)) for n, c in spans]
+        try:
+            bound = bind(opdef, operands, [], pos, lambda a: False)
+        except GraphError:
+            return False
+        if len(bound) != len(operands) or any(b.param.kind != TENSOR for b in bound):
+            return False  # an attribute or a list parameter: the full path reads it
+        refs = [(self.b.resolve(n, p, f"in op '{self.owner}'", expression=True), p) for n, p in operands]
+        inputs = {b.param.name: r for b, (r, _) in zip(bound, refs)}
+        self.b.add_op(self.owner, self.owner, opdef.name, pos, inputs, tuple(r for r, _ in refs),
+                      tuple(p for _, p in refs), {}, {}, True, s.rstrip())
+        return True
+
     def build(self) -> None:
+        if self.build_simple():
+            return
         root = self.parse()
         self.check_tokens(root)
         _tuples_as_lists(root)
