@@ -1001,3 +1001,18 @@ def test_long_chains_inside_calls_and_parentheses(template, op):
     g = parse(f"variables: {{a: [[1]], b: [[2]]}}\nops:\n  c: '{template.format(chain=chain)}'\nys: c\nxs: a\n")
     assert g.nodes["c"].op == op and len(g.nodes) >= 10_001
     assert_topological(g)
+
+
+@pytest.mark.parametrize("src", [
+    "a + b", "tanh(matmul(x, w, transpose_b=true) + b)", "reduce_sum(x, axis=(0, 1))",
+    "x[0, 1:3, ...] * -y", "where(a < b, [[1, 2], [3, 4]], -c ** 2)", "concat((a, b), 0)", "a",
+])
+def test_expression_nodes_are_ast_walks(src):
+    # the expression checks walk _ast_nodes' list in place of ast.walk: the
+    # same nodes in the same order, so the first bad token found is the same
+    import ast
+
+    from tfgrad.parse import _ast_nodes
+
+    tree = ast.parse(src, mode="eval").body
+    assert [id(n) for n in _ast_nodes(tree)] == [id(n) for n in ast.walk(tree)]

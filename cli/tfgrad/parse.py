@@ -240,7 +240,7 @@ class _YNode:
     object holding 0-based line, column and index); a ``Pos`` is only built
     when one is asked for, which on the happy path is never."""
 
-    __slots__ = ("doc", "mark")
+    __slots__ = ("doc", "mark", "_pos")
 
     def __init__(self, doc: _Doc, mark: Any) -> None:
         self.doc = doc
@@ -260,8 +260,15 @@ class _YNode:
 
     @property
     def pos(self) -> Pos:
-        mark = self.mark
-        return Pos(mark.line + 1, mark.column + 1, self.doc.source)
+        # made at the first request and kept: a key's is asked for by the
+        # duplicate check, the declaration and the node (``_pos`` is left
+        # unset by the composer, which makes hundreds of thousands of nodes)
+        try:
+            return self._pos
+        except AttributeError:
+            mark = self.mark
+            p = self._pos = Pos(mark.line + 1, mark.column + 1, self.doc.source)
+            return p
 
 
 class _YScalar(_YNode):
@@ -911,6 +918,7 @@ class _Locator:
         self.line = node.line
         self.one_line = node.line == node.end_line
         self.source = node.doc.source
+        self.cache: dict[int, Pos] = {}
         if self.one_line:
             if node.plain:
                 self.start_col = max(node.col, node.end_col - len(node.value))
@@ -922,7 +930,11 @@ class _Locator:
     def pos(self, offset: int) -> Pos:
         offset = max(0, offset)
         if self.one_line:
-            return Pos(self.line + 1, self.start_col + offset + 1, self.source)
+            # (asked for several times per operand: one Pos per offset)
+            p = self.cache.get(offset)
+            if p is None:
+                p = self.cache[offset] = Pos(self.line + 1, self.start_col + offset + 1, self.source)
+            return p
         node = self.node
         if self.table is None:
             self.table = self._align()
@@ -1085,13 +1097,32 @@ def _strip_uadd(n: ast.AST) -> ast.AST:
     return n
 
 
-def _tuples_as_lists(root: ast.AST) -> None:
+def _ast_nodes(root: ast.AST) -> list[ast.AST]:
+    """Every node of an ast tree in ``ast.walk``'s order (breadth first), as
+    a list: one pass serves every check of an expression, without
+    ``ast.walk``'s generators (a third of an expression's parse)."""
+    out = [root]
+    AST = ast.AST
+    for n in out:  # (the list grows as it is read)
+        for f in n._fields:
+            v = getattr(n, f, None)
+            if isinstance(v, AST):
+                out.append(v)
+            elif type(v) is list:
+                for x in v:
+                    if isinstance(x, AST):
+                        out.append(x)
+    return out
+
+
+def _tuples_as_lists(root: ast.AST, nodes: list[ast.AST] | None = None) -> None:
     """A tuple written as an argument is a list, as TensorFlow converts
     Python tuples and lists alike: ``reshape(x, (2, -1))``,
     ``reduce_sum(x, axis=(0, 1))``, ``pad(x, ((1, 1), (2, 2)))``,
     ``concat((a, b), 0)``. Only arguments (and lists and tuples nested in
-    them) change; a subscript's ``x[0, 1]`` keeps its tuple of indices."""
-    for call in [n for n in ast.walk(root) if isinstance(n, ast.Call)]:
+    them) change; a subscript's ``x[0, 1]`` keeps its tuple of indices.
+    ``nodes``: ``_ast_nodes(root)``, when the caller has it."""
+    for call in [n for n in (_ast_nodes(root) if nodes is None else nodes) if isinstance(n, ast.Call)]:
         call.args = [_as_list(a) for a in call.args]
         for kw in call.keywords:
             kw.value = _as_list(kw.value)
@@ -1388,11 +1419,12 @@ class _Expression:
         e = self.char_of(getattr(n, "end_col_offset", None) or getattr(n, "col_offset", 0))
         return self.src[a:e]
 
-    def check_tokens(self, root: ast.AST) -> None:
+    def check_tokens(self, root: ast.AST, nodes: list[ast.AST] | None = None) -> None:
         """Names exactly as declared names are written (ASCII identifiers:
         Python's parser reads 'ℌ' or a fullwidth 'Ｈ' as 'H'), numbers as
-        YAML 1.2 writes them, and no integer beyond Python's digit limit."""
-        for n in ast.walk(root):
+        YAML 1.2 writes them, and no integer beyond Python's digit limit.
+        ``nodes``: ``_ast_nodes(root)``, when the caller has it."""
+        for n in _ast_nodes(root) if nodes is None else nodes:
             if isinstance(n, ast.Name):
                 name, raw = n.id, self.raw(n)
             elif isinstance(n, ast.keyword) and n.arg is not None:
@@ -1474,8 +1506,9 @@ class _Expression:
         if self.build_simple():
             return
         root = self.parse()
-        self.check_tokens(root)
-        _tuples_as_lists(root)
+        nodes = _ast_nodes(root)
+        self.check_tokens(root, nodes)
+        _tuples_as_lists(root, nodes)
         root = _strip_uadd(root)
         if not _is_operation(root):
             ref, pos = self.operand(root)
