@@ -228,8 +228,8 @@ class Plan:
         outs: list[int] = []
         order_append, last_append = order.append, last_use.append
         fns_append, a_append, b_append, outs_append = fns.append, in_a.append, in_b.append, outs.append
-        empty: tuple[int, ...] = ()
         ew_np = _ew_kernels()
+        fills: dict[tuple, Callable[[], np.ndarray]] = {}
         for root in roots:
             if root._walk is gen:
                 continue
@@ -274,6 +274,13 @@ class Plan:
                         b_append(-1)
                     if t is Ew and not node.attrs:
                         fn = ew_np[node.fn]
+                    elif t is Fill:
+                        # fills of one value, dtype and shape (a VJP's constants,
+                        # one per use) share one kernel and one read-only array
+                        key = (node.value, node.dtype, node.shape)
+                        fn = fills.get(key)
+                        if fn is None:
+                            fn = fills[key] = compile_node(node)
                     else:
                         fn = compile_node(node)
                     if node.dtype == "float32" and t is not Move and t is not Fill:
@@ -284,21 +291,34 @@ class Plan:
         self.roots = [r._mark for r in roots]
         for r in self.roots:  # the roots are the result: never released
             last_use[r] = -1
-        # slot -> the slots dropped after its step: each value after the step
-        # of its last use (a leaf too: its array stays in the caller's env)
-        rels: list[tuple[int, ...]] = [empty] * len(order)
+        # each value is dropped after the step of its last use (a leaf too:
+        # its array stays in the caller's env). slot -> the first slot its
+        # step drops (-1: none), and the others in ``more``: an int per step,
+        # not a tuple.
+        rel = [-1] * len(order)
+        more: dict[int, list[int]] = {}
         for node, p in zip(order, last_use):
             if p >= 0:
-                rels[p] = rels[p] + (node._mark,)
+                if rel[p] < 0:
+                    rel[p] = node._mark
+                elif p in more:
+                    more[p].append(node._mark)
+                else:
+                    more[p] = [node._mark]
         self.leaves = leaves
-        self._fns, self._a, self._b, self._nary, self._outs, self._rels = fns, in_a, in_b, nary, outs, rels
+        self._fns, self._a, self._b, self._nary, self._outs = fns, in_a, in_b, nary, outs
+        self._rel, self._more = rel, more
         self.size = len(order)
 
     @property
     def steps(self) -> list[tuple[Callable[..., np.ndarray], tuple[int, ...], int, tuple[int, ...]]]:
         """``(fn, input slots, output slot, slots released after it)`` per step."""
-        return [(f, self._nary[o] if a < 0 else (a,) if b < 0 else (a, b), o, self._rels[o])
+        return [(f, self._nary[o] if a < 0 else (a,) if b < 0 else (a, b), o, self._released(o))
                 for f, a, b, o in zip(self._fns, self._a, self._b, self._outs)]
+
+    def _released(self, out: int) -> tuple[int, ...]:
+        first = self._rel[out]
+        return () if first < 0 else (first, *self._more.get(out, ()))
 
     def run(self, env: dict[str, np.ndarray]) -> list[np.ndarray]:
         """The roots' values (arrays of each root's shape and dtype)."""
@@ -308,7 +328,7 @@ class Plan:
             if v.dtype != dtype:
                 v = v.astype(dtype)
             vals[s] = flush32(v) if dtype == "float32" else v
-        rels, nary = self._rels, self._nary
+        rel, more, nary = self._rel, self._more, self._nary
         out = -1
         try:
             with np.errstate(all="ignore"):
@@ -319,8 +339,12 @@ class Plan:
                         vals[out] = fn(vals[a])
                     else:
                         vals[out] = fn(*[vals[i] for i in nary[out]])
-                    for r in rels[out]:
+                    r = rel[out]
+                    if r >= 0:
                         vals[r] = None
+                        if out in more:
+                            for r in more[out]:
+                                vals[r] = None
         except GraphError as e:
             # a kernel's run-time error (TF's InvalidArgumentError: a singular
             # matrix, an index out of range): Lowered.evaluate locates it at
