@@ -141,6 +141,17 @@ def vjp(n: Node, g: Node) -> list:
 
 Recorder = Callable[[Node, Node, list], None]
 
+_EW_VJPS: dict[str, Callable | None] = {}
+
+
+def _ew_vjps() -> dict[str, Callable | None]:
+    """``FUNCS``' VJPs by name (rebuilt when a function was registered
+    since: op families register theirs on import)."""
+    if len(_EW_VJPS) != len(FUNCS):
+        _EW_VJPS.clear()
+        _EW_VJPS.update({name: f.vjp for name, f in FUNCS.items()})
+    return _EW_VJPS
+
 
 def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
              stop: Iterable[Node] = (), record: Recorder | None = None) -> list[Node | None]:
@@ -159,7 +170,7 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
     # node is known then (one pass instead of two over deep graphs). Nodes
     # are marked (Node._walk = this sweep's token) instead of kept in sets;
     # ``_mark`` is None for a node no wrt node reaches, else True, or the
-    # list of cotangents it has received.
+    # cotangent it has received (a Node), or the list of those (several).
     gen = object()
     wrt_ids = {id(w) for w in wrt}
     stop_ids = {id(s) for s in stop}
@@ -197,11 +208,13 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
     for node, g in seeds:
         m = node._mark
         if m is True:
-            node._mark = [g]
-        elif m is not None:
+            node._mark = g
+        elif type(m) is list:
             m.append(g)
+        elif m is not None:
+            node._mark = [m, g]
     result: dict[int, Node] = {}
-    funcs = FUNCS
+    vjp_of = _ew_vjps()
     for n in reversed(order):
         parts = n._mark
         if parts is None or parts is True:
@@ -209,7 +222,7 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
         if n._walk is not gen:
             raise AssertionError("a walk over these nodes ran inside the sweep and cleared its marks")
         n._mark = True  # reached, its cotangents consumed
-        total = parts[0] if len(parts) == 1 else add(*parts)
+        total = add(*parts) if type(parts) is list else parts
         i = id(n)
         if i in wrt_ids:
             result[i] = total
@@ -218,7 +231,7 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
             continue
         try:
             if type(n) is Ew:  # vjp()'s first case, inline: most nodes of a deep graph
-                f = funcs[n.fn].vjp
+                f = vjp_of[n.fn]
                 cots = [None] * len(args) if f is None else f(n, total)
             else:
                 cots = vjp(n, total)
@@ -239,10 +252,12 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
                 raise AssertionError(
                     f"VJP of {type(n).__name__} {n.params()} gave a cotangent of shape {c.shape} "
                     f"for an operand of shape {a.shape}")
-            if m is True:
-                a._mark = [c]
-            else:
+            if m is True:  # the first cotangent is kept as is, a list from the second
+                a._mark = c
+            elif type(m) is list:
                 m.append(c)
+            else:
+                a._mark = [m, c]
             if contributions is not None:
                 contributions.append((a, c))
         if record is not None:
