@@ -357,3 +357,20 @@ def test_numpys_own_npy_files_are_read_without_numpy_load(tmp_path, monkeypatch)
     assert graph("{file: f.npy}", tmp_path).array.tolist() == [[1, 1, 1], [1, 1, 1]]
     assert graph("{file: s.npy}", tmp_path).array.shape == ()
     assert graph("{file: i.npy}", tmp_path).array.tolist() == [0, 1, 2]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def test_value_files_are_closed_after_parsing(tmp_path):
+    # every file is read into memory and closed: a graph of many weight
+    # files holds no descriptors (numpy.load's mmap_mode would hold one each)
+    for k in range(30):
+        np.save(tmp_path / f"w{k}.npy", np.full((3, 4), float(k)))
+    np.savez(tmp_path / "z.npz", a=np.ones(2))
+    (tmp_path / "t.csv").write_text("1,2\n")
+    text = ("constants:\n" + "".join(f"  w{k}: {{file: w{k}.npy}}\n" for k in range(30))
+            + "  z: {file: z.npz}\n  t: {file: t.csv}\nvariables:\n  v: 1.0\nys: v\nxs: v\n")
+    before = set(os.listdir("/proc/self/fd"))
+    g = parse_graph(text, str(tmp_path / "g.yaml"))
+    after = set(os.listdir("/proc/self/fd"))
+    assert g.nodes["w29"].value.array[0, 0] == 29
+    assert len(after - before) == 0
