@@ -374,3 +374,22 @@ def test_value_files_are_closed_after_parsing(tmp_path):
     after = set(os.listdir("/proc/self/fd"))
     assert g.nodes["w29"].value.array[0, 0] == 29
     assert len(after - before) == 0
+
+
+def test_a_broken_npz_is_a_located_error(data):
+    (data / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip archive")
+    fails("{file: broken.npz}", data, "file 'broken.npz' cannot be read as an array")
+
+
+@pytest.mark.parametrize("value", ['{"file": w.npy}', "{file: 'w.npy'}", "{!!str file: w.npy}", "{file: !!str w.npy}",
+                                   "\n    file: w.npy"])
+def test_file_mappings_in_any_spelling(data, value):
+    assert graph(value, data).array.tolist() == np.arange(24.0).reshape(2, 3, 4).tolist()
+
+
+def test_file_mapping_errors_point_at_the_mapping(data):
+    fails('{file: ""}', data, "file must be a path (text); found ''")
+    fails("{file: 3}", data, "file must be a path (text); found 3")
+    fails("{file: null}", data, "file must be a path (text); found null")
+    fails("{file: [w.npy]}", data, "file must be a path (text)")
+    fails("{file: nope.npy}", data, "variable 'w': file 'nope.npy' does not exist")

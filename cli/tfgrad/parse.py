@@ -2580,6 +2580,20 @@ class _Builder:
         return _yaml_value(v, what, nonfinite)
 
     def mapping_value(self, m: _YMap, what: str) -> Value:
+        pairs = m.pairs
+        if len(pairs) == 1:
+            # {file: PATH} alone (a weight file: dozens in a graph) without
+            # the general checks, which such a mapping passes: one key,
+            # written as a string, naming a form, and a text value
+            kn, vn = pairs[0]
+            if (type(kn) is _YScalar and type(vn) is _YScalar and kn.tag == _STR and vn.tag == _STR
+                    and kn.value == "file" and kn.num is None and vn.num is None):
+                try:
+                    if self.files is None:
+                        self.files = values_mod.Files(self.base_dir, self.ov.allow_outside)
+                    return self.loaded(self.files.load(vn.value, None, None), vn.value, None)
+                except values_mod.ValueProblem as e:
+                    _fail(f"{what}: {e.message}", m.pos, "TG102")
         fields = {k: (kn, vn) for k, kn, vn in self.entries(m, what, names=False)}
         forms = [k for k in _VALUE_FORMS if k in fields]
         unknown = [k for k in fields if k not in _VALUE_KEYS]

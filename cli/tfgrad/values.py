@@ -244,8 +244,6 @@ class Files:
         ``.csv``/``.txt`` table, never unpickling anything. ``declared``:
         the mapping's ``dtype:`` (an array to be converted is not placed in
         a shared block). Raises ``ValueProblem``."""
-        import zipfile  # here, not at the top: a graph without files never loads it
-
         real, st = self.resolve(path)
         low = real.lower()
         shown = path
@@ -279,7 +277,7 @@ class Files:
                 raise ValueProblem(f"file '{shown}' holds pickled Python objects; tfgrad never unpickles "
                                    "(allow_pickle=False): save plain numeric arrays") from None
             raise ValueProblem(f"file '{shown}' cannot be read as an array: {_clip(msg)}") from None
-        except (OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as e:
+        except (OSError, EOFError, UnicodeDecodeError) as e:
             raise ValueProblem(f"file '{shown}' cannot be read as an array: {_clip(str(e))}") from None
         raise ValueProblem(f"file '{shown}': tfgrad reads .npy, .npz, .csv and .txt files", "file")
 
@@ -327,8 +325,17 @@ def _check_header(shape: tuple, dtype: np.dtype, shown: str) -> None:
 
 
 def _load_npz(real: str, key: Any, shown: str) -> np.ndarray:
+    # zipfile only here: importing it (shutil, bz2, lzma...) costs 5-20 ms
+    # of a run whose files are all .npy
     import zipfile
 
+    try:
+        return _read_npz(zipfile, real, key, shown)
+    except zipfile.BadZipFile as e:
+        raise ValueProblem(f"file '{shown}' cannot be read as an array: {_clip(str(e))}") from None
+
+
+def _read_npz(zipfile: Any, real: str, key: Any, shown: str) -> np.ndarray:
     with zipfile.ZipFile(real) as zf:
         members = {n[:-4] if n.endswith(".npy") else n: n for n in zf.namelist()}
         if key is None:
