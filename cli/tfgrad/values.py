@@ -166,7 +166,7 @@ def resolve_path(path: Any, base_dir: str, allow_outside: Sequence[str]) -> str:
 def load_file(path: Any, key: Any, base_dir: str, allow_outside: Sequence[str]) -> np.ndarray:
     """The array in a ``.npy`` file, an ``.npz`` member or a ``.csv``/``.txt``
     table, never unpickling anything (one file; ``Files.load`` reads many)."""
-    return Files(base_dir, allow_outside).load(path, key)
+    return Files(base_dir, allow_outside, share=False).load(path, key)
 
 
 class Files:
@@ -178,11 +178,12 @@ class Files:
     real path and its name, unless the name is itself a symlink). Small
     ``.npy`` arrays share memory blocks (``npyread.Blocks``)."""
 
-    def __init__(self, base_dir: str, allow_outside: Sequence[str] = ()) -> None:
+    def __init__(self, base_dir: str, allow_outside: Sequence[str] = (), share: bool = True) -> None:
         self.base_dir = base_dir
         self.allow_outside = tuple(allow_outside)
         self._roots: list[str] | None = None
         self._dirs: dict[str, str] = {}
+        self._share = share  # small .npy arrays in shared blocks (False: one file, its own memory)
         self._blocks: Any = None
 
     def roots(self) -> list[str]:
@@ -288,7 +289,7 @@ class Files:
         it is then refused as not a regular file)."""
         from . import npyread
 
-        if self._blocks is None:
+        if self._blocks is None and self._share:
             self._blocks = npyread.Blocks()
         flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         fd = os.open(real, flags)
@@ -296,7 +297,7 @@ class Files:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise ValueProblem(f"file '{shown}' is not a regular file", "file")
-            return npyread.read(fd, st.st_size, MAX_ELEMENTS, self._blocks if declared is None else None)
+            return npyread.read(fd, st.st_size, MAX_ELEMENTS, None if declared is not None else self._blocks)
         finally:
             os.close(fd)
 
