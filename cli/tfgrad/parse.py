@@ -786,8 +786,10 @@ def _make_value(root: Any, leaf: Callable[[Any], _Leaf], pos_of: Callable[[Any],
     [1] of X' and 'entry [1, 0] of X' for ranks 1 and 2, 'entry [2, 1, 0]
     of X' above. A leaf of kind 'bool' (only expression literals make them:
     ``[[true], [false]]``) gives a bool Value, as TF converts a Python list
-    of bools; bools and numbers in one value are an error, as TF's "Can't
-    convert Python sequence with mixed types"."""
+    of bools; as TF infers the dtype from the first entry, booleans after a
+    number are numbers (``[1, true]`` is [1, 1], integral) and a number
+    after a boolean is an error, TF's "Can't convert Python sequence with
+    mixed types"."""
     all_int = True
     first: list[Any] = []  # (kind, where) of the first leaf: bool or number
 
@@ -799,12 +801,15 @@ def _make_value(root: Any, leaf: Callable[[Any], _Leaf], pos_of: Callable[[Any],
         this = "bool" if kind == "bool" else "num"
         if not first:
             first[:] = [this, where]
-        elif first[0] != this:
-            found, other = ("a boolean", "a number") if this == "bool" else ("a number", "a boolean")
+        elif first[0] == "bool" and this == "num":
+            # TF infers a list's dtype from its first entry: after a number a
+            # bool is the number it is in Python (tf.constant([1, True]) is
+            # int32 [1, 1]), after a bool a number is refused (ValueError:
+            # Can't convert Python sequence with mixed types to Tensor)
             other_where = first[1].split(" of ", 1)[0] if " of " in first[1] else first[1]
-            _fail(f"{where} is {found} but {other_where} is {other}; a literal holds numbers or "
-                  "booleans, not both (TensorFlow cannot convert a list of mixed types; "
-                  "cast one of them)", pos_of(h), "TG102")
+            _fail(f"{where} is a number but {other_where} is a boolean; a literal that starts "
+                  "with a boolean holds booleans only (TensorFlow cannot convert a list of "
+                  "mixed types; cast one of them)", pos_of(h), "TG102")
         if kind == "bool":
             return 1.0 if payload[0] else 0.0
         v, is_int, text = payload
@@ -1089,6 +1094,53 @@ def _fold_number(n: ast.AST) -> tuple[float | int, bool] | None:
     if isinstance(n, ast.Constant) and type(n.value) in (int, float):
         return sign * n.value, type(n.value) is int
     return None
+
+
+_PYTHON_ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+                      ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv,
+                      ast.Mod: operator.mod, ast.Pow: operator.pow}
+
+
+def _python_number(op: type, a: float | int, b: float | int) -> float | int | None:
+    """``a op b`` as Python computes it, or None where Python raises or the
+    result is no finite number exact in float64 (left to the ops)."""
+    if op is ast.Pow and (abs(b) > 64 or abs(a) > EXACT_INT_LIMIT):
+        return None
+    try:
+        r = _PYTHON_ARITHMETIC[op](a, b)
+    except (ArithmeticError, ValueError):
+        return None
+    if type(r) is int:
+        return r if abs(r) <= EXACT_INT_LIMIT else None
+    return r if type(r) is float and math.isfinite(r) else None
+
+
+def _fold_arithmetic(root: ast.AST, nodes: list[ast.AST]) -> ast.AST:
+    """Arithmetic of number literals as one literal, as Python computes it
+    before TensorFlow sees it: in ``n + (1 + 2)`` TF gets the Python int 3,
+    which takes n's int32 as a written ``3`` does (a float result, ``7 / 2``,
+    stays a float). ``nodes``: the tree's nodes (``_ast_nodes``, taken
+    before ``_tuples_as_lists``: only to see whether anything folds);
+    iterative (chains are deep); the folded literal spans the text it
+    replaces."""
+    if not any(type(n) is ast.BinOp and _fold_number(n.left) is not None
+               and _fold_number(n.right) is not None for n in nodes):
+        return root
+    folded: dict[int, ast.AST] = {}
+    for n in reversed(_ast_nodes(root)):  # every node after its children (breadth first, reversed)
+        if folded:
+            for field, value in ast.iter_fields(n):
+                if isinstance(value, ast.AST) and id(value) in folded:
+                    setattr(n, field, folded[id(value)])
+                elif isinstance(value, list):
+                    value[:] = [folded.get(id(v), v) if isinstance(v, ast.AST) else v for v in value]
+        if isinstance(n, ast.BinOp) and type(n.op) in _PYTHON_ARITHMETIC:
+            a, b = _fold_number(n.left), _fold_number(n.right)
+            if a is not None and b is not None:
+                r = _python_number(type(n.op), a[0], b[0])
+                if r is not None:
+                    folded[id(n)] = ast.copy_location(ast.Constant(value=r), n)
+    return folded.get(id(root), root)
 
 
 def _strip_uadd(n: ast.AST) -> ast.AST:
@@ -1509,7 +1561,7 @@ class _Expression:
         nodes = _ast_nodes(root)
         self.check_tokens(root, nodes)
         _tuples_as_lists(root, nodes)
-        root = _strip_uadd(root)
+        root = _strip_uadd(_fold_arithmetic(root, nodes))
         if not _is_operation(root):
             ref, pos = self.operand(root)
             self.b.add_op(self.owner, self.owner, "identity", pos, {"input": ref}, (ref,), (pos,), {}, {},

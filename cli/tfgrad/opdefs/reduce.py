@@ -46,6 +46,25 @@ def _axes(ctx: Ctx, param: str = "input_tensor", attr: str = "axis") -> tuple[in
     return norm_axes(ctx, ctx.a(attr), ctx.x(param).rank, attr)
 
 
+def no_bool(ctx: Ctx, param: str) -> None:
+    """Refuse a bool tensor where TF has no bool kernel: Sum, Mean, Prod,
+    Max, Min, Cumsum and Cumprod take numbers (TF 2.21: "Value for attr 'T'
+    of bool is not in the list of allowed values"); only reduce_all,
+    reduce_any and argmax/argmin take bools. Raises TG202 at the argument."""
+    x = ctx.x(param)
+    if x.dtype == "bool":
+        lab = ctx.label(param)
+        arg = lab if lab.isidentifier() else "..."
+        raise ctx.error(f"{lab} is bool; {ctx.op.name} takes numbers (TensorFlow has no bool "
+                        f"kernel for it): cast it first, e.g. cast({arg}, float64)", "TG202", param)
+
+
+def numeric_reduced_shape(ctx: Ctx) -> tuple[int, ...]:
+    """``reduced_shape`` of a reduction TF has no bool kernel for."""
+    no_bool(ctx, "input_tensor")
+    return reduced_shape(ctx)
+
+
 def reduced_shape(ctx: Ctx) -> tuple[int, ...]:
     x = ctx.x("input_tensor")
     axes = _axes(ctx)
@@ -364,12 +383,12 @@ def _std(ctx: Ctx) -> Node:
 
 
 register(OpDef(
-    "reduce_sum", _PARAMS, "sum over axis (every axis when null)", reduced_shape, _sum,
+    "reduce_sum", _PARAMS, "sum over axis (every axis when null)", numeric_reduced_shape, _sum,
     "dx += G broadcast back over the reduced axes", "math_grad.py _SumGrad", "reduce",
     errors=("TG202", "TG203"),
 ))
 register(OpDef(
-    "reduce_mean", _PARAMS, "mean over axis (every axis when null)", reduced_shape, _mean,
+    "reduce_mean", _PARAMS, "mean over axis (every axis when null)", numeric_reduced_shape, _mean,
     "dx += (G broadcast back over the reduced axes) ⊘ n", "math_grad.py _MeanGrad", "reduce",
     errors=("TG202", "TG203"),
 ))
@@ -393,7 +412,7 @@ def _zero_entries(param: str):
 register(OpDef(
     "reduce_max", _PARAMS,
     "largest entry over axis (every axis when null); nan if the group has a nan",
-    reduced_shape, _extreme("max"),
+    numeric_reduced_shape, _extreme("max"),
     "dx += G∘[x = y] ⊘ (number of entries equal to y in the group): tied maxima share G equally",
     "math_grad.py _MaxGrad -> _MinOrMaxGrad: divide(cast(equal(y, x)), reduce_sum(...)) * G",
     "reduce", errors=("TG202", "TG203"), kinks=_any_tie("input_tensor"),
@@ -402,14 +421,15 @@ register(OpDef(
 register(OpDef(
     "reduce_min", _PARAMS,
     "smallest entry over axis (every axis when null); nan if the group has a nan",
-    reduced_shape, _extreme("min"),
+    numeric_reduced_shape, _extreme("min"),
     "dx += G∘[x = y] ⊘ (number of entries equal to y in the group): tied minima share G equally",
     "math_grad.py _MinGrad -> _MinOrMaxGrad: divide(cast(equal(y, x)), reduce_sum(...)) * G",
     "reduce", errors=("TG202", "TG203"), kinks=_any_tie("input_tensor"),
     kink_note="two entries of a reduced group tie for the smallest",
 ))
 register(OpDef(
-    "reduce_prod", _PARAMS, "product over axis (every axis when null)", reduced_shape, _prod,
+    "reduce_prod", _PARAMS, "product over axis (every axis when null)", numeric_reduced_shape,
+    _prod,
     "dx += G ∘ (product of the other entries of the group), computed as "
     "cumprod(exclusive) ∘ cumprod(exclusive, reverse): no division, zeros included",
     "math_grad.py _ProdGrad", "reduce", errors=("TG202", "TG203"),
@@ -598,6 +618,7 @@ def _scan_axis(ctx: Ctx) -> int:
 
 
 def _scan_shape(ctx: Ctx) -> tuple[int, ...]:
+    no_bool(ctx, "x")
     _scan_axis(ctx)
     return ctx.x("x").shape
 
