@@ -430,14 +430,17 @@ def test_unreadable_file_is_tg105(tmp_path):
     assert check.check_target(check.Target(str(p)), Options(ignore=("TG105",))).passed
 
 
-def test_write_atomic(tmp_path):
+def test_write_report(tmp_path):
+    # the writer itself is tests/test_atomic_write.py's
+    from tfgrad.commands import write_report
+
     out = tmp_path / "report.xml"
-    check.write_atomic(str(out), "one\n")
+    write_report(str(out), "one\n")
     assert out.read_text() == "one\n"
     os.chmod(out, 0o640)
-    check.write_atomic(str(out), "two\n")
-    assert out.read_text() == "two\n"
+    write_report(str(out), "twö\n")
+    assert out.read_bytes() == "twö\n".encode("utf-8")
     assert os.stat(out).st_mode & 0o777 == 0o640
     assert sorted(os.listdir(tmp_path)) == ["report.xml"]  # no temporary left behind
     with pytest.raises(OSError):
-        check.write_atomic(str(tmp_path / "no" / "dir.xml"), "x")
+        write_report(str(tmp_path / "no" / "dir.xml"), "x")

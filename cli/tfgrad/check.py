@@ -25,7 +25,6 @@ import os
 import re
 import signal
 import sys
-import tempfile
 import time
 import warnings
 import xml.etree.ElementTree as ET
@@ -1371,32 +1370,6 @@ def color_enabled(isatty: bool, env: Mapping[str, str]) -> bool:
     if env.get("FORCE_COLOR"):
         return True
     return isatty
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory
-    and ``os.replace``: a reader sees the old report or the new, never half."""
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        mode = os.stat(path).st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tfgrad-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def code_table() -> str:

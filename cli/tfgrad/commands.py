@@ -14,7 +14,6 @@ import gc
 import io
 import os
 import signal
-import stat
 import sys
 import threading
 import warnings
@@ -685,20 +684,13 @@ def check_command(ctx: click.Context, paths, fmt, output, exclude, select, ignor
 
 
 def write_report(path: str, text: str) -> None:
-    """A regular file (or a new one) is replaced atomically; anything else
-    (/dev/null, /dev/full, a FIFO, a terminal) is written directly, never
-    replaced by a regular file."""
-    from . import check
+    """``check -o``: a regular file (or a new one) is replaced atomically;
+    anything else (/dev/null, /dev/full, a FIFO, a terminal) is written
+    directly, never replaced by a regular file (``atomic.write_atomic``)."""
+    from .atomic import write_atomic
 
-    try:
-        regular = stat.S_ISREG(os.stat(path).st_mode)
-    except FileNotFoundError:
-        regular = True
-    if regular:
-        check.write_atomic(path, text)
-    else:
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+    data = text.encode("utf-8")
+    write_atomic(path, lambda f: f.write(data))
 
 
 @cli.command("schema")

@@ -15,18 +15,17 @@ The archive (``np.savez``, uncompressed, readable with
 Names never clash: x names are identifiers, and the other keys contain a dot.
 A regular file (or a new one) is written to a temporary file beside it and
 renamed over it, so readers never see half an archive; a device or a FIFO is
-written directly.
+written directly (``atomic.write_atomic``).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import stat
-import tempfile
 from typing import Any
 
 import numpy as np
+
+from .atomic import write_atomic
 
 META_KEY = "tfgrad.meta"
 
@@ -92,36 +91,8 @@ def _output_values(d: Any, names: list[str]) -> dict[str, Any]:
 
 def save(path: str, members: dict[str, np.ndarray]) -> None:
     """Write ``members`` as an .npz archive at ``path`` (atomically for a
-    regular file). Raises ``OSError``."""
-    try:
-        regular = stat.S_ISREG(os.stat(path).st_mode)
-    except FileNotFoundError:
-        regular = True
-    if not regular:
-        with open(path, "wb") as f:
-            np.savez(f, **members)
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tfgrad-", suffix=".npz.tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **members)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            mode = os.stat(path).st_mode & 0o7777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    regular file: ``atomic.write_atomic``). Raises ``OSError``."""
+    write_atomic(path, lambda f: np.savez(f, **members))
 
 
 def save_results(path: str, d: Any, r: Any) -> None:
