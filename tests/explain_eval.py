@@ -233,3 +233,31 @@ def index_eval(lhs: str, rhs: str, shape: tuple, env: dict, ranges: dict | None 
         scope.update(dict(zip(free, idx)))
         out[idx] = eval(compiled, scope)  # noqa: S307
     return out
+
+
+def evaluate_explanation(doc: dict, env: dict | None = None) -> dict[str, np.ndarray]:
+    """The formulas of an ``explain --format json --ascii`` document
+    evaluated by this module: each definition in order, over the printed
+    symbols and seeds (and ``env``: values the document does not print),
+    checked against the value it prints where it prints one (a column
+    printed as a vector is reshaped); returns each x's formula's value by
+    the x's name."""
+    env = {**{s["name"]: np.array(s["value"], dtype=float)
+              for s in doc["symbols"] + doc.get("seeds", [])}, **(env or {})}
+    for p in doc["definitions"]:
+        if p["notation"] == "index":
+            got = index_eval(p["lhs"], p["expr"], tuple(p["shape"]), env)
+        else:
+            got = matrix_eval(p["expr"], env)
+        if "value" in p:
+            want = np.array(p["value"], dtype=float)
+            got = got.reshape(want.shape)
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+        env[p["name"]] = got
+    out = {}
+    for x in doc["xs"]:
+        if x["notation"] == "index":
+            out[x["name"]] = index_eval(x["lhs"], x["matrix"], tuple(x["shape"]), env)
+        else:
+            out[x["name"]] = matrix_eval(x["matrix"], env)
+    return out

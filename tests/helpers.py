@@ -32,6 +32,25 @@ TUTORIAL_GRAD_YS = (
 CONTRACT_EXAMPLE = TUTORIAL_GRAD_YS + "expect:\n  w1: [[6, 9]]\n  w2: [[19, 17]]\n"
 
 
+# Issue 13's norm: sqrt of a sum of squares whose entries underflow in
+# float32 (TF 2.21's float32 gradient [[1], [nan], [1], [inf]]: 2e-20² is
+# a subnormal flushed to zero; float64's [[1], [nan], [1], [1]]).
+NORM = """\
+dtype: {dtype}
+variables:
+  X: [[2.0], [0.0], [3.0e-17], [2.0e-20]]
+ops:
+  n: sqrt(reduce_sum(X * X, axis=1))
+ys: n
+xs: X
+"""
+
+
+def norm_graph(dtype: str) -> str:
+    """Issue 13's norm graph in ``dtype`` (float32 or float64)."""
+    return NORM.format(dtype=dtype)
+
+
 def derivation(text: str):
     return derive(parse_graph(textwrap.dedent(text), "test.yaml"))
 

@@ -25,6 +25,8 @@ from tfgrad.graph import GraphError
 from tfgrad.parse import Overrides, parse_graph
 from tfgrad.plan import flush32
 
+from helpers import norm_graph
+
 ROOT = Path(__file__).resolve().parent.parent
 TFREF = ROOT / "tests" / "tfref"
 
@@ -123,20 +125,9 @@ def test_conformance_covers_most_references():
     assert len(CASES) >= 450
 
 
-NORM = """\
-dtype: {dtype}
-variables:
-  X: [[2.0], [0.0], [3.0e-17], [2.0e-20]]
-ops:
-  n: sqrt(reduce_sum(X * X, axis=1))
-ys: n
-xs: X
-"""
-
-
 @pytest.mark.parametrize("dtype,last", [("float32", np.inf), ("float64", 1.0)])
 def test_issue_13_norm(dtype, last):
-    r = engine.compute(engine.derive(parse_graph(NORM.format(dtype=dtype))))
+    r = engine.compute(engine.derive(parse_graph(norm_graph(dtype))))
     g = r.gradients[0]
     assert g.dtype == np.dtype(dtype)
     assert g[0, 0] == 1 and np.isnan(g[1, 0]) and g[2, 0] == 1 and g[3, 0] == last

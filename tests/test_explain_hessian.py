@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from explain_eval import index_eval, matrix_eval
+from explain_eval import evaluate_explanation, matrix_eval
 from tfgrad.commands import cli
 
 
@@ -35,33 +35,11 @@ def _hessians(path: str) -> dict[str, np.ndarray]:
     return {x: np.array(h, dtype=float) for x, h in zip(doc["xs"], doc["hessians"])}
 
 
-def _evaluated(doc: dict) -> dict[str, np.ndarray]:
-    """Each x's printed formula, evaluated with the test's own evaluator over
-    the printed definitions (pieces) and symbols."""
-    env = {s["name"]: np.array(s["value"], dtype=float) for s in doc["symbols"]}
-    for p in doc["definitions"]:
-        if p["notation"] == "index":
-            env[p["name"]] = index_eval(p["lhs"], p["expr"], tuple(p["shape"]), env)
-        else:
-            env[p["name"]] = matrix_eval(p["expr"], env)
-        if "value" in p:
-            want = np.array(p["value"], dtype=float)
-            env[p["name"]] = env[p["name"]].reshape(want.shape)  # a column printed as a vector
-            np.testing.assert_allclose(env[p["name"]], want, rtol=1e-10, atol=1e-12)
-    out = {}
-    for x in doc["xs"]:
-        if x["notation"] == "index":
-            out[x["name"]] = index_eval(x["lhs"], x["matrix"], tuple(x["shape"]), env)
-        else:
-            out[x["name"]] = matrix_eval(x["matrix"], env)
-    return out
-
-
 def _check(path: str) -> dict:
     doc = json.loads(_run(["explain", path, "--hessian", "--format", "json", "--ascii"]))
     assert doc["order"] == 2
     tf = _hessians(path)
-    got = _evaluated(doc)
+    got = evaluate_explanation(doc)
     for x in doc["xs"]:
         want = tf[x["name"]]
         np.testing.assert_allclose(got[x["name"]].reshape(want.shape), want, rtol=1e-9, atol=1e-12)
@@ -206,15 +184,10 @@ xs: [W]
     out = _run(["explain", path, "--no-elementwise"])
     assert "(1·𝟙)" not in out and "gx = " in out
     doc = json.loads(_run(["explain", path, "--format", "json", "--ascii"]))
-    env = {s["name"]: np.array(s["value"], dtype=float) for s in doc["symbols"] + doc["seeds"]}
-    for p in doc["definitions"]:
-        env[p["name"]] = matrix_eval(p["expr"], env)
-        if "value" in p:
-            np.testing.assert_allclose(env[p["name"]], np.array(p["value"]), rtol=1e-10)
+    (got,) = evaluate_explanation(doc).values()
     run = json.loads(_run(["run", path, "--format", "json"]))
     want = np.array(run["gradients"][0])
-    np.testing.assert_allclose(matrix_eval(doc["xs"][0]["matrix"], env).reshape(want.shape), want,
-                               rtol=1e-10)
+    np.testing.assert_allclose(got.reshape(want.shape), want, rtol=1e-10)
 
 
 def test_steps_walk_the_second_sweep(tmp_path):
@@ -290,7 +263,7 @@ def test_gallery_explains_its_hessian_or_says_why_not(path):
     if sum(np.size(h) for h in want["hessians"]) <= 64 and not f32 and finite and \
             all(x["notation"] == "matrix" and x["value"] is not None for x in doc["xs"]) and \
             all(d["notation"] == "matrix" for d in doc["definitions"]):
-        got = _evaluated(doc)
+        got = evaluate_explanation(doc)
         for x, h in zip(doc["xs"], want["hessians"]):
             if x["value"] is not None:
                 np.testing.assert_allclose(got[x["name"]].reshape(np.shape(h)), _numbers(h),

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from explain_eval import evaluate_explanation, matrix_eval
 from tfgrad.commands import cli
 
 
@@ -91,14 +92,6 @@ def test_index_letters_avoid_every_single_letter_name(tmp_path):
 # ---------------------------------------------------------------- det and inv
 
 
-def _np_eval(expr: str, env: dict) -> np.ndarray:
-    """Evaluate an ASCII matrix-notation formula with NumPy (tests only)."""
-    ns = {"inv": np.linalg.inv, "det": np.linalg.det, "ones": lambda *s: np.ones(s),
-          "zeros": lambda *s: np.zeros(s), "np": np}
-    ns.update(env)
-    return np.asarray(eval(expr, {"__builtins__": {}}, ns), dtype=float)  # noqa: S307
-
-
 DET_INV = """\
 variables:
   A: [[2.0, 1.0, 0.5], [1.0, 3.0, -1.0], [0.0, 1.0, 4.0]]
@@ -124,7 +117,7 @@ def test_det_and_inv_in_matrix_notation(tmp_path, ys, text, ascii_):
     A = np.array([[2.0, 1.0, 0.5], [1.0, 3.0, -1.0], [0.0, 1.0, 4.0]])
     env = {"A": A, "d": np.linalg.det(A), "B": np.linalg.inv(A),
            "g1": np.array(doc["seeds"][0]["value"], dtype=float)}
-    got = _np_eval(x["matrix"], env)
+    got = matrix_eval(x["matrix"], env)
     np.testing.assert_allclose(got, np.array(x["value"]), rtol=1e-12)
     run = json.loads(_run(["run", path, "--ys", ys, "--format", "json"]))
     np.testing.assert_allclose(got, np.array(run["gradients"][0]), rtol=1e-12)
@@ -145,7 +138,7 @@ xs: [A]
     (x,) = doc["xs"]
     A = np.array([[2.0, 1.0], [1.0, 3.0]])
     assert x["matrix"] == "-inv(A).T @ (g1 * ones(2,2)) @ inv(A).T + 3 * g1 * det(A) * inv(A).T"
-    got = _np_eval(x["matrix"], {"A": A, "g1": 1.0})
+    got = matrix_eval(x["matrix"], {"A": A, "g1": 1.0})
     run = json.loads(_run(["run", path, "--format", "json"]))
     np.testing.assert_allclose(got, np.array(run["gradients"][0]), rtol=1e-12)
     latex = _run(["explain", path, "--format", "latex", "--no-elementwise"])
@@ -154,7 +147,6 @@ xs: [A]
 
 # ---------------------------------------------------------------- convolution and pooling
 
-from explain_eval import index_eval, matrix_eval  # noqa: E402
 
 
 def _same_counts(xhw: tuple, k: tuple, s: tuple, pads: tuple):
@@ -172,25 +164,13 @@ def _check_explained(path: str, extra_env: dict | None = None) -> dict:
     """Every formula of the explanation (x's and pieces') evaluated by the
     test's own index/matrix evaluator equals run's numbers."""
     doc = json.loads(_run(["explain", path, "--format", "json", "--ascii", "--no-elementwise"]))
-    env = {s["name"]: np.array(s["value"], dtype=float) for s in doc["symbols"] + doc["seeds"]}
-    env.update(extra_env or {})
-    for p in doc["definitions"]:
-        if p["notation"] == "index":
-            got = index_eval(p["lhs"], p["expr"], tuple(p["shape"]), env)
-        else:
-            got = matrix_eval(p["expr"], env)
-        if "value" in p:
-            np.testing.assert_allclose(got, np.array(p["value"], dtype=float), rtol=1e-10, atol=1e-12)
-        env[p["name"]] = got
+    got = evaluate_explanation(doc, extra_env)
     run = _grads(path)
     for x in doc["xs"]:
         for bad in ("conv2d_backprop", "max_pool_grad(", "avg_pool_grad(", "conv2d(", "max_pool("):
             assert bad not in x["matrix"], x["matrix"]
-        if x["notation"] == "index":
-            got = index_eval(x["lhs"], x["matrix"], tuple(x["shape"]), env)
-        else:
-            got = matrix_eval(x["matrix"], env)
-        np.testing.assert_allclose(got.reshape(run[x["name"]].shape), run[x["name"]], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(got[x["name"]].reshape(run[x["name"]].shape), run[x["name"]],
+                                   rtol=1e-10, atol=1e-12)
     return doc
 
 

@@ -18,19 +18,13 @@ from click.testing import CliRunner
 from tfgrad import render
 from tfgrad.commands import cli
 
+from helpers import norm_graph
+
 GRAPHS = Path(__file__).resolve().parent.parent / "graphs"
 TUTORIAL = str(GRAPHS / "01-tutorial.yaml")
 MLP = str(GRAPHS / "18-mlp-mse.yaml")
 
-NORM32 = """\
-dtype: float32
-variables:
-  X: [[2.0], [0.0], [3.0e-17], [2.0e-20]]
-ops:
-  n: sqrt(reduce_sum(X * X, axis=1))
-ys: n
-xs: X
-"""
+NORM32 = norm_graph("float32")
 
 
 def run(*args: str, input: str | None = None):

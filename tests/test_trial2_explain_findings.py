@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
-from explain_eval import matrix_eval
+from explain_eval import evaluate_explanation
 from tfgrad.commands import cli
 
 
@@ -91,12 +91,9 @@ def test_one_definition_in_ascii_latex_json_and_steps(tmp_path):
 def test_formulas_with_one_definition_evaluate_to_runs_gradient(tmp_path):
     path = write(tmp_path, WHERES)
     doc = json.loads(run("explain", path, "--format", "json", "--ascii", "--no-elementwise"))
-    env = {s["name"]: np.array(s["value"], dtype=float) for s in doc["symbols"] + doc["seeds"]}
-    for p in doc["definitions"]:
-        env[p["name"]] = matrix_eval(p["expr"], env)
-    (x,) = doc["xs"]
     with np.errstate(all="ignore"):
-        got = matrix_eval(x["matrix"], env).reshape(-1)
+        (got,) = evaluate_explanation(doc).values()
+    got = got.reshape(-1)
     want = np.array(json.loads(run("run", path, "--format", "json"))["gradients"][0], dtype=float)
     # TF 2.21: the same program in float64 under tf.GradientTape,
     # tape.gradient([loss, a, d], x).numpy() -> [8.0, -2.0, nan, 17.75, -1.16]
@@ -125,13 +122,10 @@ xs: [x, w]
     assert "σ(x)" not in out.split("\nwhere\n")[0] and list(defs.values()).count("σ(x)") == 1
     assert list(defs.values()).count("x > w") == 1  # a scalar variable prints bare too
     doc = json.loads(run("explain", path, "--format", "json", "--ascii", "--no-elementwise"))
-    env = {s["name"]: np.array(s["value"], dtype=float) for s in doc["symbols"] + doc["seeds"]}
-    for p in doc["definitions"]:
-        env[p["name"]] = matrix_eval(p["expr"], env)
+    got = evaluate_explanation(doc)
     grads = json.loads(run("run", path, "--format", "json"))["gradients"]
     for x, want in zip(doc["xs"], grads):
-        np.testing.assert_allclose(matrix_eval(x["matrix"], env).reshape(np.shape(want)), want,
-                                   rtol=1e-12)
+        np.testing.assert_allclose(got[x["name"]].reshape(np.shape(want)), want, rtol=1e-12)
 
 
 # --- 18: attributes print as TF's arguments ----------------------------------
@@ -160,10 +154,7 @@ xs: [x]
 
 def _evaluated(path: str) -> list[np.ndarray]:
     doc = json.loads(run("explain", path, "--format", "json", "--ascii", "--no-elementwise"))
-    env = {s["name"]: np.array(s["value"], dtype=float) for s in doc["symbols"] + doc["seeds"]}
-    for p in doc["definitions"]:
-        env[p["name"]] = matrix_eval(p["expr"], env)
-    return [matrix_eval(x["matrix"], env) for x in doc["xs"]]
+    return list(evaluate_explanation(doc).values())
 
 
 def test_cumprods_gradient_reads_as_tfs_call_in_every_format(tmp_path):
