@@ -305,6 +305,7 @@ def test_many_npy_files_in_one_graph_keep_their_own_values(tmp_path):
     rng = np.random.default_rng(0)
     arrays = {f"w{k}": rng.standard_normal((k % 5 + 1, 37)) for k in range(40)}
     arrays.update({f"n{k}": rng.integers(-9, 9, (k + 1,)).astype(np.int32) for k in range(5)})
+    arrays.update({f"m{k}": rng.standard_normal((256, 256)) for k in range(5)})  # past the first block
     arrays["big"] = rng.standard_normal((700, 800))  # larger than a shared block's share
     for name, a in arrays.items():
         np.save(tmp_path / f"{name}.npy", a)
