@@ -394,3 +394,15 @@ def test_file_mapping_errors_point_at_the_mapping(data):
     fails("{file: null}", data, "file must be a path (text); found null")
     fails("{file: [w.npy]}", data, "file must be a path (text)")
     fails("{file: nope.npy}", data, "variable 'w': file 'nope.npy' does not exist")
+
+
+def test_npy_headers_with_absurd_dimensions_are_refused(tmp_path):
+    # a dimension of 30 digits (beyond any array) or a rank of 600: refused
+    # before anything is allocated, as numpy's reader reports them
+    for name, shape in (("digits", "(" + "9" * 30 + ",)"), ("rank", "(" + ", ".join(["2"] * 600) + ")")):
+        header = ("{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + ", }").encode()
+        header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+        (tmp_path / f"{name}.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+                                               + b"\0" * 64)
+        e = fails(f"{{file: {name}.npy}}", tmp_path)
+        assert "elements" in e.message or "cannot be read as an array" in e.message, e.message

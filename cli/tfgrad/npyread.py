@@ -54,7 +54,7 @@ ALIGN = 64  # bytes: a cache line, as BLAS likes its operands
 # are converted (a copy), and a block would hold the unconverted bytes alive
 _KEPT = {("f", 8), ("i", 4), ("i", 8), ("b", 1)}
 
-_DIM = rb"(?:0|[1-9][0-9]*)"
+_DIM = rb"(?:0|[1-9][0-9]{0,17})"  # (a longer number is left to numpy.load, which refuses it)
 _HEADER_RE = re.compile(
     rb"\{'descr': '([<>|=]?[a-zA-Z][0-9]{0,2})', 'fortran_order': (False|True), "
     rb"'shape': \((|" + _DIM + rb",|" + _DIM + rb"(?:, " + _DIM + rb")+,?)\), \} *\n\Z"
