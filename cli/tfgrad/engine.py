@@ -531,10 +531,12 @@ class Result:
 
     @property
     def values(self) -> dict[str, np.ndarray]:
-        """Every single-output graph node's forward value, computed on first use."""
+        """Every single-output graph node's forward value, computed on first
+        use; a node that is None (a gradient or jacobian no path reaches,
+        ``Absent``) has none and is left out."""
         if self._values is None:
             low = self.derived.lowered
-            names = [n for n, v in low.nodes.items() if not isinstance(v, list)]
+            names = [n for n, v in low.nodes.items() if not isinstance(v, list) and type(v) is not Absent]
             arrays = low.evaluate([low.nodes[n] for n in names])
             self._values = {n: np.asarray(a) for n, a in zip(names, arrays)}
         return self._values
