@@ -236,3 +236,15 @@ def test_the_lowering_shortcut_builds_what_the_full_path_builds(monkeypatch):
         assert gf is gs is None or _structure(gf) == _structure(gs)
     for a, b in zip(compute(fast).gradients, compute(full).gradients):
         assert a is b is None or np.array_equal(a, b)
+
+
+def test_fills_share_a_kernel_but_keep_the_sign_of_zero():
+    # the plan compiles equal fills once; -0.0 == 0.0 must not merge them
+    # (TF's signs of zeros are part of its results)
+    from tfgrad.tensor import fill
+
+    nodes = [fill(0.0, (2,), "float64"), fill(-0.0, (2,), "float64"), fill(np.float64(-0.0), (2,), "float64"),
+             fill(0.0, (2,), "float64"), fill(-0.0, (), "float64")]
+    got = Plan(nodes).run({})
+    assert [bool(np.signbit(v).all()) for v in got] == [False, True, True, False, True]
+    assert [v.shape for v in got] == [(2,), (2,), (2,), (2,), ()]

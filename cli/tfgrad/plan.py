@@ -24,6 +24,7 @@ pass would cost float64 graphs time).
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any, Callable, Sequence
 
@@ -291,7 +292,9 @@ class Plan:
                     elif t is Fill:
                         # fills of one value, dtype and shape (a VJP's constants,
                         # one per use) share one kernel and one read-only array
-                        key = (node.value, node.dtype, node.shape)
+                        # (-0.0 == 0.0, so the sign is part of the key)
+                        v = node.value
+                        key = (v, v == 0 and math.copysign(1.0, v) < 0, node.dtype, node.shape)
                         fn = fills.get(key)
                         if fn is None:
                             fn = fills[key] = compile_node(node)
