@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from ops_harness import assert_vjps_match_fd, value, vjps
 from ops_order2 import grads12
@@ -36,6 +36,11 @@ def _well_conditioned(rng, shape):
 def test_det_inv_match_finite_differences(batch, n, seed):
     rng = _rng(seed)
     a = _well_conditioned(rng, tuple(batch) + (n, n))
+    # n·I added to a normal matrix is usually well conditioned, not always
+    # (seed 380, batch [3], n = 3 has an inverse of norm 4e6, where a central
+    # difference of step 1e-6 agrees to 1.3e-5 only): the finite-difference
+    # check needs it well conditioned, so the rare others are discarded
+    assume(np.linalg.cond(a).max() < 100)
     assert_vjps_match_fd("det", {"input": a}, cot=rng.normal(size=tuple(batch)), rtol=1e-5, atol=1e-6)
     for adjoint in (False, True):
         cot = rng.normal(size=a.shape)
