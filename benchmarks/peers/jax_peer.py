@@ -207,6 +207,11 @@ def main(argv: list[str]) -> int:
 
     def f(xvals):
         it = Interp(doc, {**leaves, **dict(zip(xs, xvals))})
+        # the ops in file order first (each op's operands are above it in
+        # the benchmarks' files): Interp.node resolves names recursively,
+        # which a 10,000-deep chain would take 10,000 frames deep
+        for name in it.ops:
+            it.node(name)
         return sum(jnp.sum(it.node(y)) for y in ys)
 
     g = jax.grad(f)
