@@ -23,7 +23,7 @@ from .graph import GraphError
 from .moves import MOVES, Prim, expand_over, register
 from .tensor import (
     FLOAT_DTYPES, Contract, Ew, Kernel, Move, Node, Reduce, add, broadcast_to, contract,
-    prim, reshape, transpose, walk,
+    marked_walk, prim, reshape, transpose,
 )
 
 
@@ -165,10 +165,10 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
     sweep runs, in order (explain's ``--steps``).
     Raises ``AssertionError`` when a VJP returns a cotangent of the wrong
     shape (a rule bug, never a user error)."""
-    # tensor.walk's post-order over the ys, fused with the reach pass: a
-    # node is finished after its operands, so whether it depends on a wrt
-    # node is known then (one pass instead of two over deep graphs). Nodes
-    # are marked (Node._walk = this sweep's token) instead of kept in sets;
+    # tensor.walk's post-order over the ys (marked_walk), fused with the
+    # reach pass: a node is finished after its operands, so whether it
+    # depends on a wrt node is known then (one pass instead of two over deep
+    # graphs). Per-node state is kept on the node, not in sets or dicts:
     # ``_mark`` is None for a node no wrt node reaches, else True, or the
     # cotangent it has received (a Node), or the list of those (several).
     gen = object()
@@ -177,34 +177,19 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
     order: list[Node] = []
     append = order.append
     floats = FLOAT_DTYPES
-    for root, _ in seeds:
-        if root._walk is gen:
+    for node in marked_walk([s for s, _ in seeds], gen):
+        append(node)
+        node._mark = None
+        if node.dtype not in floats:
             continue
-        root._walk = gen
-        root._mark = None
-        stack = [(root, iter(root._args))]
-        push, pop = stack.append, stack.pop
-        while stack:
-            node, it = stack[-1]
-            for child in it:
-                if child._walk is not gen:
-                    child._walk = gen
-                    child._mark = None
-                    push((child, iter(child._args)))
-                    break
-            else:
-                pop()
-                append(node)
-                if node.dtype not in floats:
-                    continue
-                i = id(node)
-                if i in wrt_ids:
+        i = id(node)
+        if i in wrt_ids:
+            node._mark = True
+        elif i not in stop_ids:
+            for a in node._args:
+                if a._mark is not None:
                     node._mark = True
-                elif i not in stop_ids:
-                    for a in node._args:
-                        if a._mark is not None:
-                            node._mark = True
-                            break
+                    break
     for node, g in seeds:
         m = node._mark
         if m is True:

@@ -34,7 +34,7 @@ from .autodiff import REDUCTIONS
 from .funcs import FUNCS
 from .graph import GraphError
 from .moves import MOVES
-from .tensor import Contract, Ew, Fill, Kernel, Move, Node, Reduce, Tensor, walk
+from .tensor import Contract, Ew, Fill, Kernel, Move, Node, Reduce, Tensor, marked_walk
 
 def _matmul3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for (nb, m, k) and (nb, k, n) arrays, keeping broadcast
@@ -221,12 +221,11 @@ class Plan:
     ``(slot, name, dtype, shape)`` of the named leaves."""
 
     def __init__(self, roots: Sequence[Node]) -> None:
-        # tensor.walk's depth-first post-order, fused with the slot numbering
+        # tensor.walk's post-order (marked_walk), fused with the slot numbering
         # and the compilation of each node: a node's operands have their slots
         # when it is finished, so its step is made then, and its operands'
-        # last uses are recorded. Each node met is marked with this plan's
-        # token (``_walk``) and, once finished, its slot (``_mark``): no dict
-        # keyed by id(). The steps are parallel lists, not a record each (the
+        # last uses are recorded. A finished node's slot is its ``_mark``: no
+        # dict keyed by id(). The steps are parallel lists, not a record each (the
         # first two input slots as ints, the inputs of a step with more or
         # none in ``nary``), and the releases are filled in by one pass over
         # the last uses: on deep graphs this constructor's per-node cost and
@@ -245,65 +244,51 @@ class Plan:
         fns_append, a_append, b_append, outs_append = fns.append, in_a.append, in_b.append, outs.append
         ew_np = _ew_kernels()
         fills: dict[tuple, Callable[[], np.ndarray]] = {}
-        for root in roots:
-            if root._walk is gen:
+        for node in marked_walk(roots, gen):
+            pos = len(order)
+            node._mark = pos
+            order_append(node)
+            last_append(-1)
+            t = type(node)
+            if t is Tensor:
+                leaves.append((pos, node.name, node.dtype, node.shape))
                 continue
-            root._walk = gen
-            stack = [(root, iter(root._args))]
-            push, pop = stack.append, stack.pop
-            while stack:
-                node, it = stack[-1]
-                for child in it:
-                    if child._walk is not gen:
-                        child._walk = gen
-                        push((child, iter(child._args)))
-                        break
-                else:
-                    pop()
-                    pos = len(order)
-                    node._mark = pos
-                    order_append(node)
-                    last_append(-1)
-                    t = type(node)
-                    if t is Tensor:
-                        leaves.append((pos, node.name, node.dtype, node.shape))
-                        continue
-                    args = node._args
-                    n_args = len(args)
-                    if n_args == 1:
-                        j = args[0]._mark
-                        last_use[j] = pos
-                        a_append(j)
-                        b_append(-1)
-                    elif n_args == 2:
-                        j, k = args[0]._mark, args[1]._mark
-                        last_use[j] = last_use[k] = pos
-                        a_append(j)
-                        b_append(k)
-                    else:
-                        ins = tuple([a._mark for a in args])
-                        for j in ins:
-                            last_use[j] = pos
-                        nary[pos] = ins
-                        a_append(-1)
-                        b_append(-1)
-                    if t is Ew and not node.attrs:
-                        fn = ew_np[node.fn]
-                    elif t is Fill:
-                        # fills of one value, dtype and shape (a VJP's constants,
-                        # one per use) share one kernel and one read-only array
-                        # (-0.0 == 0.0, so the sign is part of the key)
-                        v = node.value
-                        key = (v, v == 0 and math.copysign(1.0, v) < 0, node.dtype, node.shape)
-                        fn = fills.get(key)
-                        if fn is None:
-                            fn = fills[key] = compile_node(node)
-                    else:
-                        fn = compile_node(node)
-                    if node.dtype == "float32" and t is not Move and t is not Fill:
-                        fn = _flushing(fn)
-                    fns_append(fn)
-                    outs_append(pos)
+            args = node._args
+            n_args = len(args)
+            if n_args == 1:
+                j = args[0]._mark
+                last_use[j] = pos
+                a_append(j)
+                b_append(-1)
+            elif n_args == 2:
+                j, k = args[0]._mark, args[1]._mark
+                last_use[j] = last_use[k] = pos
+                a_append(j)
+                b_append(k)
+            else:
+                ins = tuple([a._mark for a in args])
+                for j in ins:
+                    last_use[j] = pos
+                nary[pos] = ins
+                a_append(-1)
+                b_append(-1)
+            if t is Ew and not node.attrs:
+                fn = ew_np[node.fn]
+            elif t is Fill:
+                # fills of one value, dtype and shape (a VJP's constants,
+                # one per use) share one kernel and one read-only array
+                # (-0.0 == 0.0, so the sign is part of the key)
+                v = node.value
+                key = (v, v == 0 and math.copysign(1.0, v) < 0, node.dtype, node.shape)
+                fn = fills.get(key)
+                if fn is None:
+                    fn = fills[key] = compile_node(node)
+            else:
+                fn = compile_node(node)
+            if node.dtype == "float32" and t is not Move and t is not Fill:
+                fn = _flushing(fn)
+            fns_append(fn)
+            outs_append(pos)
         self.order = order  # slot -> node: names the node of a kernel's run-time error
         self.roots = [r._mark for r in roots]
         for r in self.roots:  # the roots are the result: never released

@@ -34,7 +34,7 @@ Node types:
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence
 
 from sympy import Basic
 
@@ -451,6 +451,31 @@ def walk(roots: list[Node] | tuple[Node, ...]) -> list[Node]:
                 pop()
                 append(node)
     return order
+
+
+def marked_walk(roots: Sequence[Node], token: object) -> Iterator[Node]:
+    """``walk(roots)``'s nodes in its order (operands first, each once),
+    yielded as each is finished, marking every node met with
+    ``Node._walk = token`` instead of keeping a set of ids: the walk of
+    ``plan.Plan`` and ``autodiff.backprop``, which keep their per-node state
+    in ``Node._mark`` (set it when the node is yielded: its operands have
+    been yielded before it). ``token`` must be a fresh object per walk."""
+    for root in roots:
+        if root._walk is token:
+            continue
+        root._walk = token
+        stack = [(root, iter(root._args))]
+        push, pop = stack.append, stack.pop
+        while stack:
+            node, it = stack[-1]
+            for child in it:
+                if child._walk is not token:
+                    child._walk = token
+                    push((child, iter(child._args)))
+                    break
+            else:
+                pop()
+                yield node
 
 
 NodeFn = Callable[..., Node]
