@@ -427,30 +427,11 @@ def const_like(x: Node, value: float) -> Fill:
 
 def walk(roots: list[Node] | tuple[Node, ...]) -> list[Node]:
     """Every node reachable from ``roots``, each once, operands before the
-    nodes that use them (iterative: graphs 10,000 deep are normal)."""
-    order: list[Node] = []
-    append = order.append
-    seen: set[int] = set()
-    seen_add = seen.add
-    for root in roots:
-        if id(root) in seen:
-            continue
-        seen_add(id(root))
-        # a stack of (node, iterator over its operands): the first operand
-        # not yet seen is pushed; a node whose operands are done is emitted
-        stack = [(root, iter(root._args))]
-        push, pop = stack.append, stack.pop
-        while stack:
-            node, it = stack[-1]
-            for child in it:
-                if id(child) not in seen:
-                    seen_add(id(child))
-                    push((child, iter(child._args)))
-                    break
-            else:
-                pop()
-                append(node)
-    return order
+    nodes that use them (iterative: graphs 10,000 deep are normal). Marks
+    the nodes (``marked_walk`` with a token of its own), so it must not run
+    inside another marked walk over the same nodes (backprop's sweep raises
+    if one does)."""
+    return list(marked_walk(roots, object()))
 
 
 def marked_walk(roots: Sequence[Node], token: object) -> Iterator[Node]:
