@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .funcs import FUNCS
+from .funcs import FUNCS, field_table
 from .graph import GraphError
 from .moves import MOVES, Prim, expand_over, register
 from .tensor import (
@@ -141,17 +141,6 @@ def vjp(n: Node, g: Node) -> list:
 
 Recorder = Callable[[Node, Node, list], None]
 
-_EW_VJPS: dict[str, Callable | None] = {}
-
-
-def _ew_vjps() -> dict[str, Callable | None]:
-    """``FUNCS``' VJPs by name (rebuilt when a function was registered
-    since: op families register theirs on import)."""
-    if len(_EW_VJPS) != len(FUNCS):
-        _EW_VJPS.clear()
-        _EW_VJPS.update({name: f.vjp for name, f in FUNCS.items()})
-    return _EW_VJPS
-
 
 def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
              stop: Iterable[Node] = (), record: Recorder | None = None) -> list[Node | None]:
@@ -199,7 +188,7 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
         elif m is not None:
             node._mark = [m, g]
     result: dict[int, Node] = {}
-    vjp_of = _ew_vjps()
+    vjp_of = field_table("vjp")
     for n in reversed(order):
         parts = n._mark
         if parts is None or parts is True:

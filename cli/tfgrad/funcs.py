@@ -74,6 +74,20 @@ class Func:
 # the dict tensor.ew reads (one object: ew then needs no import per call)
 FUNCS: dict[str, Func] = _tensor._FUNCS
 
+_FIELD_TABLES: dict[str, dict[str, Any]] = {}
+
+
+def field_table(field: str) -> dict[str, Any]:
+    """``{name: getattr(FUNCS[name], field)}`` (``"np"``: the kernels,
+    ``"vjp"``: the VJPs), for the loops over every node of a deep graph,
+    where a dict lookup beats the attribute of a record; rebuilt when a
+    function was registered since (op families register theirs on import)."""
+    table = _FIELD_TABLES.setdefault(field, {})
+    if len(table) != len(FUNCS):
+        table.clear()
+        table.update({name: getattr(f, field) for name, f in FUNCS.items()})
+    return table
+
 
 def register(f: Func) -> Func:
     if f.name in FUNCS:

@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .autodiff import REDUCTIONS
-from .funcs import FUNCS
+from .funcs import FUNCS, field_table
 from .graph import GraphError
 from .moves import MOVES
 from .tensor import Contract, Ew, Fill, Kernel, Move, Node, Reduce, Tensor, marked_walk
@@ -242,7 +242,7 @@ class Plan:
         outs: list[int] = []
         order_append, last_append = order.append, last_use.append
         fns_append, a_append, b_append, outs_append = fns.append, in_a.append, in_b.append, outs.append
-        ew_np = _ew_kernels()
+        ew_np = field_table("np")
         fills: dict[tuple, Callable[[], np.ndarray]] = {}
         for node in marked_walk(roots, gen):
             pos = len(order)
@@ -355,18 +355,6 @@ class Plan:
                 e.node = self.order[out]
             raise
         return [vals[r] for r in self.roots]
-
-
-_EW_KERNELS: dict[str, Callable[..., np.ndarray]] = {}
-
-
-def _ew_kernels() -> dict[str, Callable[..., np.ndarray]]:
-    """``FUNCS``' NumPy kernels by name (rebuilt when a function was
-    registered since: op families register theirs on import)."""
-    if len(_EW_KERNELS) != len(FUNCS):
-        _EW_KERNELS.clear()
-        _EW_KERNELS.update({name: f.np for name, f in FUNCS.items()})
-    return _EW_KERNELS
 
 
 def evaluate(roots: Sequence[Node], env: dict[str, np.ndarray]) -> list[np.ndarray]:
