@@ -6,8 +6,10 @@ from __future__ import annotations
 import textwrap
 
 import numpy as np
+import pytest
 
 from tfgrad.engine import compute, derive
+from tfgrad.graph import GraphError
 from tfgrad.parse import parse_graph
 
 
@@ -63,6 +65,25 @@ def gradients(text: str) -> list:
 
 def evaluation(text: str):
     return compute(derivation(text))
+
+
+def value_of(text: str, name: str = "a") -> tuple[str, list]:
+    """(dtype name, value as nested lists) of the node ``name`` of ``text``."""
+    v = np.asarray(evaluation(text).values[name])
+    return v.dtype.name, v.tolist()
+
+
+def refusal(text: str) -> GraphError:
+    """The error evaluating ``text`` raises (the test fails when it raises none)."""
+    with pytest.raises(GraphError) as e:
+        evaluation(text)
+    return e.value
+
+
+def assert_points_at(text: str, e: GraphError, token: str) -> None:
+    """``e``'s position in ``text`` is where ``token`` starts."""
+    line = text.splitlines()[e.pos.line - 1]
+    assert line[e.pos.col - 1:].startswith(token), (line, e.pos)
 
 
 def close(a, b, rtol: float = 1e-12, atol: float = 1e-12) -> bool:

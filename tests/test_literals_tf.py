@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from tfgrad.commands import cli
 from tfgrad.graph import GraphError
 
-from helpers import CONTRACT_EXAMPLE, evaluation, gradients
+from helpers import CONTRACT_EXAMPLE, assert_points_at, evaluation, gradients, refusal, value_of
 
 HEAD = """\
 constants:
@@ -40,15 +40,11 @@ def graph(expr: str, head: str = HEAD) -> str:
 
 def output(expr: str):
     """(dtype name, value as nested lists) of the op ``a: expr``."""
-    r = evaluation(graph(expr))
-    v = np.asarray(r.values["a"])
-    return v.dtype.name, v.tolist()
+    return value_of(graph(expr))
 
 
 def refused(expr: str, head: str = HEAD) -> GraphError:
-    with pytest.raises(GraphError) as e:
-        evaluation(graph(expr, head))
-    return e.value
+    return refusal(graph(expr, head))
 
 
 # -- 1. lists of booleans ----------------------------------------------------------------
@@ -103,8 +99,7 @@ def test_bool_literals_are_bool_tensors(expr, dtype, value):
 def test_bools_and_numbers_in_one_literal_are_refused(expr, token, words):
     e = refused(expr)
     assert e.code == "TG102" and words in e.message, e.message
-    line = graph(expr).splitlines()[e.pos.line - 1]
-    assert line[e.pos.col - 1:].startswith(token), (line, e.pos)
+    assert_points_at(graph(expr), e, token)
 
 
 @pytest.mark.parametrize("expr, words", [
