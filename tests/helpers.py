@@ -67,6 +67,24 @@ def evaluation(text: str):
     return compute(derivation(text))
 
 
+def write_graph(tmp_path, text: str, name: str = "g.yaml") -> str:
+    """``text`` written to ``tmp_path / name``; the path as a string."""
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def cli_output(args: list[str], code: int = 0) -> str:
+    """What ``tfgrad ARGS`` prints, asserting it exits with ``code``."""
+    from click.testing import CliRunner
+
+    from tfgrad.commands import cli
+
+    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert res.exit_code == code, res.output
+    return res.output
+
+
 def value_of(text: str, name: str = "a") -> tuple[str, list]:
     """(dtype name, value as nested lists) of the node ``name`` of ``text``."""
     v = np.asarray(evaluation(text).values[name])

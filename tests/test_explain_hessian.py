@@ -16,18 +16,10 @@ from click.testing import CliRunner
 
 from explain_eval import evaluate_explanation, matrix_eval
 from tfgrad.commands import cli
+from helpers import cli_output, write_graph
 
 
-def _run(args: list[str], code: int = 0) -> str:
-    res = CliRunner().invoke(cli, args, catch_exceptions=False)
-    assert res.exit_code == code, res.output
-    return res.output
-
-
-def _write(tmp_path, text: str) -> str:
-    p = tmp_path / "g.yaml"
-    p.write_text(text)
-    return str(p)
+_run, _write = cli_output, write_graph
 
 
 def _hessians(path: str) -> dict[str, np.ndarray]:

@@ -14,22 +14,12 @@ import re
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from explain_eval import evaluate_explanation, matrix_eval
-from tfgrad.commands import cli
+from helpers import cli_output, write_graph
 
 
-def _run(args: list[str]) -> str:
-    res = CliRunner().invoke(cli, args, catch_exceptions=False)
-    assert res.exit_code == 0, res.output
-    return res.output
-
-
-def _write(tmp_path, text: str, name: str = "g.yaml") -> str:
-    p = tmp_path / name
-    p.write_text(text)
-    return str(p)
+_run, _write = cli_output, write_graph
 
 
 def _grads(path: str) -> dict[str, np.ndarray]:

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from tfgrad.commands import cli
+from helpers import write_graph
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,10 +22,7 @@ def run(*args: str, input: str | None = None):
     return r.exit_code, r.output
 
 
-def write(tmp_path: Path, text: str, name: str = "g.yaml") -> str:
-    p = tmp_path / name
-    p.write_text(text)
-    return str(p)
+write = write_graph
 
 
 # --- 01: --save-npz keeps rank 0 -------------------------------------------

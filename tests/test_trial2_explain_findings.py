@@ -8,25 +8,18 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
-from click.testing import CliRunner
 
 from explain_eval import evaluate_explanation
-from tfgrad.commands import cli
+from helpers import cli_output, write_graph
 
 
 def run(*args: str) -> str:
-    r = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert r.exit_code == 0, r.output
-    return r.output
+    return cli_output(list(args))
 
 
-def write(tmp_path: Path, text: str, name: str = "g.yaml") -> str:
-    p = tmp_path / name
-    p.write_text(text)
-    return str(p)
+write = write_graph
 
 
 # --- 16: the same piece is named once ---------------------------------------
