@@ -213,17 +213,24 @@ def test_the_lowering_shortcut_builds_what_the_full_path_builds(monkeypatch):
     graph = parse_graph(_FAST_CASES)
     fast = E.derive(graph)
     taken = []
-    real = E._lower_fast
+    real = E._fast_entry
 
-    def counting(entry, g, nodes):
-        out = real(entry, g, nodes)
-        taken.append(out is not None)
-        return out
+    def counting(op_name):  # each shortcut, wrapped to count what it built
+        entry = real(op_name)
+        if entry is None:
+            return None
 
-    monkeypatch.setattr(E, "_lower_fast", counting)
+        def fast(xs, f=entry[0]):
+            out = f(xs)
+            taken.append(out is not None)
+            return out
+
+        return (fast, *entry[1:])
+
+    monkeypatch.setattr(E, "_fast_entry", counting)
     E.derive(graph)
     assert sum(taken) >= 10 and not all(taken)  # both paths ran
-    monkeypatch.setattr(E, "_lower_fast", lambda entry, g, nodes: None)
+    monkeypatch.setattr(E, "_fast_entry", lambda op_name: None)  # the full path only
     full = E.derive(graph)
     for name in graph.order:
         assert _structure(fast.node(name)) == _structure(full.node(name)), name
@@ -248,3 +255,31 @@ def test_fills_share_a_kernel_but_keep_the_sign_of_zero():
     got = Plan(nodes).run({})
     assert [bool(np.signbit(v).all()) for v in got] == [False, True, True, False, True]
     assert [v.shape for v in got] == [(2,), (2,), (2,), (2,), ()]
+
+
+def test_the_sweep_asks_only_for_cotangents_of_operands_that_lead_to_an_x(monkeypatch):
+    # TF's skip_input_indices: in x * a, x - a and a / x with a constant a,
+    # the sweep builds no cotangent for a; the gradient is unchanged
+    import tfgrad.autodiff as A
+    from tfgrad.funcs import field_table
+
+    graph = parse_graph("variables: {x: [1.0, 2.0]}\nconstants: {a: [3.0, 4.0]}\n"
+                        "ops: {y: reduce_sum(x * a - (a - x) + a / x)}\nys: [y]\nxs: [x]\n")
+    asked = []
+
+    def recording(field):
+        table = field_table(field)
+        if field != "vjp_parts":
+            return table
+        out = dict(table)
+        for fn, parts in table.items():
+            if parts:
+                out[fn] = tuple((lambda n, g, p=p, k=k, fn=fn: asked.append((fn, k)) or p(n, g))
+                                for k, p in enumerate(parts))
+        return out
+
+    monkeypatch.setattr(A, "field_table", recording)
+    grad = compute(derive(graph)).gradients[0]
+    assert sorted(asked) == [("divide", 1), ("multiply", 0), ("subtract", 1)]
+    x, a = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    np.testing.assert_array_equal(grad, a + 1 - a / x ** 2)

@@ -189,6 +189,7 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
             node._mark = [m, g]
     result: dict[int, Node] = {}
     vjp_of = field_table("vjp")
+    parts_of = field_table("vjp_parts")
     for n in reversed(order):
         parts = n._mark
         if parts is None or parts is True:
@@ -205,8 +206,14 @@ def backprop(seeds: Sequence[tuple[Node, Node]], wrt: Sequence[Node],
             continue
         try:
             if type(n) is Ew:  # vjp()'s first case, inline: most nodes of a deep graph
-                f = vjp_of[n.fn]
-                cots = [None] * len(args) if f is None else f(n, total)
+                each = parts_of[n.fn]
+                if each and (args[0]._mark is None or args[-1]._mark is None):
+                    # TF's skip_input_indices: no cotangent for an operand
+                    # that leads to no x (x * a with a constant builds no g * x)
+                    cots = [None if a._mark is None else p(n, total) for p, a in zip(each, args)]
+                else:
+                    f = vjp_of[n.fn]
+                    cots = [None] * len(args) if f is None else f(n, total)
             else:
                 cots = vjp(n, total)
         except GraphError as e:  # e.g. a kernel TF gives no gradient: locate it at n's op

@@ -251,13 +251,30 @@ def lower(graph: Graph) -> Lowered:
     integral = True
     fast_of: dict[str, Any] = {}  # op name -> its shortcut (``_fast_entry``), per graph
     gnodes = graph.nodes
+    nodes_get = nodes.get
     for name in graph.order:
         g = gnodes[name]
         if g.kind == "op" and not g.attrs:
             entry = fast_of.get(g.op, fast_of)
             if entry is fast_of:
                 entry = fast_of[g.op] = _fast_entry(g.op)
-            out = _lower_fast(entry, g, nodes) if entry is not None else None
+            if entry is None:
+                out = None
+            elif entry[3] and g.inputs is not None and len(g.inputs) == entry[3]:
+                # _lower_fast's common case inline (every input of an op
+                # without a list parameter given by name: ``args`` holds them
+                # in parameter order): a thin op's lowering is a few µs, and
+                # a call and its loop were a third of it
+                xs = [nodes_get(r) for r in g.args]
+                for v in xs:
+                    t = type(v)
+                    if t is list or t is Absent or v is None:
+                        out = None
+                        break
+                else:
+                    out = entry[0](xs)
+            else:
+                out = _lower_fast(entry, g, nodes)
             if out is not None and out._owner is None:
                 out._owner = name
                 for a in out._args:  # broadcasts the shortcut built (graph nodes are claimed)
@@ -328,12 +345,13 @@ def lower(graph: Graph) -> Lowered:
 
 def _fast_entry(op_name: str) -> tuple | None:
     """``(OpDef.fast, tensor parameter names, whether the one parameter is a
-    list)`` of the op, or None when it has no shortcut."""
+    list, the number of names unless it is)`` of the op, or None when it has
+    no shortcut."""
     op = lookup(op_name)
     if op is None or op.fast_inputs is None:
         return None
     names, is_list = op.fast_inputs
-    return op.fast, names, is_list
+    return op.fast, names, is_list, 0 if is_list else len(names)
 
 
 def _lower_fast(entry: tuple, g: GNode, nodes: dict[str, Any]) -> Node | None:
@@ -342,7 +360,7 @@ def _lower_fast(entry: tuple, g: GNode, nodes: dict[str, Any]) -> Node | None:
     extra input, a bare tensor for a list, an input that is absent or has
     several outputs) or the shortcut declines; the full path then binds,
     checks and reports."""
-    fast, names, is_list = entry
+    fast, names, is_list, _ = entry
     given = g.inputs
     xs = []
     if given is not None and not is_list:  # the expression parser's case: one loop

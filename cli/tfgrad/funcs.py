@@ -46,7 +46,11 @@ class Func:
     strength of the result (higher binds tighter). ``kinks(*arrays)`` gives a
     list of pairs of arrays that are equal exactly where the function is not
     differentiable (``[(x, 0)]`` for relu, ``[(x, y)]`` for maximum), which
-    ``check`` tests with a tolerance.
+    ``check`` tests with a tolerance. ``vjp_parts``, where given, has one
+    function ``(node, g) -> cotangent`` per operand, each the matching entry
+    of ``vjp``'s list: the sweep calls only those of operands that lead to
+    some x, as TF's ``skip_input_indices`` skips the others (``x * a`` with
+    ``a`` a constant builds no ``g * x``); ``vjp`` is then built from them.
     """
 
     name: str
@@ -69,6 +73,7 @@ class Func:
     # smooth and well-conditioned, for finite-difference checks
     smooth_domain: Callable[[np.ndarray], np.ndarray] | None = None
     attrs: tuple[str, ...] = field(default=())
+    vjp_parts: tuple[Callable[[Node, Node], Node | None], ...] = field(default=())
 
 
 # the dict tensor.ew reads (one object: ew then needs no import per call)
@@ -92,6 +97,11 @@ def field_table(field: str) -> dict[str, Any]:
 def register(f: Func) -> Func:
     if f.name in FUNCS:
         raise ValueError(f"elementwise function {f.name!r} registered twice")
+    if f.vjp_parts:
+        if f.vjp is not None or len(f.vjp_parts) != f.arity:
+            raise ValueError(f"elementwise function {f.name!r}: vjp_parts replaces vjp, one per operand")
+        parts = f.vjp_parts
+        object.__setattr__(f, "vjp", lambda n, g: [p(n, g) for p in parts])
     if f.vjp is None and not f.no_grad:
         raise ValueError(f"elementwise function {f.name!r} has no VJP (set no_grad if intended)")
     FUNCS[f.name] = f
@@ -171,24 +181,25 @@ register(Func(
     "math_grad.py _AddGrad / _AddNGrad: the cotangent flows to every operand", prec=10,
 ))
 register(Func(
-    "subtract", 2, np.subtract, lambda n, g: [g, _neg(g)],
+    "subtract", 2, np.subtract, None,
     lambda a, b: a - b, "{0} - {1}", "{0} - {1}", "x - y",
     "math_grad.py _SubGrad: (G, -G)", prec=10,
+    vjp_parts=(lambda n, g: g, lambda n, g: _neg(g)),
 ))
 register(Func(
-    "multiply", 2, np.multiply,
-    lambda n, g: [_mul(g, n.args[1]), _mul(n.args[0], g)],
+    "multiply", 2, np.multiply, None,
     lambda a, b: a * b, "{0}∘{1}", r"{0} \circ {1}", "x * y elementwise",
     "math_grad.py _MulGrad: (G * y, x * G)", prec=20,
+    vjp_parts=(lambda n, g: _mul(g, n.args[1]), lambda n, g: _mul(n.args[0], g)),
 ))
 register(Func(
-    "divide", 2, np.true_divide,
-    lambda n, g: [
-        ew("divide", g, n.args[1]),
-        _mul(g, ew("divide", ew("divide", _neg(n.args[0]), n.args[1]), n.args[1])),
-    ],
+    "divide", 2, np.true_divide, None,
     lambda a, b: a / b, "{0}⊘{1}", r"{0} \oslash {1}", "x / y elementwise",
     "math_grad.py _RealDivGrad: (G / y, G * ((-x / y) / y))", prec=20,
+    vjp_parts=(
+        lambda n, g: ew("divide", g, n.args[1]),
+        lambda n, g: _mul(g, ew("divide", ew("divide", _neg(n.args[0]), n.args[1]), n.args[1])),
+    ),
 ))
 register(Func(
     "negative", 1, np.negative, lambda n, g: [_neg(g)], lambda a: -a,
@@ -300,6 +311,9 @@ register(Func(
 _TANH_CLAMP = {np.dtype(np.float32): 7.90531110763549805, np.dtype(np.float64): 17.6610191624600077}
 
 
+_TANH_CLAMP2 = {dt: c * c for dt, c in _TANH_CLAMP.items()}
+
+
 def _np_tanh(x: np.ndarray) -> np.ndarray:
     # TF's Tanh kernel is Eigen's rational approximation (ptanh_double /
     # ptanh_float, a few ulps), exactly ±1 beyond the clamp where it reaches 1;
@@ -308,14 +322,18 @@ def _np_tanh(x: np.ndarray) -> np.ndarray:
     # One NumPy call decides whether the clamp can apply: Σx² < c² means every
     # |x| < c (a nan, an inf or an overflow of the sum takes the slow path,
     # which is exact). On the deep thin graphs each call costs as much as the
-    # tanh itself, and abs + compare + any were three.
-    x = np.asarray(x)
+    # tanh itself: abs + compare + any were three calls, np.vdot one but
+    # three times a flat ndarray.dot's cost on small tensors.
+    if type(x) is not np.ndarray:
+        x = np.asarray(x)
     y = np.tanh(x)
-    c = _TANH_CLAMP.get(x.dtype)
-    if c is None or np.vdot(x, x) < c * c:
-        return y if type(y) is np.ndarray else np.asarray(y)
-    big = np.abs(x) >= c
-    return np.where(big, np.sign(x), y)
+    c2 = _TANH_CLAMP2.get(x.dtype)
+    if c2 is not None:
+        flat = x if x.ndim == 1 else x.reshape(-1)
+        if not flat.dot(flat) < c2:
+            c = _TANH_CLAMP[x.dtype]
+            return np.where(np.abs(x) >= c, np.sign(x), y)
+    return y if type(y) is np.ndarray else np.asarray(y)
 
 
 register(Func(
@@ -323,7 +341,8 @@ register(Func(
     "tanh({0})", r"\tanh({0})", "hyperbolic tangent", "math_grad.py _TanhGrad: TanhGrad(y, G)",
 ))
 register(Func(
-    "tanh_grad", 2, lambda y, dy: dy * (1 - y * y),
+    # (1.0, not 1: a Python int operand costs NumPy a conversion per call)
+    "tanh_grad", 2, lambda y, dy: dy * (1.0 - y * y),
     # TF's _TanhGradGrad: (G * -2.0 * dy * y, TanhGrad(y, G))
     lambda n, g: [
         _mul(_mul(_mul(g, _c(g, -2.0)), n.args[1]), n.args[0]),
