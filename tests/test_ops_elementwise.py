@@ -335,3 +335,26 @@ def test_every_elementwise_op_is_complete():
         assert op.doc and op.rule and op.tf, name
         if name in FUNCS and FUNCS[name].kinks is not None:
             assert op.kinks is not None and op.kink_note, name
+
+
+@pytest.mark.parametrize("dtype, clamp", [(np.float32, 7.90531110763549805),
+                                          (np.float64, 17.6610191624600077)])
+def test_tanh_is_exactly_one_from_tfs_clamp_on(dtype, clamp):
+    # Eigen's ptanh (TF's Tanh kernel) returns exactly ±1 for |x| >= the
+    # clamp, where NumPy's tanh is still under 1 (float32 tanh(8) is
+    # 0.99999976). The kernel decides from Σx² whether any entry can be that
+    # large: an entry one ulp over the clamp among small ones, in any rank,
+    # must still come out ±1.
+    tanh = FUNCS["tanh"].np
+    c = dtype(clamp)
+    above, below = np.nextafter(c, dtype(np.inf)), np.nextafter(c, dtype(0))
+    assert tanh(np.array(above, dtype)) == 1 and tanh(np.array(-above, dtype)) == -1
+    x = np.full((2, 3), 0.25, dtype)
+    x[1, 2] = -above
+    y = tanh(x)
+    assert y.dtype == dtype and y[1, 2] == -1
+    np.testing.assert_array_equal(y[0], np.tanh(x[0]))
+    x[1, 2] = below
+    np.testing.assert_array_equal(tanh(x), np.tanh(x))
+    flat = np.array([0.5, -above, np.nan, 0.0], dtype)
+    np.testing.assert_array_equal(tanh(flat), [np.tanh(dtype(0.5)), -1, np.nan, 0])

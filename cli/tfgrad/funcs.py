@@ -18,6 +18,7 @@ returns inf and nan silently.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -101,7 +102,7 @@ def register(f: Func) -> Func:
         if f.vjp is not None or len(f.vjp_parts) != f.arity:
             raise ValueError(f"elementwise function {f.name!r}: vjp_parts replaces vjp, one per operand")
         parts = f.vjp_parts
-        object.__setattr__(f, "vjp", lambda n, g: [p(n, g) for p in parts])
+        f = dataclasses.replace(f, vjp=lambda n, g: [p(n, g) for p in parts])
     if f.vjp is None and not f.no_grad:
         raise ValueError(f"elementwise function {f.name!r} has no VJP (set no_grad if intended)")
     FUNCS[f.name] = f
@@ -311,7 +312,10 @@ register(Func(
 _TANH_CLAMP = {np.dtype(np.float32): 7.90531110763549805, np.dtype(np.float64): 17.6610191624600077}
 
 
-_TANH_CLAMP2 = {dt: c * c for dt, c in _TANH_CLAMP.items()}
+# c², a little under: x² is rounded in x's dtype (and so is the sum), so an
+# |x| just over c could square to just under c²; values that near the clamp
+# take the exact path
+_TANH_CLAMP2 = {dt: c * c * (1 - 1e-5) for dt, c in _TANH_CLAMP.items()}
 
 
 def _np_tanh(x: np.ndarray) -> np.ndarray:
