@@ -101,14 +101,27 @@ def _sum_vjp(n: Reduce, g: Node) -> list:
 
 
 def _np_sum(x: np.ndarray, axes: tuple) -> np.ndarray:
-    # TF's Sum (ReductionHelper::Simplify): axes of size 1 are dropped, and a
-    # reduction left with no axes is a copy, so a lone -0.0 stays -0.0; a real
-    # sum starts from 0 (NumPy's too): -0.0 + -0.0 gives +0.0. Integers keep
-    # their dtype (NumPy would widen int32 to int64).
-    real = tuple(a for a in axes if x.shape[a] != 1)
-    out_shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
-    r = np.sum(x, axis=real, dtype=x.dtype) if real else x
-    return np.reshape(r, out_shape)
+    return sum_kernel(x.shape, axes)(x)
+
+
+@lru_cache(maxsize=4096)
+def sum_kernel(shape: tuple, axes: tuple) -> Callable[[np.ndarray], np.ndarray]:
+    """The kernel of ``reduce_sum`` over ``axes`` of arrays of ``shape``
+    (the plan compiles each Reduce node's once: the shape work and
+    ``np.sum``'s Python wrapper were two thirds of a small sum's cost).
+
+    TF's Sum (ReductionHelper::Simplify): axes of size 1 are dropped, and a
+    reduction left with no axes is a copy, so a lone -0.0 stays -0.0; a real
+    sum starts from 0 (NumPy's too): -0.0 + -0.0 gives +0.0. Integers keep
+    their dtype (NumPy would widen int32 to int64)."""
+    real = tuple(a for a in axes if shape[a] != 1)
+    out_shape = tuple(d for i, d in enumerate(shape) if i not in axes)
+    reshape, add = np.reshape, np.add.reduce
+    if not real:
+        return lambda x: reshape(x, out_shape)
+    if len(real) == len(axes) and out_shape:  # add.reduce's result has out_shape
+        return lambda x: add(x, axis=real, dtype=x.dtype)
+    return lambda x: reshape(add(x, axis=real, dtype=x.dtype), out_shape)
 
 
 # kind -> (NumPy kernel(x, axes), VJP). Families add their reductions here.

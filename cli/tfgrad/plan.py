@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .autodiff import REDUCTIONS
+from .autodiff import REDUCTIONS, sum_kernel
 from .funcs import FUNCS, field_table
 from .graph import GraphError
 from .moves import MOVES
@@ -202,6 +202,8 @@ def compile_node(n: Node) -> Callable[..., np.ndarray]:
     if t is Contract:
         return _compile_contract(n)
     if t is Reduce:
+        if n.kind == "sum":
+            return sum_kernel(n.args[0].shape, n.axes)
         f = REDUCTIONS[n.kind][0]
         axes = n.axes
         return lambda x: f(x, axes)
