@@ -145,14 +145,14 @@ def _contract_kernel(spec: str, shapes: tuple) -> Callable[..., np.ndarray]:
             def run2t(a: np.ndarray, b: np.ndarray) -> np.ndarray:
                 a2 = (a if a_id else a.transpose(a_perm)).reshape(a2_shape)
                 b2 = (b if b_id else b.transpose(b_perm)).reshape(b2_shape)
-                return _matmul2(b2.T, a2.T).reshape(swapped_shape)
+                return _reshaped(_matmul2(b2.T, a2.T), swapped_shape)
 
             return run2t
 
         def run2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             a2 = (a if a_id else a.transpose(a_perm)).reshape(a2_shape)
             b2 = (b if b_id else b.transpose(b_perm)).reshape(b2_shape)
-            r = _matmul2(a2, b2).reshape(out_shape)
+            r = _reshaped(_matmul2(a2, b2), out_shape)
             return r if identity_out else r.transpose(out_perm)
 
         return run2
@@ -164,10 +164,17 @@ def _contract_kernel(spec: str, shapes: tuple) -> Callable[..., np.ndarray]:
             b = b.sum(axis=b_sum)
         a3 = (a if a_id else a.transpose(a_perm)).reshape(a3_shape)
         b3 = (b if b_id else b.transpose(b_perm)).reshape(b3_shape)
-        r = _matmul3(a3, b3).reshape(out_shape)
+        r = _reshaped(_matmul3(a3, b3), out_shape)
         return r if identity_out else r.transpose(out_perm)
 
     return run
+
+
+def _reshaped(r: np.ndarray, shape: tuple) -> np.ndarray:
+    """``r`` itself when it already has ``shape`` (a matmul's result usually
+    does): ``reshape`` would make a view, and ``engine.compute`` copies every
+    view it hands out as a gradient (512 KB per weight of a 256-wide MLP)."""
+    return r if r.shape == shape else r.reshape(shape)
 
 
 _TINY32 = np.float32(np.finfo(np.float32).tiny)
