@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from tfgrad import commands
 
 from helpers import write_graph
 
-TUTORIAL = "graphs/01-tutorial.yaml"
+TUTORIAL = str(Path(__file__).resolve().parent.parent / "graphs" / "01-tutorial.yaml")
 
 
 def tfgrad(*args: str, **kw) -> subprocess.CompletedProcess:
