@@ -260,19 +260,21 @@ def lower(graph: Graph) -> Lowered:
                 entry = fast_of[g.op] = _fast_entry(g.op)
             if entry is None:
                 out = None
-            elif entry[3] and g.inputs is not None and len(g.inputs) == entry[3]:
-                # _lower_fast's common case inline (every input of an op
-                # without a list parameter given by name: ``args`` holds them
-                # in parameter order): a thin op's lowering is a few µs, and
-                # a call and its loop were a third of it
-                xs = [nodes_get(r) for r in g.args]
-                for v in xs:
-                    t = type(v)
-                    if t is list or t is Absent or v is None:
-                        out = None
-                        break
-                else:
-                    out = entry[0](xs)
+            elif not entry[2] and g.inputs is not None:
+                # inputs given by name to an op without a list parameter (the
+                # expression parser's case), inline: a thin op's lowering is
+                # a few µs, and a call and its loop were a third of it. Every
+                # input given (``args`` then holds them in parameter order),
+                # else the full path reports what is missing or extra.
+                out = None
+                if len(g.inputs) == entry[3]:
+                    xs = [nodes_get(r) for r in g.args]
+                    for v in xs:
+                        t = type(v)
+                        if t is list or t is Absent or v is None:
+                            break
+                    else:
+                        out = entry[0](xs)
             else:
                 out = _lower_fast(entry, g, nodes)
             if out is not None and out._owner is None:
@@ -356,23 +358,14 @@ def _fast_entry(op_name: str) -> tuple | None:
 
 def _lower_fast(entry: tuple, g: GNode, nodes: dict[str, Any]) -> Node | None:
     """``g``'s node by its op's ``OpDef.fast`` shortcut (``entry``, from
-    ``_fast_entry``), or None when the call is not a plain one (a missing or
-    extra input, a bare tensor for a list, an input that is absent or has
-    several outputs) or the shortcut declines; the full path then binds,
-    checks and reports."""
+    ``_fast_entry``) for inputs given by position or as a list (``lower``
+    handles inputs given by name to other ops itself), or None when the call
+    is not a plain one (a missing or extra input, a bare tensor for a list,
+    an input that is absent or has several outputs) or the shortcut
+    declines; the full path then binds, checks and reports."""
     fast, names, is_list, _ = entry
     given = g.inputs
     xs = []
-    if given is not None and not is_list:  # the expression parser's case: one loop
-        if len(given) != len(names):
-            return None
-        for n in names:
-            r = given.get(n)
-            v = nodes.get(r) if type(r) is str else None
-            if v is None or type(v) is list or type(v) is Absent:
-                return None
-            xs.append(v)
-        return fast(xs)
     if given is None:
         refs: Any = g.args
         if not is_list and len(refs) != len(names):
