@@ -104,6 +104,15 @@ def assert_points_at(text: str, e: GraphError, token: str) -> None:
     assert line[e.pos.col - 1:].startswith(token), (line, e.pos)
 
 
+def assert_refused_at(text: str, code: str, words: str, token: str) -> GraphError:
+    """Evaluating ``text`` raises ``code`` with ``words`` in its message, at
+    where ``token`` starts; the error."""
+    e = refusal(text)
+    assert e.code == code and words in e.message, e.message
+    assert_points_at(text, e, token)
+    return e
+
+
 def close(a, b, rtol: float = 1e-12, atol: float = 1e-12) -> bool:
     return np.allclose(np.asarray(a, float), np.asarray(b, float), rtol=rtol, atol=atol,
                        equal_nan=True)
