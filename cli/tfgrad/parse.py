@@ -1245,8 +1245,6 @@ class _Expression:
             s = _blank_comments(s).replace("\r", " ").replace("\n", " ")
         self.lead = len(s) - len(s.lstrip())
         self.src = s.lstrip()
-        # YAML 1.2 reads 010 as ten, Python refuses it: parse it as ' 10'
-        # (same length, so positions stay those of the source).
         self.b2c: list[int] | None = None
         self.c2b: list[int] | None = None
 
