@@ -36,6 +36,7 @@ from .graph import GraphError
 from .moves import MOVES
 from .tensor import Contract, Ew, Fill, Kernel, Move, Node, Reduce, Tensor, marked_walk
 
+
 def _matmul3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for (nb, m, k) and (nb, k, n) arrays, keeping broadcast
     operands cheap: a cotangent that a sum broadcast (zero strides, as
