@@ -32,7 +32,8 @@ from .display.common import (
 )
 from .display.elements import ElementBuilder, ScalarLatex, ScalarText, TooBig, ieee, tree_size
 from .display.printers import (
-    ATOM, _fill_of, formula_notation, index_letters, is_transparent, printer, see_through,
+    ATOM, fill_of, formula_notation, index_letters, is_transparent, printer, see_through,
+    spread_source,
 )
 from .engine import Derived, Result, owner_of
 from .funcs import FUNCS
@@ -298,10 +299,7 @@ def _same_expressions(order: list[Node], presets: dict[int, str],
 
 def _spread_leaf(n: Node) -> bool:
     """``n`` is a leaf or a fill, broadcast or reshaped (``(g1·𝟙)·𝟙ᵀ``)."""
-    n = see_through(n)
-    while type(n) is Move and n.kind in ("broadcast", "reshape"):
-        n = n._args[0]
-    return type(n) in (Tensor, Fill)
+    return type(spread_source(n)) in (Tensor, Fill)
 
 
 def _shown_as(n: Node, once: bool = False) -> Node:
@@ -311,7 +309,7 @@ def _shown_as(n: Node, once: bool = False) -> Node:
     while True:
         m = see_through(n) if not once else n._args[0] if is_transparent(n) else n
         if m is n and type(n) is Ew and n.fn == "multiply" and len(n._args) == 2:
-            ones = [a for a in n._args if (f := _fill_of(a)) is not None and f.value == 1]
+            ones = [a for a in n._args if (f := fill_of(a)) is not None and f.value == 1]
             if len(ones) == 1:
                 m = n._args[1] if ones[0] is n._args[0] else n._args[0]
         if once or m is n:
@@ -606,9 +604,9 @@ def _second_sweep(ex: Explanation, records: list, u_name: str) -> tuple[list[Swe
 
 
 def _fill_value_of(n: Node) -> float | None:
-    from .display.printers import _fill_of
+    from .display.printers import fill_of
 
-    f = _fill_of(n)
+    f = fill_of(n)
     return None if f is None else f.value
 
 

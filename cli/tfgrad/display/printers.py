@@ -333,7 +333,7 @@ class _TensorMixin:
             return self._done(self.sym("scale").join(self.child(a, PROD, "scale", k == 0)
                                                      for k, a in enumerate(args)), PROD, "scale")
         if fn == "multiply" and self.notation == "matrix":
-            fills = [k for k, a in enumerate(args) if _fill_of(a) is not None]
+            fills = [k for k, a in enumerate(args) if fill_of(a) is not None]
             scal = [k for k, a in enumerate(args) if _scalar_broadcast(a, self.names)]
             if len(scal) == 1 and not fills and args[1 - scal[0]].rank:
                 # a number times a tensor (det's gradient: det(A)·A⁻ᵀ), not s·𝟙∘B
@@ -343,7 +343,7 @@ class _TensorMixin:
                                   PROD, "scale")
             if len(fills) == 1:
                 other = args[1 - fills[0]]
-                v = _fill_of(args[fills[0]]).value
+                v = fill_of(args[fills[0]]).value
                 if v == 1:
                     s = self._print(other)
                     return s
@@ -401,7 +401,7 @@ class _TensorMixin:
     def _kernel(self, n: Ew) -> str:
         f = FUNCS[n.fn]
         # an operand of ones (a kernel's factor, G = 1) is the number 1 in the formula
-        syms = [Integer(1) if _fill_of(a) is not None and _fill_of(a).value == 1 and id(a) not in self.names
+        syms = [Integer(1) if fill_of(a) is not None and fill_of(a).value == 1 and id(a) not in self.names
                 else Symbol(f"_op{k}") for k, a in enumerate(n._args)]
         expr = f.scalar(*syms, *n.attrs)
         expr, dropped = _main_branch(expr)
@@ -872,12 +872,19 @@ def _compound(index: str) -> bool:
     return any(ch in index for ch in "+-−·*/ ")
 
 
-def _fill_of(a: Node) -> Fill | None:
-    """The fill ``a`` is, seen through identities, reshapes and broadcasts
-    (the ones seeding a gradient: ``(1·𝟙)∘X`` prints as ``X``)."""
+def spread_source(a: Node) -> Node:
+    """The node ``a`` spreads, seen through identities, reshapes and
+    broadcasts (``(g1·𝟙)·𝟙ᵀ`` is ``g1`` spread)."""
     a = see_through(a)
     while type(a) is Move and a.kind in ("broadcast", "reshape"):
         a = a._args[0]
+    return a
+
+
+def fill_of(a: Node) -> Fill | None:
+    """The fill ``a`` is, seen through identities, reshapes and broadcasts
+    (the ones seeding a gradient: ``(1·𝟙)∘X`` prints as ``X``)."""
+    a = spread_source(a)
     return a if type(a) is Fill else None
 
 
